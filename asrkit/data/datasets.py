@@ -1,0 +1,209 @@
+"""Waveform datasets for pre-training (wav2vec 2.0 §2, §4.2) and fine-tuning.
+
+Mirrors fairseq's ``RawAudioDataset``/``FileAudioDataset``: utterances shorter than
+``min_sample_size`` are dropped, longer than ``max_sample_size`` are cropped, and a batch
+is either zero-padded to its longest utterance (fine-tuning, fairseq ``pad=True``) or, for
+pre-training, cropped to its shortest (fairseq ``pad=False``), so no padding enters the
+contrastive task. Random crops are drawn from ``(seed, epoch, index)``, so a resumed or
+re-run epoch sees the same audio.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from asrkit.data.audio import AudioError, normalize_waveform, read_audio
+from asrkit.data.manifest import read_manifest
+
+log = logging.getLogger(__name__)
+
+CROPS = ("random", "start")
+_ITEM_CROP, _BATCH_CROP = 0, 1  # separate random streams for the two crops
+
+
+class AudioDataset(Dataset):
+    """Utterances of a manifest as float waveforms ``(T,)``, batched by :meth:`collate`.
+
+    Args:
+        manifest: a manifest DataFrame (audio paths absolute) or the path of its TSV.
+        sample_rate: rate the model expects (fairseq ``task.sample_rate``).
+        resample: resample files at another rate; off, such a file is an error.
+        normalize: zero mean, unit variance per utterance (wav2vec 2.0 §2; fairseq
+            ``task.normalize``). Applied to the audio as cropped.
+        max_sample_size: longer utterances are cropped to this many samples (fairseq
+            ``task.max_sample_size``); with ``labels`` they are skipped instead, since a
+            crop would cut the transcript.
+        min_sample_size: shorter utterances are skipped (fairseq ``task.min_sample_size``).
+        crop: ``"random"`` (training) or ``"start"`` (deterministic, for evaluation).
+        seed: with the epoch and index, picks random crops.
+        labels: turns an utterance's ``text`` into token ids (a tokenizer's ``encode``).
+        pad_to_batch_max: pad batches to their longest utterance; False crops them to the
+            shortest instead (pre-training, fairseq ``pad=False``).
+        pad_id: fills ``target`` past each ``target_lengths``.
+
+    Attributes:
+        sizes: ``(U,)`` samples per kept utterance after cropping, for the batch sampler.
+        ids: ``(U,)`` utterance ids of kept utterances.
+        skipped: id -> reason for each manifest row left out.
+    """
+
+    def __init__(
+        self,
+        manifest: pd.DataFrame | str | Path,
+        *,
+        sample_rate: int = 16000,
+        resample: bool = False,
+        normalize: bool = False,
+        max_sample_size: int | None = None,
+        min_sample_size: int = 0,
+        crop: str = "random",
+        seed: int = 0,
+        labels: Callable[[str], list[int]] | None = None,
+        pad_to_batch_max: bool = True,
+        pad_id: int = 0,
+    ) -> None:
+        if crop not in CROPS:
+            raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
+        if seed < 0:
+            raise ValueError(f"seed must be non-negative, got {seed}")
+        if max_sample_size is not None and max_sample_size < 1:
+            raise ValueError(f"max_sample_size must be positive, got {max_sample_size}")
+        if labels is not None and not pad_to_batch_max:
+            raise ValueError(
+                "pad_to_batch_max=False crops each batch to its shortest utterance, which would "
+                "cut transcripts; use it for pre-training only (no labels)"
+            )
+        df = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
+        rates = df["sample_rate"].to_numpy(np.int64)
+        if not resample and (rates != sample_rate).any():
+            bad = int(np.flatnonzero(rates != sample_rate)[0])
+            raise AudioError(
+                f"utterance {df['id'].iloc[bad]!r} ({df['audio'].iloc[bad]}) is at {rates[bad]} Hz, "
+                f"expected {sample_rate} Hz ({int((rates != sample_rate).sum())} such); resample the "
+                "corpus or enable resampling (resample: true)"
+            )
+        file_sizes = df["num_samples"].to_numpy(np.int64)
+        full = -(-file_sizes * sample_rate // rates)  # torchaudio's resampled length, ceil(n * new / old)
+        keep = full >= min_sample_size
+        skipped = {i: f"{n} samples < min_sample_size={min_sample_size}"
+                   for i, n in zip(df["id"][~keep], full[~keep])}
+        if labels is not None and max_sample_size is not None:
+            long = keep & (full > max_sample_size)
+            skipped |= {i: f"{n} samples > max_sample_size={max_sample_size}, has labels"
+                        for i, n in zip(df["id"][long], full[long])}
+            keep &= ~long
+        if skipped:
+            log.info("skipping %d of %d utterances (see AudioDataset.skipped)", len(skipped), len(df))
+        self.skipped: dict[str, str] = skipped
+
+        # numpy arrays, not lists of str: DataLoader workers then share them without copying
+        self.ids = np.asarray(df["id"].to_numpy()[keep], dtype=str)
+        self._audio = np.asarray(df["audio"].to_numpy()[keep], dtype=str)
+        offsets = df["offset"].to_numpy(np.int64) if "offset" in df.columns else np.zeros(len(df), np.int64)
+        self._offsets = offsets[keep]
+        self._file_sizes = file_sizes[keep]
+        self._rates = rates[keep]
+        self._full_sizes = full[keep]
+        self._texts = np.asarray(df["text"].to_numpy()[keep], dtype=str) if labels is not None else None
+        self.sizes = (
+            self._full_sizes if max_sample_size is None else np.minimum(self._full_sizes, max_sample_size)
+        )
+
+        self.sample_rate = sample_rate
+        self.resample = resample
+        self.normalize = normalize
+        self.max_sample_size = max_sample_size
+        self.crop = crop
+        self.seed = seed
+        self.labels = labels
+        self.pad_to_batch_max = pad_to_batch_max
+        self.pad_id = pad_id
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's random crops. Call it before iterating a DataLoader: workers get
+        a copy of the dataset when the iterator is made (and keep it with persistent_workers)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _crop_start(self, excess: int, index: int, stream: int) -> int:
+        if excess <= 0 or self.crop == "start":
+            return 0
+        rng = np.random.default_rng((self.seed, self.epoch, index, stream))
+        return int(rng.integers(0, excess + 1))
+
+    def _stale(self, index: int, got: int, expected: int) -> AudioError:
+        return AudioError(
+            f"utterance {self.ids[index]!r} ({self._audio[index]}): read {got} samples, the manifest "
+            f"implies {expected}; the audio changed since the manifest was made, regenerate it"
+        )
+
+    def _load(self, index: int) -> torch.Tensor:
+        """The utterance's audio at ``sample_rate``, cropped to ``sizes[index]``."""
+        path, offset = str(self._audio[index]), int(self._offsets[index])
+        full, size = int(self._full_sizes[index]), int(self.sizes[index])
+        start = self._crop_start(full - size, index, _ITEM_CROP)
+        if self._rates[index] == self.sample_rate:  # read only the crop
+            wav = read_audio(path, sample_rate=self.sample_rate, offset=offset + start, num_frames=size)
+            if len(wav) != size:
+                raise self._stale(index, len(wav), size)
+            return wav
+        wav = read_audio(
+            path, sample_rate=self.sample_rate, offset=offset, num_frames=int(self._file_sizes[index]),
+            resample=self.resample,
+        )
+        # torchaudio rounds the output length in float32: allow that, nothing more
+        if abs(len(wav) - full) > 1 + full // 1_000_000:
+            raise self._stale(index, len(wav), full)
+        wav = torch.nn.functional.pad(wav[:full], (0, max(0, full - len(wav))))
+        return wav[start : start + size]
+
+    def __getitem__(self, index: int) -> dict:
+        wav = self._load(index)
+        if self.normalize:
+            wav = normalize_waveform(wav)
+        item = {"index": index, "id": str(self.ids[index]), "source": wav}
+        if self.labels is not None:
+            item["target"] = torch.as_tensor(self.labels(str(self._texts[index])), dtype=torch.long)
+        return item
+
+    def collate(self, items: list[dict]) -> dict:
+        """Batch items into ``source`` ``(N, T)``, ``padding_mask`` ``(N, T)`` (True at
+        padding), ``lengths`` ``(N,)``, ``ids``; with labels also ``target`` ``(N, L)``
+        filled with ``pad_id`` past ``target_lengths`` ``(N,)``."""
+        n = len(items)
+        lengths = torch.tensor([len(it["source"]) for it in items], dtype=torch.long)
+        if self.pad_to_batch_max:
+            t = int(lengths.max()) if n else 0
+            source = torch.zeros(n, t)
+            for i, it in enumerate(items):
+                source[i, : len(it["source"])] = it["source"]
+        else:
+            t = int(lengths.min()) if n else 0
+            source = torch.empty(n, t)
+            for i, it in enumerate(items):
+                start = self._crop_start(len(it["source"]) - t, it["index"], _BATCH_CROP)
+                source[i] = it["source"][start : start + t]
+            lengths = torch.full((n,), t, dtype=torch.long)
+        batch = {
+            "ids": [it["id"] for it in items],
+            "source": source,
+            "padding_mask": torch.arange(t)[None, :] >= lengths[:, None],
+            "lengths": lengths,
+        }
+        if self.labels is not None:
+            target_lengths = torch.tensor([len(it["target"]) for it in items], dtype=torch.long)
+            target = torch.full((n, int(target_lengths.max()) if n else 0), self.pad_id, dtype=torch.long)
+            for i, it in enumerate(items):
+                target[i, : len(it["target"])] = it["target"]
+            batch["target"] = target
+            batch["target_lengths"] = target_lengths
+        return batch

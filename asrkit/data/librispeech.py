@@ -1,0 +1,135 @@
+"""LibriSpeech and Libri-light (limited supervision) -> manifests.
+
+Official layouts::
+
+    LibriSpeech/<split>/<spk>/<chap>/<spk>-<chap>-<utt>.flac + <spk>-<chap>.trans.txt
+    librispeech_finetuning/1h/<fold 0-5>/{clean,other}/<spk>/<chap>/...
+    librispeech_finetuning/9h/{clean,other}/<spk>/<chap>/...
+
+Libri-light's fine-tuning sets are nested: ``10m`` = fold 0 of ``1h``, ``10h`` = ``1h`` + ``9h``.
+The built-in synthetic corpus uses the same layout, plus ``metadata/<split>.jsonl`` side
+files whose Italian translation and intent become extra manifest columns.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from .manifest import COLUMNS, ManifestError, manifest_row, write_manifest
+
+FINETUNE_DIR = "librispeech_finetuning"
+
+
+def _chapter_dirs(split_dir: Path) -> list[Path]:
+    """``<spk>/<chap>`` directories (numeric names, as LibriSpeech), in a stable order."""
+    return sorted(
+        (c for s in split_dir.iterdir() if s.is_dir() and s.name.isdigit()
+         for c in s.iterdir() if c.is_dir() and c.name.isdigit()),
+        key=lambda p: (int(p.parent.name), int(p.name)),
+    )
+
+
+def _read_transcripts(chapter: Path) -> dict[str, str]:
+    trans = chapter / f"{chapter.parent.name}-{chapter.name}.trans.txt"
+    if not trans.is_file():
+        return {}  # unlabeled audio (Libri-light style): text stays empty
+    out: dict[str, str] = {}
+    for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        utt, _, text = line.partition(" ")
+        if utt in out:
+            raise ManifestError(f"{trans}:{lineno}: utterance {utt} listed twice")
+        out[utt] = text.strip()
+    return out
+
+
+def scan_split(split_dir: str | Path, ext: str = ".flac", num_threads: int = 8) -> pd.DataFrame:
+    """Every utterance under one LibriSpeech-layout directory (recursing into Libri-light folds)."""
+    split_dir = Path(split_dir)
+    if not split_dir.is_dir():
+        raise ManifestError(f"{split_dir}: not a directory; download and extract the corpus first")
+    chapters = _chapter_dirs(split_dir)
+    if not chapters:  # a Libri-light fold container such as 1h/ or 1h/0/
+        subdirs = sorted(p for p in split_dir.iterdir() if p.is_dir())
+        frames = [scan_split(d, ext, num_threads) for d in subdirs]
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            raise ManifestError(f"{split_dir}: no <speaker>/<chapter>/ directories with {ext} files")
+        return pd.concat(frames, ignore_index=True)
+    jobs: list[tuple[str, Path, str, str]] = []
+    for chap in chapters:
+        texts = _read_transcripts(chap)
+        audio = {p.name[: -len(ext)]: p for p in chap.glob(f"*{ext}")}
+        for utt in texts:
+            if utt not in audio:
+                trans = chap / f"{chap.parent.name}-{chap.name}.trans.txt"
+                raise ManifestError(f"{trans}: utterance {utt} has no audio file {chap / (utt + ext)}")
+        for utt in sorted(audio):
+            jobs.append((utt, audio[utt], chap.parent.name, texts.get(utt, "")))
+    with ThreadPoolExecutor(num_threads) as pool:  # header reads are I/O bound
+        rows = list(pool.map(lambda j: manifest_row(j[0], j[1], j[2], j[3]), jobs))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _attach_metadata(df: pd.DataFrame, meta_file: Path) -> pd.DataFrame:
+    """Add ``translation`` and ``intent`` columns from a synth-corpus side file."""
+    if not meta_file.is_file():
+        return df
+    meta = {}
+    with open(meta_file, encoding="utf-8") as f:
+        for line in f:
+            m = json.loads(line)
+            meta[m["id"]] = m
+    df = df.copy()
+    df["translation"] = [meta.get(u, {}).get("italian", "") for u in df["id"]]
+    df["intent"] = [meta.get(u, {}).get("intent", "") for u in df["id"]]
+    return df
+
+
+def prepare_librispeech(
+    corpus_dir: str | Path,
+    out_dir: str | Path,
+    splits: list[str] | None = None,
+    finetuning_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Write ``<out_dir>/<split>.tsv`` for each split; returns ``{split: manifest path}``.
+
+    ``splits`` defaults to every LibriSpeech-layout directory in ``corpus_dir``.
+    ``finetuning_dir`` (default ``corpus_dir/librispeech_finetuning`` when present) adds
+    ``10m``, ``1h`` and, when ``9h`` exists, ``10h``.
+    """
+    corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
+    if not corpus_dir.is_dir():
+        raise ManifestError(f"{corpus_dir}: corpus directory not found")
+    if splits is None:
+        splits = sorted(p.name for p in corpus_dir.iterdir()
+                        if p.is_dir() and p.name != FINETUNE_DIR and _chapter_dirs(p))
+    if finetuning_dir is None and (corpus_dir / FINETUNE_DIR).is_dir():
+        finetuning_dir = corpus_dir / FINETUNE_DIR
+    written: dict[str, Path] = {}
+
+    def emit(name: str, df: pd.DataFrame, meta: str) -> None:
+        if progress:
+            progress(name)
+        df = _attach_metadata(df, corpus_dir / "metadata" / f"{meta}.jsonl")
+        written[name] = write_manifest(df, out_dir / f"{name}.tsv")
+
+    for split in splits:
+        emit(split, scan_split(corpus_dir / split), split)
+    if finetuning_dir is not None:
+        ft = Path(finetuning_dir)
+        one_h = scan_split(ft / "1h")
+        fold0 = scan_split(ft / "1h" / "0")
+        emit("10m", fold0, "1h")
+        emit("1h", one_h, "1h")
+        if (ft / "9h").is_dir():
+            emit("10h", pd.concat([one_h, scan_split(ft / "9h")], ignore_index=True), "1h")
+    if not written:
+        raise ManifestError(f"{corpus_dir}: no LibriSpeech-layout splits found")
+    return written

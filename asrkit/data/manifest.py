@@ -1,0 +1,194 @@
+"""Manifests: one TSV per split, one utterance per row.
+
+Columns (in this order, more may follow, e.g. ``offset``, ``translation``, ``intent``)::
+
+    id  audio  num_samples  sample_rate  duration  speaker  text
+
+``audio`` is written relative to the manifest's directory so a corpus and its manifests
+can move together; :func:`read_manifest` returns absolute paths. ``offset`` (samples) is
+present for Kaldi ``segments``. Importers/exporters: Kaldi data dirs in, fairseq
+``.tsv/.ltr/.wrd`` out.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pandas as pd
+import soundfile as sf
+
+COLUMNS = ["id", "audio", "num_samples", "sample_rate", "duration", "speaker", "text"]
+_STR_COLUMNS = {"id": str, "audio": str, "speaker": str, "text": str}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message names the file (and line) and the fix."""
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Load a manifest TSV; audio paths come back absolute."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"{path}: manifest not found")
+    try:
+        df = pd.read_csv(
+            path, sep="\t", quoting=csv.QUOTE_NONE, dtype=_STR_COLUMNS, keep_default_na=False,
+            encoding="utf-8",
+        )
+    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise ManifestError(f"{path}: cannot parse ({e}); run `asrkit manifest validate {path}`") from e
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}; expected {' '.join(COLUMNS)}")
+    for col in ("num_samples", "sample_rate"):
+        if not pd.api.types.is_integer_dtype(df[col]):
+            bad = pd.to_numeric(df[col], errors="coerce").isna()
+            line = int(bad.idxmax()) + 2 if bad.any() else "?"
+            raise ManifestError(f"{path}:{line}: column {col} must be an integer")
+    root = path.parent.resolve()
+    df["audio"] = [str(root / a) if not os.path.isabs(a) else a for a in df["audio"]]
+    return df
+
+
+def write_manifest(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``df`` as a manifest at ``path`` (atomically), audio paths relative to it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{path}: cannot write, missing column(s) {', '.join(missing)}")
+    out = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]].copy()
+    root = path.parent.resolve()
+    out["audio"] = [os.path.relpath(a, root) if os.path.isabs(a) else a for a in out["audio"]]
+    tmp = path.with_name(path.name + ".tmp")
+    out.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE, encoding="utf-8", lineterminator="\n")
+    os.replace(tmp, path)
+    return path
+
+
+def manifest_row(utt_id: str, audio: str | Path, speaker: str, text: str, **extra) -> dict:
+    """One manifest row for an audio file, with lengths read from its header."""
+    info = sf.info(str(audio))
+    return {
+        "id": utt_id,
+        "audio": str(Path(audio).resolve()),
+        "num_samples": int(info.frames),
+        "sample_rate": int(info.samplerate),
+        "duration": round(info.frames / info.samplerate, 4),
+        "speaker": speaker,
+        "text": text,
+        **extra,
+    }
+
+
+def summarize(df: pd.DataFrame) -> dict:
+    """Hours, utterances and speakers of a manifest, for summary tables."""
+    return {
+        "hours": float(df["duration"].sum()) / 3600.0,
+        "utterances": len(df),
+        "speakers": int(df["speaker"].nunique()),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Kaldi data directories (wav.scp, text, utt2spk, segments)
+# ---------------------------------------------------------------------------------------
+def _read_kaldi_table(path: Path, *, min_fields: int = 2, required: bool = True) -> dict[str, str]:
+    """``key value...`` per line; value is the rest of the line."""
+    if not path.is_file():
+        if required:
+            raise ManifestError(f"{path}: missing; a Kaldi data dir needs wav.scp and text")
+        return {}
+    table: dict[str, str] = {}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) < min_fields:
+            raise ManifestError(f"{path}:{lineno}: expected '<key> <value>', got {line!r}")
+        key = parts[0]
+        if key in table:
+            raise ManifestError(f"{path}:{lineno}: duplicate key {key!r}")
+        table[key] = parts[1].strip() if len(parts) > 1 else ""
+    return table
+
+
+def import_kaldi(data_dir: str | Path) -> pd.DataFrame:
+    """Kaldi data dir -> manifest rows. ``segments`` become ``offset``/``num_samples``.
+
+    Piped wav.scp entries (``... |``) are rejected: decode them to files first
+    (e.g. ``wav-copy scp:wav.scp ark,scp:...``) so every utterance is a plain file.
+    """
+    d = Path(data_dir)
+    wav_scp = _read_kaldi_table(d / "wav.scp")
+    text = _read_kaldi_table(d / "text", min_fields=1)
+    utt2spk = _read_kaldi_table(d / "utt2spk", required=False)
+    segments = _read_kaldi_table(d / "segments", required=False)
+    for lineno, (rec, wav) in enumerate(wav_scp.items(), 1):
+        if wav.endswith("|"):
+            raise ManifestError(
+                f"{d / 'wav.scp'}: recording {rec!r} is a pipe ({wav!r}); "
+                "write it to an audio file and point wav.scp at the file"
+            )
+    rows = []
+    infos: dict[str, sf._SoundFileInfo] = {}
+
+    def info(rec: str):
+        if rec not in wav_scp:
+            raise ManifestError(f"{d / 'segments'}: recording {rec!r} is not in wav.scp")
+        path = wav_scp[rec] if os.path.isabs(wav_scp[rec]) else str((d / wav_scp[rec]).resolve())
+        if rec not in infos:
+            try:
+                infos[rec] = sf.info(path)
+            except (sf.LibsndfileError, RuntimeError) as e:
+                raise ManifestError(f"{d / 'wav.scp'}: recording {rec!r}: cannot read {path} ({e})") from e
+        return path, infos[rec]
+
+    utts = segments.keys() if segments else wav_scp.keys()
+    for utt in utts:
+        if utt not in text:
+            raise ManifestError(f"{d / 'text'}: no transcript for utterance {utt!r}")
+        if segments:
+            fields = segments[utt].split()
+            if len(fields) != 3:
+                raise ManifestError(f"{d / 'segments'}: {utt!r}: expected '<utt> <rec> <start> <end>'")
+            rec, start, end = fields[0], float(fields[1]), float(fields[2])
+            path, inf = info(rec)
+            offset = int(round(start * inf.samplerate))
+            num = (int(round(end * inf.samplerate)) if end >= 0 else inf.frames) - offset
+        else:
+            path, inf = info(utt)
+            offset, num = 0, inf.frames
+        rows.append({
+            "id": utt, "audio": path, "num_samples": num, "sample_rate": inf.samplerate,
+            "duration": round(num / inf.samplerate, 4), "speaker": utt2spk.get(utt, utt),
+            "text": text[utt], "offset": offset,
+        })
+    df = pd.DataFrame(rows)
+    if segments is None or not segments:
+        df = df.drop(columns=["offset"])
+    return df
+
+
+def export_fairseq(df: pd.DataFrame, out_dir: str | Path, split: str) -> list[Path]:
+    """Write fairseq's ``{split}.tsv`` (root line, then ``path<TAB>frames``), ``.ltr`` and ``.wrd``.
+
+    ``.ltr`` spells each word with ``|`` after it, as fairseq's ``libri_labels.py``.
+    Segmented manifests (``offset`` column) cannot be expressed in fairseq's format.
+    """
+    if "offset" in df.columns and (df["offset"] != 0).any():
+        raise ManifestError("fairseq .tsv has no segment offsets; cut the segments to files first")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    root = os.path.commonpath([os.path.dirname(a) for a in df["audio"]]) if len(df) else "."
+    tsv, ltr, wrd = (out / f"{split}.{ext}" for ext in ("tsv", "ltr", "wrd"))
+    with open(tsv, "w", encoding="utf-8") as ft, open(ltr, "w", encoding="utf-8") as fl, \
+            open(wrd, "w", encoding="utf-8") as fw:
+        ft.write(root + "\n")
+        for audio, n, text in zip(df["audio"], df["num_samples"], df["text"]):
+            ft.write(f"{os.path.relpath(audio, root)}\t{n}\n")
+            words = text.split()
+            fw.write(" ".join(words) + "\n")
+            fl.write(" ".join(" ".join(w) + " |" for w in words) + "\n")
+    return [tsv, ltr, wrd]

@@ -1,0 +1,67 @@
+"""Small real data for tests, shipped with the package (as lhotse ships its dummies).
+
+:func:`make_librispeech_fixture` writes a miniature corpus in the *official* LibriSpeech +
+Libri-light layout (FLAC, ``trans.txt``, ``librispeech_finetuning/1h/<fold>/{clean,other}``
+and ``9h``), with tones instead of speech, so corpus prep is tested on the real layout.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+WORDS = ("THE", "CAT", "SAT", "ON", "A", "MAT", "AND", "IT'S", "GOOD", "DAY")
+
+
+def tone(seconds: float, sample_rate: int = 16000, freq: float = 220.0, seed: int = 0) -> np.ndarray:
+    """A short tone with a little noise, float32 in [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return (0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.shape)).astype(np.float32)
+
+
+def write_chapter(chapter_dir: Path, speaker: int, chapter: int, num_utts: int, seed: int = 0,
+                  sample_rate: int = 16000) -> list[str]:
+    """``<spk>-<chap>-NNNN.flac`` files plus ``<spk>-<chap>.trans.txt``; returns the ids."""
+    rng = np.random.default_rng(seed)
+    chapter_dir.mkdir(parents=True, exist_ok=True)
+    lines, ids = [], []
+    for n in range(num_utts):
+        utt = f"{speaker}-{chapter}-{n:04d}"
+        sf.write(chapter_dir / f"{utt}.flac", tone(0.2 + 0.1 * n, sample_rate, 150 + 40 * n, seed + n), sample_rate)
+        lines.append(f"{utt} " + " ".join(rng.choice(WORDS, size=3 + n % 3)))
+        ids.append(utt)
+    (chapter_dir / f"{speaker}-{chapter}.trans.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ids
+
+
+def make_librispeech_fixture(root: str | Path) -> dict[str, list[str]]:
+    """Miniature LibriSpeech (``root/LibriSpeech``) + Libri-light (``root/librispeech_finetuning``).
+
+    Returns ``{split: [utterance ids]}`` for what prep should find, including the nested
+    Libri-light sets ``10m`` (fold 0), ``1h`` (all folds) and ``10h`` (1h + 9h).
+    """
+    root = Path(root)
+    ls = root / "LibriSpeech"
+    expected: dict[str, list[str]] = {}
+    layout = {"train-clean-100": [(19, 198, 3), (26, 495, 2)], "dev-clean": [(84, 121123, 2)],
+              "test-clean": [(1089, 134686, 2), (121, 121726, 1)]}
+    for split, chapters in layout.items():
+        expected[split] = []
+        for i, (spk, chap, n) in enumerate(chapters):
+            expected[split] += write_chapter(ls / split / str(spk) / str(chap), spk, chap, n, seed=i)
+    (ls / "SPEAKERS.TXT").write_text(";ID  |SEX| SUBSET           |MINUTES| NAME\n19   | F | train-clean-100  | 25.19 | Kara\n")
+    ft = root / "librispeech_finetuning"
+    one_h: list[str] = []
+    for fold in range(6):
+        for kind, spk in (("clean", 1000 + fold), ("other", 2000 + fold)):
+            ids = write_chapter(ft / "1h" / str(fold) / kind / str(spk) / "10", spk, 10, 1, seed=fold)
+            one_h += ids
+            if fold == 0:
+                expected.setdefault("10m", []).extend(ids)
+    nine_h = write_chapter(ft / "9h" / "clean" / "3000" / "20", 3000, 20, 2, seed=9)
+    nine_h += write_chapter(ft / "9h" / "other" / "3001" / "21", 3001, 21, 1, seed=10)
+    expected["1h"] = one_h
+    expected["10h"] = one_h + nine_h
+    return expected

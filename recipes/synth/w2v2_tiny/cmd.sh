@@ -1,0 +1,2 @@
+# Parallelism for this recipe; edit for your machine.
+nj=${nj:-$(nproc)}   # CPU processes for corpus synthesis and manifest validation

@@ -1,0 +1,157 @@
+"""AudioDataset: reading, normalization, crops, filtering, resampling, collation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+from torch.utils.data import DataLoader
+
+from asrkit.data.audio import AudioError, read_audio
+from asrkit.data.datasets import AudioDataset
+from asrkit.data.manifest import manifest_row, write_manifest
+from asrkit.data.samplers import BucketBatchSampler
+
+
+def _wav(path: Path, n: int, rate: int = 16000, seed: int = 0) -> Path:
+    """``n`` samples of offset, scaled noise: far from zero mean and unit variance."""
+    wav = 0.2 + 0.1 * np.random.default_rng(seed).standard_normal(n)
+    sf.write(path, wav.astype(np.float32), rate, subtype="FLOAT")
+    return path
+
+
+def _manifest(tmp_path: Path, sizes: list[int], rate: int = 16000) -> Path:
+    rows = [
+        manifest_row(f"utt{i}", _wav(tmp_path / f"utt{i}.wav", n, rate, seed=i), "spk", f"text {i}")
+        for i, n in enumerate(sizes)
+    ]
+    return write_manifest(pd.DataFrame(rows), tmp_path / "train.tsv")
+
+
+def test_reads_manifest_in_order(tmp_path):
+    ds = AudioDataset(_manifest(tmp_path, [800, 1200]))
+    assert list(ds.ids) == ["utt0", "utt1"] and ds.sizes.tolist() == [800, 1200]
+    item = ds[1]
+    assert item["id"] == "utt1" and item["source"].dtype == torch.float32
+    torch.testing.assert_close(item["source"], read_audio(tmp_path / "utt1.wav"))
+
+
+def test_normalize_gives_zero_mean_unit_variance(tmp_path):
+    path = _manifest(tmp_path, [4000])
+    raw = AudioDataset(path)[0]["source"]
+    assert abs(float(raw.mean()) - 0.2) < 0.01
+    wav = AudioDataset(path, normalize=True)[0]["source"]
+    assert abs(float(wav.mean())) < 1e-4 and abs(float(wav.std()) - 1) < 1e-3
+
+
+def test_random_crop_is_deterministic_per_seed_epoch_index(tmp_path):
+    path = _manifest(tmp_path, [5000, 300])
+    full = read_audio(tmp_path / "utt0.wav")
+    ds = AudioDataset(path, max_sample_size=1000, seed=3)
+    assert ds.sizes.tolist() == [1000, 300]
+    crops = []
+    for epoch in range(4):
+        ds.set_epoch(epoch)
+        crop = ds[0]["source"]
+        assert len(crop) == 1000 and len(ds[1]["source"]) == 300
+        start = int(torch.nonzero(full == crop[0])[0])
+        torch.testing.assert_close(crop, full[start : start + 1000])
+        crops.append(start)
+    assert len(set(crops)) > 1  # the crop moves between epochs
+    again = AudioDataset(path, max_sample_size=1000, seed=3)
+    again.set_epoch(2)
+    torch.testing.assert_close(again[0]["source"], full[crops[2] : crops[2] + 1000])
+
+
+def test_start_crop_takes_the_beginning(tmp_path):
+    ds = AudioDataset(_manifest(tmp_path, [5000]), max_sample_size=1000, crop="start")
+    torch.testing.assert_close(ds[0]["source"], read_audio(tmp_path / "utt0.wav")[:1000])
+
+
+def test_short_utterances_are_skipped(tmp_path):
+    ds = AudioDataset(_manifest(tmp_path, [500, 2000, 100]), min_sample_size=400)
+    assert list(ds.ids) == ["utt0", "utt1"] and list(ds.skipped) == ["utt2"]
+    assert "min_sample_size=400" in ds.skipped["utt2"]
+
+
+def test_collate_pads_to_longest_with_mask(tmp_path):
+    ds = AudioDataset(_manifest(tmp_path, [800, 1200, 500]))
+    batch = ds.collate([ds[0], ds[1], ds[2]])
+    assert batch["ids"] == ["utt0", "utt1", "utt2"]
+    assert batch["source"].shape == (3, 1200) and batch["padding_mask"].shape == (3, 1200)
+    assert batch["lengths"].tolist() == [800, 1200, 500]
+    assert batch["padding_mask"].sum(1).tolist() == [400, 0, 700]
+    assert not batch["padding_mask"][0, :800].any() and batch["padding_mask"][0, 800:].all()
+    assert (batch["source"][batch["padding_mask"]] == 0).all()
+    torch.testing.assert_close(batch["source"][2, :500], ds[2]["source"])
+
+
+def test_collate_without_padding_crops_to_shortest(tmp_path):
+    ds = AudioDataset(_manifest(tmp_path, [800, 1200, 500]), pad_to_batch_max=False, seed=1)
+    items = [ds[0], ds[1], ds[2]]
+    batch = ds.collate(items)
+    assert batch["source"].shape == (3, 500) and batch["lengths"].tolist() == [500] * 3
+    assert not batch["padding_mask"].any()
+    full = items[1]["source"]
+    start = int(torch.nonzero(full == batch["source"][1, 0])[0])
+    torch.testing.assert_close(batch["source"][1], full[start : start + 500])
+    torch.testing.assert_close(ds.collate(items)["source"], batch["source"])
+
+
+def test_labels_give_padded_targets(tmp_path):
+    ds = AudioDataset(
+        _manifest(tmp_path, [800, 1200, 9000]), labels=lambda text: [ord(c) for c in text],
+        max_sample_size=5000, pad_id=-1,
+    )
+    assert list(ds.skipped) == ["utt2"]  # cropping would cut its transcript
+    batch = ds.collate([ds[0], ds[1]])
+    assert batch["target_lengths"].tolist() == [6, 6]
+    assert batch["target"][0].tolist() == [ord(c) for c in "text 0"]
+    short = ds.collate([{**ds[0], "target": torch.tensor([7, 8])}, ds[1]])
+    assert short["target"][0].tolist() == [7, 8, -1, -1, -1, -1]
+
+
+def test_segment_offset_reads_the_segment(tmp_path):
+    path = _wav(tmp_path / "rec.wav", 6000)
+    df = pd.DataFrame([
+        {"id": "seg0", "audio": str(path), "num_samples": 1000, "sample_rate": 16000, "duration": 0.0625,
+         "speaker": "s", "text": "a", "offset": 0},
+        {"id": "seg1", "audio": str(path), "num_samples": 2500, "sample_rate": 16000, "duration": 0.15625,
+         "speaker": "s", "text": "b", "offset": 3000},
+    ])
+    write_manifest(df, tmp_path / "seg.tsv")
+    ds = AudioDataset(tmp_path / "seg.tsv", max_sample_size=2000, crop="start")
+    full = read_audio(path)
+    torch.testing.assert_close(ds[0]["source"], full[:1000])
+    torch.testing.assert_close(ds[1]["source"], full[3000:5000])
+
+
+def test_other_rate_needs_resample(tmp_path):
+    path = _manifest(tmp_path, [4000], rate=8000)
+    with pytest.raises(AudioError, match="8000 Hz.*resample"):
+        AudioDataset(path)
+    ds = AudioDataset(path, resample=True)
+    assert ds.sizes.tolist() == [8000] and len(ds[0]["source"]) == 8000
+    cropped = AudioDataset(path, resample=True, max_sample_size=3000, seed=1)
+    assert len(cropped[0]["source"]) == 3000
+
+
+def test_stale_manifest_is_an_error(tmp_path):
+    path = _manifest(tmp_path, [1000])
+    _wav(tmp_path / "utt0.wav", 600)
+    with pytest.raises(AudioError, match="regenerate"):
+        AudioDataset(path)[0]
+
+
+def test_dataloader_with_bucket_sampler(tmp_path):
+    ds = AudioDataset(_manifest(tmp_path, [800, 1200, 500, 3000, 2000]), max_sample_size=2500)
+    sampler = BucketBatchSampler(ds.sizes, 5000, ids=ds.ids)
+    loader = DataLoader(ds, batch_sampler=sampler, collate_fn=ds.collate)
+    seen = []
+    for batch in loader:
+        assert batch["source"].numel() <= 5000
+        seen += batch["ids"]
+    assert sorted(seen) == sorted(ds.ids)
