@@ -12,18 +12,21 @@ reads it exactly as it reads the real corpora::
     <root>/synth_config.yaml          the resolved generation config
 
 Determinism: espeak-ng carries state from one utterance to the next, so every utterance
-is synthesised in a process forked from a freshly initialised engine (``_synthesize``);
-text, voices and ids come from ``random.Random`` seeded per split. The same config gives
+is synthesised in a process forked from a freshly initialised engine (``_synthesize``),
+with its noise generators seeded from the utterance id; text, voices and ids come from
+``random.Random`` seeded per split. The same config gives
 byte-identical files whatever the number of workers.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import multiprocessing as mp
 import os
 import pickle
 import random
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -127,7 +130,7 @@ def plan(split: str, speakers: list[Speaker], cfg: SynthConfig, fold: int | None
 # --------------------------------------------------------------------------------------
 # Workers: no torch here, so that the per-utterance fork is cheap.
 # --------------------------------------------------------------------------------------
-def _synthesize(text: str, voice: Voice):
+def _synthesize(text: str, voice: Voice, seed: int):
     """Synthesise in a child forked from this worker's pristine engine (see module doc)."""
     from .espeak import engine
 
@@ -139,7 +142,7 @@ def _synthesize(text: str, voice: Voice):
         try:
             os.close(r)
             with os.fdopen(w, "wb") as f:
-                pickle.dump(eng.synthesize(text, voice), f)
+                pickle.dump(eng.synthesize(text, voice, seed), f)
         except BaseException:
             status = 1
         os._exit(status)
@@ -165,7 +168,7 @@ def _render(args: tuple[PlannedUtterance, int]) -> tuple[bytes, int, list, list]
     from .resample import resample
 
     utt, sample_rate = args
-    syn = _synthesize(utt.english, utt.speaker.voice)
+    syn = _synthesize(utt.english, utt.speaker.voice, zlib.crc32(utt.id.encode()))
     wav = resample(syn.samples.astype(np.float32) / 32768.0, syn.sample_rate, sample_rate)
     pcm = np.clip(np.round(wav * 32768.0), -32768, 32767).astype(np.int16)
     buf = io.BytesIO()
@@ -198,7 +201,7 @@ def generate_corpus(root: str | Path, cfg: SynthConfig = SynthConfig(), progress
     minutes: dict[str, float] = {}
     summary: dict[str, dict] = {}
     ctx = mp.get_context("spawn")
-    with ctx.Pool(max(1, cfg.num_workers), initializer=_worker_init) as pool:
+    with _single_threaded_blas(), ctx.Pool(max(1, cfg.num_workers), initializer=_worker_init) as pool:
         for split, fold, spks, target in jobs:
             done, count, spk_seen = 0.0, 0, set()
             stream = plan(split, spks, cfg, fold)
@@ -236,6 +239,21 @@ def generate_corpus(root: str | Path, cfg: SynthConfig = SynthConfig(), progress
     _write_speakers(root, speakers, minutes)
     _write_config(root, cfg)
     return summary
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """Workers inherit this environment: one BLAS thread each, or they oversubscribe the cores."""
+    saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    os.environ.update({k: "1" for k in saved})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -70,6 +70,7 @@ class Espeak:
         import espeakng_loader
 
         self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self._libc = ctypes.CDLL(None)
         self._lib.espeak_Synth.argtypes = [
             ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
             ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
@@ -107,8 +108,12 @@ class Espeak:
             self._lib.espeak_SetParameter(param, value, 0)
         self._voice = voice
 
-    def synthesize(self, text: str, voice: Voice) -> Synthesis:
+    def synthesize(self, text: str, voice: Voice, seed: int = 0) -> Synthesis:
+        """Speak ``text``. ``seed`` fixes the noise sources (breathiness, aspiration): espeak-ng
+        draws from its own generator and from libc ``rand()``, so both are seeded."""
         self.set_voice(voice)
+        self._lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))
+        self._libc.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
         self._chunks.clear()
         self._events.clear()
         data = text.encode("utf-8")

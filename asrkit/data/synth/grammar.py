@@ -1,0 +1,1131 @@
+"""Synchronous grammar of spoken commands and questions to a home assistant.
+
+Each utterance is generated once and comes out in four parallel forms: the English
+sentence as spoken (lowercase, numbers spelled out; upper-cased it is a LibriSpeech-style
+transcript), its Italian translation, an intent label and the slot values in canonical
+form (numbers as digits, times ``HH:MM``, dates ``MM-DD``, durations in seconds). That
+gives speech recognition, speech translation and spoken language understanding targets
+for the same synthetic audio.
+
+The grammar is declarative. A :class:`Template` is a pair of format strings,
+``"turn on the {room.en} {device.en}"`` / ``"accendi {device.it_def} {room.it_di}"``,
+whose fields name slot tables; a table is a tuple of :class:`Filler`, each holding its
+surface forms by name and its canonical value. Nothing is decided outside the tables, so
+the sentence count (:func:`num_sentences`), enumeration (:func:`iter_english`) and
+vocabulary (:func:`vocabulary`) are exact.
+
+Italian agreement lives in the fillers, not in the templates: a noun knows its gender and
+number, so one template says "della cucina", "nello studio", "dell'ingresso" and "le luci
+sono accese"; a time knows "all'una" from "alle due"; a count knows "un minuto" from "due
+minuti". Number words in both languages come from small functions, not tables.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import re
+import string
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class Utterance:
+    english: str  # lowercase spoken form, words and in-word apostrophes only
+    italian: str
+    intent: str
+    slots: dict[str, str]
+
+    @property
+    def transcript(self) -> str:
+        return self.english.upper()
+
+
+# ---------------------------------------------------------------------------------------
+# Number words
+# ---------------------------------------------------------------------------------------
+
+_EN_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+             "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+             "eighteen", "nineteen")
+_EN_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_EN_IRREGULAR_ORDINALS = {"one": "first", "two": "second", "three": "third", "five": "fifth",
+                          "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+
+_IT_SMALL = ("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove",
+             "dieci", "undici", "dodici", "tredici", "quattordici", "quindici", "sedici",
+             "diciassette", "diciotto", "diciannove")
+_IT_TENS = ("", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta",
+            "ottanta", "novanta")
+
+
+def english_number(n: int) -> str:
+    """Spoken English for 0-999, American style without "and": 'one hundred twenty three'."""
+    if not 0 <= n < 1000:
+        raise ValueError(f"{n} is outside 0-999")
+    if n < 20:
+        return _EN_SMALL[n]
+    if n < 100:
+        tens, unit = divmod(n, 10)
+        return _EN_TENS[tens] + (f" {_EN_SMALL[unit]}" if unit else "")
+    hundreds, rest = divmod(n, 100)
+    return f"{_EN_SMALL[hundreds]} hundred" + (f" {english_number(rest)}" if rest else "")
+
+
+def english_ordinal(n: int) -> str:
+    """'first', 'twelfth', 'twentieth', 'twenty third': only the last word changes."""
+    *head, last = english_number(n).split()
+    if last in _EN_IRREGULAR_ORDINALS:
+        last = _EN_IRREGULAR_ORDINALS[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last += "th"
+    return " ".join([*head, last])
+
+
+def italian_number(n: int) -> str:
+    """Italian cardinal for 0-999 as one word: 'ventitré', 'ventuno', 'ventotto', 'centottanta'."""
+    if not 0 <= n < 1000:
+        raise ValueError(f"{n} is outside 0-999")
+    if n < 20:
+        return _IT_SMALL[n]
+    if n < 100:
+        tens, unit = divmod(n, 10)
+        word = _IT_TENS[tens]
+        if unit == 0:
+            return word
+        if unit in (1, 8):  # the tens drop their vowel before uno and otto: ventuno, trentotto
+            word = word[:-1]
+        return word + ("tré" if unit == 3 else _IT_SMALL[unit])  # a final tre is stressed: ventitré
+    hundreds, rest = divmod(n, 100)
+    word = "cento" if hundreds == 1 else _IT_SMALL[hundreds] + "cento"
+    if rest == 0:
+        return word
+    if rest // 10 == 8:  # centottanta; before uno and otto both spellings are current, we keep cento
+        word = word[:-1]
+    return word + ("tré" if rest == 3 else italian_number(rest))
+
+
+# ---------------------------------------------------------------------------------------
+# Articles
+# ---------------------------------------------------------------------------------------
+
+_IT_VOWELS = "aeiouàèéìòù"
+# Articulated prepositions are the preposition's stem glued to the article: de+lla, ne+llo.
+_IT_PREP_STEMS = {"di": "de", "a": "a", "da": "da", "in": "ne", "su": "su"}
+
+
+def _it_elides(word: str) -> bool:
+    """Vowel-initial words (and a silent h: "l'hip hop") take l' and un'."""
+    return word[0] in _IT_VOWELS or word[0] == "h"
+
+
+def _it_takes_lo(word: str) -> bool:
+    """Masculine words that take lo/gli/uno: s+consonant, z, x, y, gn, ps, pn."""
+    return (word[0] in "zxy" or word[:2] in ("gn", "ps", "pn")
+            or (word[0] == "s" and len(word) > 1 and word[1] not in _IT_VOWELS))
+
+
+def _glue(article: str, word: str) -> str:
+    return article + word if article.endswith("'") else f"{article} {word}"
+
+
+def definite_article(word: str, gender: str, plural: bool = False) -> str:
+    """il, lo, l', la, i, gli, le for a phrase starting with ``word``; gender is "m" or "f"."""
+    if gender == "f":
+        return "le" if plural else ("l'" if _it_elides(word) else "la")
+    if plural:
+        return "gli" if _it_elides(word) or _it_takes_lo(word) else "i"
+    if _it_elides(word):
+        return "l'"
+    return "lo" if _it_takes_lo(word) else "il"
+
+
+def articled(prep: str, phrase: str, gender: str, plural: bool = False) -> str:
+    """``phrase`` with its definite article, fused with ``prep`` if one is given.
+
+    ``articled("di", "cucina", "f")`` is "della cucina", ``articled("in", "studio", "m")``
+    "nello studio", ``articled("a", "una", "f")`` "all'una", ``articled("", "zero", "m")``
+    "lo zero".
+    """
+    article = definite_article(phrase, gender, plural)
+    if prep:
+        article = _IT_PREP_STEMS[prep] + {"il": "l", "i": "i", "gli": "gli"}.get(article, "l" + article)
+    return _glue(article, phrase)
+
+
+def indefinite(phrase: str, gender: str) -> str:
+    """'un minuto', 'uno yogurt', 'una mela', "un'arancia"."""
+    if gender == "f":
+        return _glue("un'" if _it_elides(phrase) else "una", phrase)
+    return _glue("uno" if _it_takes_lo(phrase) else "un", phrase)
+
+
+def _a_or_an(phrase: str) -> str:
+    """English indefinite article by sound: 'an eight minute', 'an hour', but 'a one hour'."""
+    first = phrase.split()[0]
+    vowel_sound = first[0] in "aeiou" and not first.startswith(("one", "uni", "eu"))
+    return ("an " if vowel_sound or first.startswith("hour") else "a ") + phrase
+
+
+def _english_counts(n: int, singular: str, plural: str) -> list[str]:
+    """'an hour' and 'one hour' for 1, 'two hours' otherwise."""
+    if n == 1:
+        return [_a_or_an(singular), f"one {singular}"]
+    return [f"{english_number(n)} {plural}"]
+
+
+def _italian_count(n: int, singular: str, plural: str, gender: str) -> str:
+    """'un'ora', 'due ore'; 'ventuno minuti' (the shortened 'ventun minuti' is optional)."""
+    return indefinite(singular, gender) if n == 1 else f"{italian_number(n)} {plural}"
+
+
+# ---------------------------------------------------------------------------------------
+# Fillers
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Filler:
+    """One way to fill a slot: surface forms by name, and the canonical value it stands for.
+
+    ``value`` is None for fillers that add no meaning (an optional "please");
+    ``more_slots`` holds slots a filler fixes besides its own ("three apples" sets
+    ``quantity`` too, because the count and the noun must agree in both languages).
+    """
+    forms: Mapping[str, str]
+    value: str | None
+    more_slots: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> str:
+        # str.format resolves "{device.it_def}" here. Reading __dict__ rather than self.forms
+        # keeps copy/pickle, which probe attributes before __init__ has run, from recursing.
+        forms = self.__dict__.get("forms", {})
+        try:
+            return forms[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def phrase(en: str, it: str, value: str | None = None, **forms: str) -> Filler:
+    """A fixed pair of phrases; its value is the English unless given."""
+    return Filler({"en": en, "it": it, **forms}, en if value is None else value)
+
+
+def noun(en: str, it: str, *, gender: str = "m", plural: bool = False, article: bool = True,
+         value: str | None = None, en_in: str | None = None, it_in: str | None = None) -> Filler:
+    """A noun phrase with every form templates ask of one.
+
+    ``it`` is the bare Italian noun; ``article=False`` for names and phrases that take no
+    article ("maria", "mia sorella", "papà"). ``en_in``/``it_in`` override the locative
+    where usage is idiomatic rather than regular: "on the balcony", "in cucina".
+    """
+    def with_prep(prep: str) -> str:
+        if article:
+            return articled(prep, it, gender, plural)
+        if not prep:
+            return it
+        if prep == "a" and it[0] == "a":  # euphonic d: "ad anna"
+            return f"ad {it}"
+        return f"{prep} {it}"
+
+    ending = {("m", False): "o", ("f", False): "a", ("m", True): "i", ("f", True): "e"}[gender, plural]
+    possessive = {("m", False): "il mio", ("f", False): "la mia",
+                  ("m", True): "i miei", ("f", True): "le mie"}[gender, plural]
+    forms = {
+        "en": en,
+        "en_a": en if plural else _a_or_an(en),
+        "en_be": "are" if plural else "is",
+        "en_in": en_in or f"in the {en}",
+        "it": it,
+        "it_def": with_prep(""),
+        "it_di": with_prep("di"),
+        "it_a": with_prep("a"),
+        "it_in": it_in or with_prep("in"),
+        "it_indef": with_prep("di") if plural else indefinite(it, gender),  # plural: partitive "delle"
+        "it_poss": possessive,
+        "it_be": "sono" if plural else "è",
+        "it_end": ending,  # adjective ending that agrees: acces+a, apert+e
+    }
+    return Filler(forms, en if value is None else value)
+
+
+def _number(n: int) -> Filler:
+    """A number as said: 'fifty' / 'cinquanta', with 'al cinquanta', "all'otto", 'allo zero'."""
+    it = italian_number(n)
+    return Filler({"en": english_number(n), "it": it, "it_a": articled("a", it, "m")}, str(n))
+
+
+def _numbers(lo: int, hi: int) -> tuple[Filler, ...]:
+    return tuple(_number(n) for n in range(lo, hi + 1))
+
+
+def _action(en: str, en_adj: str, it_imp: str, it_inf: str, it_adj: str) -> Filler:
+    """A verb pair: English particle/verb and adjective, Italian imperative, infinitive and
+    adjective stem (the device supplies the agreeing ending: acces+a)."""
+    forms = {"en": en, "en_adj": en_adj, "it_imp": it_imp, "it_inf": it_inf, "it_adj": it_adj}
+    return Filler(forms, None)  # the intent already says which action it is
+
+
+# ---------------------------------------------------------------------------------------
+# Slot tables: the home
+# ---------------------------------------------------------------------------------------
+
+PLEASE = (Filler({"en": "", "it": ""}, None), Filler({"en": "please", "it": "per favore"}, None))
+
+ROOMS = (
+    noun("kitchen", "cucina", gender="f", it_in="in cucina"),
+    noun("living room", "soggiorno", it_in="in soggiorno"),
+    noun("bedroom", "camera da letto", gender="f", it_in="in camera da letto"),
+    noun("master bedroom", "camera matrimoniale", gender="f"),
+    noun("bathroom", "bagno", it_in="in bagno"),
+    noun("dining room", "sala da pranzo", gender="f", it_in="in sala da pranzo"),
+    noun("office", "ufficio", it_in="in ufficio"),
+    noun("study", "studio"),
+    noun("hall", "ingresso"),
+    noun("hallway", "corridoio"),
+    noun("garage", "garage", it_in="in garage"),
+    noun("garden", "giardino", it_in="in giardino"),
+    noun("basement", "seminterrato"),
+    noun("attic", "soffitta", gender="f", it_in="in soffitta"),
+    noun("kids room", "cameretta", gender="f"),
+    noun("guest room", "camera degli ospiti", gender="f"),
+    noun("nursery", "stanza dei bambini", gender="f"),
+    noun("laundry room", "lavanderia", gender="f", it_in="in lavanderia"),
+    noun("balcony", "balcone", en_in="on the balcony", it_in="sul balcone"),
+    noun("porch", "veranda", gender="f", en_in="on the porch", it_in="in veranda"),
+    noun("patio", "patio", en_in="on the patio"),
+    noun("gym", "palestra", gender="f", it_in="in palestra"),
+    noun("cellar", "cantina", gender="f", it_in="in cantina"),
+)
+
+LIGHTS = (
+    noun("light", "luce", gender="f"),
+    noun("lights", "luci", gender="f", plural=True),
+    noun("lamp", "lampada", gender="f"),
+    noun("desk lamp", "lampada da scrivania", gender="f"),
+    noun("floor lamp", "lampada da terra", gender="f"),
+    noun("bedside lamp", "lampada sul comodino", gender="f"),
+    noun("ceiling light", "plafoniera", gender="f"),
+    noun("night light", "luce notturna", gender="f"),
+    noun("reading light", "luce da lettura", gender="f"),
+    noun("christmas lights", "luci di natale", gender="f", plural=True),
+    noun("spotlights", "faretti", plural=True),
+    noun("led strip", "striscia led", gender="f"),
+)
+
+APPLIANCES = (
+    noun("fan", "ventilatore"),
+    noun("ceiling fan", "ventilatore a soffitto"),
+    noun("heater", "stufa", gender="f"),
+    noun("space heater", "stufetta", gender="f"),
+    noun("heating", "riscaldamento"),
+    noun("air conditioner", "condizionatore"),
+    noun("air conditioning", "aria condizionata", gender="f"),
+    noun("television", "televisore"),
+    noun("radio", "radio", gender="f"),
+    noun("stereo", "stereo"),
+    noun("speaker", "altoparlante"),
+    noun("coffee machine", "macchina del caffè", gender="f"),
+    noun("kettle", "bollitore"),
+    noun("dishwasher", "lavastoviglie", gender="f"),
+    noun("washing machine", "lavatrice", gender="f"),
+    noun("dryer", "asciugatrice", gender="f"),
+    noun("oven", "forno"),
+    noun("humidifier", "umidificatore"),
+    noun("dehumidifier", "deumidificatore"),
+    noun("air purifier", "purificatore d'aria"),
+    noun("robot vacuum", "robot aspirapolvere"),
+    noun("computer", "computer"),
+    noun("printer", "stampante", gender="f"),
+    noun("sprinklers", "irrigatori", plural=True),
+    noun("water heater", "scaldabagno"),
+    noun("towel warmer", "scaldasalviette"),
+    noun("electric blanket", "coperta elettrica", gender="f"),
+    noun("fireplace", "camino"),
+    noun("projector", "proiettore"),
+    noun("game console", "console", gender="f"),
+    noun("hot tub", "idromassaggio"),
+    noun("fountain", "fontana", gender="f"),
+)
+
+SWITCHABLES = LIGHTS + APPLIANCES
+SPEAKERS = tuple(d for d in APPLIANCES if d.value in {"television", "radio", "stereo", "speaker"})
+
+COVERS = (
+    noun("blinds", "tapparelle", gender="f", plural=True),
+    noun("curtains", "tende", gender="f", plural=True),
+    noun("shutters", "persiane", gender="f", plural=True),
+    noun("window", "finestra", gender="f"),
+    noun("windows", "finestre", gender="f", plural=True),
+    noun("door", "porta", gender="f"),
+    noun("front door", "porta d'ingresso", gender="f"),
+    noun("back door", "porta sul retro", gender="f"),
+    noun("garage door", "porta del garage", gender="f"),
+    noun("gate", "cancello"),
+    noun("skylight", "lucernario"),
+    noun("awning", "tenda da sole", gender="f"),
+)
+
+TURN_ON = _action("on", "on", "accendi", "accendere", "acces")
+TURN_OFF = _action("off", "off", "spegni", "spegnere", "spent")
+OPEN = _action("open", "open", "apri", "aprire", "apert")
+CLOSE = _action("close", "closed", "chiudi", "chiudere", "chius")
+SHUT = _action("shut", "shut", "chiudi", "chiudere", "chius")
+# A status question asks about a state, so there the same verbs do carry a value.
+SWITCH_STATES = (replace(TURN_ON, value="on"), replace(TURN_OFF, value="off"))
+COVER_STATES = (replace(OPEN, value="open"), replace(CLOSE, value="closed"))
+
+TEMPERATURES = _numbers(10, 30)  # degrees Celsius a thermostat is set to
+PERCENTS = _numbers(1, 100)
+VOLUMES = _numbers(0, 100)
+
+MEDIA_ACTIONS = (  # English, Italian imperative, value; the infinitive follows "puoi"
+    phrase("pause the music", "metti in pausa la musica", "pause", it_inf="mettere in pausa la musica"),
+    phrase("pause this song", "metti in pausa questa canzone", "pause",
+           it_inf="mettere in pausa questa canzone"),
+    phrase("resume the music", "riprendi la musica", "resume", it_inf="riprendere la musica"),
+    phrase("start the music again", "fai ripartire la musica", "resume", it_inf="far ripartire la musica"),
+    phrase("stop the music", "ferma la musica", "stop", it_inf="fermare la musica"),
+    phrase("skip this song", "salta questa canzone", "next", it_inf="saltare questa canzone"),
+    phrase("play the next song", "metti la prossima canzone", "next", it_inf="mettere la prossima canzone"),
+    phrase("play the previous song", "metti la canzone precedente", "previous",
+           it_inf="mettere la canzone precedente"),
+    phrase("go back to the last song", "torna alla canzone precedente", "previous",
+           it_inf="tornare alla canzone precedente"),
+    phrase("repeat this song", "ripeti questa canzone", "repeat", it_inf="ripetere questa canzone"),
+    phrase("shuffle the playlist", "riproduci la playlist in ordine casuale", "shuffle",
+           it_inf="riprodurre la playlist in ordine casuale"),
+    phrase("turn the volume up", "alza il volume", "volume_up", it_inf="alzare il volume"),
+    phrase("make it louder", "alza il volume", "volume_up", it_inf="alzare il volume"),
+    phrase("turn the volume down", "abbassa il volume", "volume_down", it_inf="abbassare il volume"),
+    phrase("make it quieter", "abbassa il volume", "volume_down", it_inf="abbassare il volume"),
+    phrase("mute the sound", "togli l'audio", "mute", it_inf="togliere l'audio"),
+    phrase("turn the sound back on", "riattiva l'audio", "unmute", it_inf="riattivare l'audio"),
+)
+
+GENRES = (
+    noun("jazz", "jazz"),
+    noun("rock", "rock"),
+    noun("blues", "blues"),
+    noun("reggae", "reggae"),
+    noun("hip hop", "hip hop"),
+    noun("funk", "funk"),
+    noun("metal", "metal"),
+    noun("gospel", "gospel"),
+    noun("opera", "opera", gender="f"),
+    noun("pop music", "musica pop", gender="f"),
+    noun("classical music", "musica classica", gender="f"),
+    noun("country music", "musica country", gender="f"),
+    noun("electronic music", "musica elettronica", gender="f"),
+    noun("relaxing music", "musica rilassante", gender="f"),
+    noun("piano music", "musica per pianoforte", gender="f"),
+    noun("christmas music", "musica natalizia", gender="f"),
+    noun("italian music", "musica italiana", gender="f"),
+    noun("folk music", "musica folk", gender="f"),
+    noun("latin music", "musica latina", gender="f"),
+    noun("disco music", "musica disco", gender="f"),
+    noun("ambient music", "musica ambient", gender="f"),
+    noun("eighties music", "musica anni ottanta", gender="f"),
+    noun("nineties music", "musica anni novanta", gender="f"),
+    noun("lullabies", "ninne nanne", gender="f", plural=True),
+    noun("movie soundtracks", "colonne sonore", gender="f", plural=True),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Slot tables: time
+# ---------------------------------------------------------------------------------------
+
+_DAYPARTS = (  # English, spoken hours (12-hour clock) it may follow, hours added for 24 h
+    ("", range(1, 13), None),  # no daypart: the value keeps the 12-hour reading
+    ("in the morning", range(1, 12), 0),
+    ("in the afternoon", range(1, 6), 12),
+    ("in the evening", range(5, 12), 12),
+    ("at night", range(9, 12), 12),
+)
+
+
+def _italian_daypart(hour24: int) -> str:
+    # Italian splits the day by the clock, not by the English phrase: "one in the morning"
+    # is "l'una di notte", "five in the evening" "le cinque del pomeriggio".
+    if hour24 < 5:
+        return "di notte"
+    if hour24 < 12:
+        return "di mattina"
+    return "del pomeriggio" if hour24 < 18 else "di sera"
+
+
+def _clock_readings(hour: int) -> list[tuple[str, str, int]]:
+    """Ways to read a time by the spoken ``hour`` (1-12): (English, Italian without article,
+    minutes from hour:00). 'quarter to eight' is read by eight, so its offset is -15."""
+    en_h = english_number(hour)
+    it_h = "una" if hour == 1 else italian_number(hour)  # le ore: l'una is feminine
+    readings = [
+        (f"{en_h} o'clock", it_h, 0),
+        (en_h, it_h, 0),
+        (f"quarter past {en_h}", f"{it_h} e un quarto", 15),
+        (f"half past {en_h}", f"{it_h} e mezza", 30),
+        (f"quarter to {en_h}", f"{it_h} meno un quarto", -15),
+    ]
+    for minutes in range(5, 60, 5):
+        en_m = "oh five" if minutes == 5 else english_number(minutes)
+        readings.append((f"{en_h} {en_m}", f"{it_h} e {italian_number(minutes)}", minutes))
+    return readings
+
+
+def _times() -> tuple[Filler, ...]:
+    fillers = [
+        Filler({"en": "noon", "en_at": "at noon", "it": "mezzogiorno", "it_at": "a mezzogiorno"}, "12:00"),
+        Filler({"en": "midnight", "en_at": "at midnight", "it": "mezzanotte", "it_at": "a mezzanotte"},
+               "00:00"),
+    ]
+    for en_part, hours, offset in _DAYPARTS:
+        for hour in hours:
+            hour24 = hour if offset is None else hour + offset
+            it_part = "" if offset is None else _italian_daypart(hour24)
+            for en, it, minutes in _clock_readings(hour):
+                total = hour24 * 60 + minutes
+                # Without a daypart only the 12-hour clock is known: "quarter to one" is 12:45.
+                value_hour = (total // 60 - 1) % 12 + 1 if offset is None else total // 60 % 24
+                en = f"{en} {en_part}".strip()
+                it = f"{it} {it_part}".strip()
+                plural = hour != 1  # "le due" but "l'una"
+                forms = {"en": en, "en_at": f"at {en}",
+                         "it": articled("", it, "f", plural), "it_at": articled("a", it, "f", plural)}
+                fillers.append(Filler(forms, f"{value_hour:02d}:{total % 60:02d}"))
+    return tuple(fillers)
+
+
+_MONTHS = (("january", "gennaio", 31), ("february", "febbraio", 29), ("march", "marzo", 31),
+           ("april", "aprile", 30), ("may", "maggio", 31), ("june", "giugno", 30),
+           ("july", "luglio", 31), ("august", "agosto", 31), ("september", "settembre", 30),
+           ("october", "ottobre", 31), ("november", "novembre", 30), ("december", "dicembre", 31))
+_WEEKDAYS = (("monday", "lunedì"), ("tuesday", "martedì"), ("wednesday", "mercoledì"),
+             ("thursday", "giovedì"), ("friday", "venerdì"), ("saturday", "sabato"),
+             ("sunday", "domenica"))
+
+
+def _day(en: str, it: str, value: str, en_on: str | None = None) -> Filler:
+    """A day said without a preposition in Italian ('domani', 'lunedì', 'il tre marzo');
+    English puts 'on' before some of them ('on monday') and not others ('tomorrow')."""
+    return Filler({"en": en, "en_on": en_on or en, "it": it}, value)
+
+
+def _calendar_dates() -> list[Filler]:
+    """Every day of a leap year, read 'march third' and 'the third of march'."""
+    fillers = []
+    for month, (en_month, it_month, days) in enumerate(_MONTHS, start=1):
+        for day in range(1, days + 1):
+            it_day = "primo" if day == 1 else italian_number(day)  # Italian dates are cardinals but the first
+            it = articled("", f"{it_day} {it_month}", "m")  # il tre marzo, l'otto marzo
+            ordinal = english_ordinal(day)
+            for en in (f"{en_month} {ordinal}", f"the {ordinal} of {en_month}"):
+                fillers.append(_day(en, it, f"{month:02d}-{day:02d}", en_on=f"on {en}"))
+    return fillers
+
+
+DAYS = (
+    _day("today", "oggi", "today"),
+    _day("tomorrow", "domani", "tomorrow"),
+    _day("the day after tomorrow", "dopodomani", "day_after_tomorrow"),
+    *(_day(en, it, en, en_on=f"on {en}") for en, it in _WEEKDAYS),
+)
+DATES = DAYS + (
+    _day("tonight", "stasera", "tonight"),
+    _day("this weekend", "questo fine settimana", "weekend"),
+    _day("next week", "la settimana prossima", "next_week"),
+    *_calendar_dates(),
+)
+TIMES = _times()
+
+_DURATION_UNITS = (  # English, Italian singular, plural, gender, seconds, counts said
+    ("second", "secondo", "secondi", "m", 1, range(5, 60)),
+    ("minute", "minuto", "minuti", "m", 60, range(1, 60)),  # past an hour people say hours
+    ("hour", "ora", "ore", "f", 3600, range(1, 13)),
+)
+
+
+def _durations() -> tuple[Filler, ...]:
+    """Durations, valued in seconds: 'a minute' / 'un minuto', 'two hours and ten minutes'."""
+    fillers = []
+    for en_unit, it_singular, it_plural, gender, seconds, counts in _DURATION_UNITS:
+        for n in counts:
+            it = _italian_count(n, it_singular, it_plural, gender)
+            for en in _english_counts(n, en_unit, en_unit + "s"):
+                forms = {"en": en, "it": it}
+                # "a ten minute timer" needs the number spelled: "a a minute timer" is not English
+                if not en.startswith(("a ", "an ")):
+                    forms["en_a_adj"] = _a_or_an(f"{english_number(n)} {en_unit}")
+                fillers.append(Filler(forms, str(n * seconds)))
+    for hours in (1, 2, 3):
+        for minutes in range(5, 60, 5):
+            en_hours = f"{english_number(hours)} hour{'s' if hours > 1 else ''}"
+            en = f"{en_hours} and {english_number(minutes)} minutes"
+            it = f"{_italian_count(hours, 'ora', 'ore', 'f')} e {italian_number(minutes)} minuti"
+            fillers.append(Filler({"en": en, "it": it}, str(hours * 3600 + minutes * 60)))
+    fillers += [phrase("half an hour", "mezz'ora", "1800"),
+                phrase("a quarter of an hour", "un quarto d'ora", "900"),
+                phrase("an hour and a half", "un'ora e mezza", "5400"),
+                phrase("a minute and a half", "un minuto e mezzo", "90")]
+    return tuple(fillers)
+
+
+DURATIONS = _durations()
+UNIT_DURATIONS = tuple(d for d in DURATIONS if "en_a_adj" in d.forms)  # usable as "a ten minute timer"
+
+TIMER_LABELS = (
+    noun("pasta", "pasta", gender="f"),
+    noun("spaghetti", "spaghetti", plural=True),
+    noun("eggs", "uova", gender="f", plural=True),
+    noun("pizza", "pizza", gender="f"),
+    noun("laundry", "bucato"),
+    noun("tea", "tè"),
+    noun("rice", "riso"),
+    noun("cake", "torta", gender="f"),
+    noun("bread", "pane"),
+    noun("roast", "arrosto"),
+    noun("soup", "zuppa", gender="f"),
+    noun("sauce", "sugo"),
+    noun("cookies", "biscotti", plural=True),
+    noun("workout", "allenamento"),
+    noun("nap", "pisolino"),
+    noun("homework", "compiti", plural=True),
+    noun("parking", "parcheggio"),
+    noun("meditation", "meditazione", gender="f"),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Slot tables: people, places, plans, errands
+# ---------------------------------------------------------------------------------------
+
+_FIRST_NAMES = ("john", "maria", "paul", "anna", "david", "sarah", "michael", "laura", "james",
+                "sophie", "luca", "giulia", "marco", "emma", "peter", "lucy", "tom", "kate",
+                "alex", "chris", "daniel", "elena", "robert", "linda", "george", "alice",
+                "matteo", "francesca", "andrea", "sam")
+
+CONTACTS = (
+    *(noun(name, name, article=False) for name in _FIRST_NAMES),
+    noun("mom", "mamma", gender="f"),
+    noun("dad", "papà", article=False),
+    noun("grandma", "nonna", gender="f"),
+    noun("grandpa", "nonno"),
+    noun("my sister", "mia sorella", gender="f", article=False, value="sister"),
+    noun("my brother", "mio fratello", article=False, value="brother"),
+    noun("my wife", "mia moglie", gender="f", article=False, value="wife"),
+    noun("my husband", "mio marito", article=False, value="husband"),
+    noun("my son", "mio figlio", article=False, value="son"),
+    noun("my daughter", "mia figlia", gender="f", article=False, value="daughter"),
+    noun("my uncle", "mio zio", article=False, value="uncle"),
+    noun("my aunt", "mia zia", gender="f", article=False, value="aunt"),
+    noun("my cousin", "mio cugino", article=False, value="cousin"),
+    noun("my boss", "mio capo", value="boss"),  # with an article: "il mio capo"
+    noun("the doctor", "medico", value="doctor"),
+    noun("the plumber", "idraulico", value="plumber"),
+    noun("the babysitter", "babysitter", gender="f", value="babysitter"),
+)
+
+
+def _city(en: str, it: str, *, article: bool = False, gender: str = "m") -> Filler:
+    """Cities mostly take no article ("a roma"); a few do ("al cairo", "all'aia")."""
+    return noun(en, it, gender=gender, article=article, en_in=f"in {en}")
+
+
+CITIES = (
+    *(_city(en, it) for en, it in (
+        ("london", "londra"), ("paris", "parigi"), ("rome", "roma"), ("milan", "milano"),
+        ("naples", "napoli"), ("florence", "firenze"), ("venice", "venezia"), ("turin", "torino"),
+        ("bologna", "bologna"), ("genoa", "genova"), ("palermo", "palermo"), ("verona", "verona"),
+        ("berlin", "berlino"), ("munich", "monaco di baviera"), ("vienna", "vienna"),
+        ("madrid", "madrid"), ("barcelona", "barcellona"), ("lisbon", "lisbona"),
+        ("amsterdam", "amsterdam"), ("brussels", "bruxelles"), ("athens", "atene"),
+        ("dublin", "dublino"), ("edinburgh", "edimburgo"), ("geneva", "ginevra"),
+        ("zurich", "zurigo"), ("prague", "praga"), ("warsaw", "varsavia"),
+        ("stockholm", "stoccolma"), ("copenhagen", "copenaghen"), ("moscow", "mosca"),
+        ("istanbul", "istanbul"), ("new york", "new york"), ("boston", "boston"),
+        ("chicago", "chicago"), ("los angeles", "los angeles"), ("san francisco", "san francisco"),
+        ("toronto", "toronto"), ("mexico city", "città del messico"), ("sydney", "sydney"),
+        ("tokyo", "tokyo"), ("beijing", "pechino"), ("seoul", "seul"), ("bangkok", "bangkok"),
+        ("cape town", "città del capo"),
+    )),
+    _city("cairo", "cairo", article=True),  # al cairo
+    _city("the hague", "aia", article=True, gender="f"),  # all'aia
+)
+
+CONDITIONS = (  # English after "will it", Italian future, value
+    phrase("rain", "pioverà"),
+    phrase("snow", "nevicherà"),
+    phrase("hail", "grandinerà"),
+    phrase("freeze", "gelerà"),
+    phrase("be cold", "farà freddo", "cold"),
+    phrase("be hot", "farà caldo", "hot"),
+    phrase("be nice", "farà bel tempo", "nice"),
+    phrase("be mild", "sarà mite", "mild"),
+    phrase("be sunny", "ci sarà il sole", "sunny"),
+    phrase("be windy", "ci sarà vento", "windy"),
+    phrase("be foggy", "ci sarà nebbia", "fog"),
+    phrase("be cloudy", "sarà nuvoloso", "cloudy"),
+    phrase("be humid", "sarà umido", "humid"),
+    phrase("be stormy", "ci saranno temporali", "storm"),
+)
+
+EVENTS = (
+    noun("meeting", "riunione", gender="f"),
+    noun("team meeting", "riunione di squadra", gender="f"),
+    noun("appointment", "appuntamento"),
+    noun("dentist appointment", "appuntamento dal dentista"),
+    noun("doctor's appointment", "visita medica", gender="f"),
+    noun("vet appointment", "visita dal veterinario", gender="f"),
+    noun("eye exam", "visita oculistica", gender="f"),
+    noun("haircut", "taglio di capelli"),
+    noun("job interview", "colloquio di lavoro"),
+    noun("parent teacher meeting", "colloquio con gli insegnanti"),
+    noun("lunch", "pranzo"),
+    noun("dinner", "cena", gender="f"),
+    noun("video call", "videochiamata", gender="f"),
+    noun("phone call", "telefonata", gender="f"),
+    noun("yoga class", "lezione di yoga", gender="f"),
+    noun("guitar lesson", "lezione di chitarra", gender="f"),
+    noun("swimming lesson", "lezione di nuoto", gender="f"),
+    noun("football practice", "allenamento di calcio"),
+    noun("birthday party", "festa di compleanno", gender="f"),
+    noun("piano recital", "saggio di pianoforte"),
+    noun("business trip", "viaggio di lavoro"),
+    noun("flight", "volo"),
+)
+
+TASKS = tuple(phrase(en, it) for en, it in (  # English and Italian infinitive phrases
+    ("call mom", "chiamare la mamma"),
+    ("buy milk", "comprare il latte"),
+    ("take out the trash", "portare fuori la spazzatura"),
+    ("water the plants", "annaffiare le piante"),
+    ("pick up the kids from school", "prendere i bambini a scuola"),
+    ("pay the electricity bill", "pagare la bolletta della luce"),
+    ("take my medicine", "prendere le medicine"),
+    ("feed the cat", "dare da mangiare al gatto"),
+    ("walk the dog", "portare fuori il cane"),
+    ("book a table for dinner", "prenotare un tavolo per cena"),
+    ("charge my phone", "caricare il telefono"),
+    ("check the oven", "controllare il forno"),
+    ("turn off the oven", "spegnere il forno"),
+    ("go to the gym", "andare in palestra"),
+    ("call the dentist", "chiamare il dentista"),
+    ("call the plumber", "chiamare l'idraulico"),
+    ("buy a present for my sister", "comprare un regalo per mia sorella"),
+    ("buy flowers for my mother", "comprare dei fiori per mia madre"),
+    ("buy stamps", "comprare i francobolli"),
+    ("renew my passport", "rinnovare il passaporto"),
+    ("do the laundry", "fare il bucato"),
+    ("clean the bathroom", "pulire il bagno"),
+    ("lock the back door", "chiudere a chiave la porta sul retro"),
+    ("send the report to my boss", "mandare il rapporto al mio capo"),
+    ("return the library books", "restituire i libri alla biblioteca"),
+    ("move the car", "spostare la macchina"),
+    ("defrost the chicken", "scongelare il pollo"),
+    ("reply to anna's email", "rispondere all'email di anna"),
+    ("pack my suitcase", "fare la valigia"),
+    ("drink some water", "bere un po' d'acqua"),
+    ("check the mail", "controllare la posta"),
+))
+
+MESSAGES = tuple(phrase(en, it) for en, it in (  # statements, so "tell mom that ..." works
+    ("i'm running late", "sono in ritardo"),
+    ("i'm on my way", "sto arrivando"),
+    ("i'll be home soon", "arrivo presto a casa"),
+    ("dinner is ready", "la cena è pronta"),
+    ("i'll call you later", "ti chiamo più tardi"),
+    ("i'm at the supermarket", "sono al supermercato"),
+    ("the meeting is cancelled", "la riunione è annullata"),
+    ("i left the keys at home", "ho lasciato le chiavi a casa"),
+    ("i'll be there in ten minutes", "sarò lì tra dieci minuti"),
+    ("i miss you", "mi manchi"),
+    ("i love you", "ti voglio bene"),
+    ("i'm stuck in traffic", "sono bloccato nel traffico"),
+    ("the kids are asleep", "i bambini dormono"),
+    ("i forgot my wallet", "ho dimenticato il portafoglio"),
+    ("we need to talk", "dobbiamo parlare"),
+    ("the package has arrived", "il pacco è arrivato"),
+    ("i'm leaving the office now", "sto uscendo adesso dall'ufficio"),
+    ("i'll pick you up at the station", "ti vengo a prendere alla stazione"),
+    ("the train is late", "il treno è in ritardo"),
+    ("i'm going to bed", "vado a letto"),
+    ("everything is fine", "va tutto bene"),
+    ("i got the job", "ho ottenuto il lavoro"),
+))
+
+_MASS_ITEMS = (  # English, Italian, gender, plural
+    ("milk", "latte", "m", False), ("bread", "pane", "m", False), ("coffee", "caffè", "m", False),
+    ("sugar", "zucchero", "m", False), ("rice", "riso", "m", False), ("pasta", "pasta", "f", False),
+    ("butter", "burro", "m", False), ("cheese", "formaggio", "m", False),
+    ("olive oil", "olio d'oliva", "m", False), ("flour", "farina", "f", False),
+    ("salt", "sale", "m", False), ("toilet paper", "carta igienica", "f", False),
+    ("dish soap", "detersivo per i piatti", "m", False),
+    ("laundry detergent", "detersivo per il bucato", "m", False),
+    ("orange juice", "succo d'arancia", "m", False), ("chicken", "pollo", "m", False),
+    ("ham", "prosciutto", "m", False), ("yogurt", "yogurt", "m", False),
+    ("cereal", "cereali", "m", True), ("honey", "miele", "m", False), ("tea", "tè", "m", False),
+    ("water", "acqua", "f", False), ("spinach", "spinaci", "m", True),
+    ("ice cream", "gelato", "m", False), ("cream", "panna", "f", False),
+    ("mozzarella", "mozzarella", "f", False), ("parmesan", "parmigiano", "m", False),
+    ("tuna", "tonno", "m", False), ("beer", "birra", "f", False), ("wine", "vino", "m", False),
+    ("mayonnaise", "maionese", "f", False), ("toothpaste", "dentifricio", "m", False),
+    ("shampoo", "shampoo", "m", False), ("paper towels", "carta da cucina", "f", False),
+)
+
+_COUNTABLE_ITEMS = (  # English singular, plural; Italian singular, plural; gender, plural's gender
+    ("apple", "apples", "mela", "mele", "f", "f"),
+    ("banana", "bananas", "banana", "banane", "f", "f"),
+    ("orange", "oranges", "arancia", "arance", "f", "f"),
+    ("egg", "eggs", "uovo", "uova", "m", "f"),
+    ("lemon", "lemons", "limone", "limoni", "m", "m"),
+    ("tomato", "tomatoes", "pomodoro", "pomodori", "m", "m"),
+    ("potato", "potatoes", "patata", "patate", "f", "f"),
+    ("onion", "onions", "cipolla", "cipolle", "f", "f"),
+    ("carrot", "carrots", "carota", "carote", "f", "f"),
+    ("avocado", "avocados", "avocado", "avocado", "m", "m"),
+    ("cucumber", "cucumbers", "cetriolo", "cetrioli", "m", "m"),
+    ("pear", "pears", "pera", "pere", "f", "f"),
+    ("peach", "peaches", "pesca", "pesche", "f", "f"),
+    ("steak", "steaks", "bistecca", "bistecche", "f", "f"),
+    ("croissant", "croissants", "cornetto", "cornetti", "m", "m"),
+    ("toothbrush", "toothbrushes", "spazzolino", "spazzolini", "m", "m"),
+    ("bottle of water", "bottles of water", "bottiglia d'acqua", "bottiglie d'acqua", "f", "f"),
+    ("can of tomatoes", "cans of tomatoes", "barattolo di pelati", "barattoli di pelati", "m", "m"),
+    ("loaf of bread", "loaves of bread", "pagnotta", "pagnotte", "f", "f"),
+    ("pack of batteries", "packs of batteries", "confezione di pile", "confezioni di pile", "f", "f"),
+)
+
+
+def _shopping_items() -> tuple[tuple[Filler, ...], tuple[Filler, ...]]:
+    """(uncounted, counted) items. Uncounted take the article ('il latte', 'le mele');
+    counted ones 1-12 agree with their number ('un uovo', 'tre uova') and set ``quantity``."""
+    uncounted = [phrase(en, articled("", it, gender, plural)) for en, it, gender, plural in _MASS_ITEMS]
+    counted = []
+    for en_sg, en_pl, it_sg, it_pl, gender, plural_gender in _COUNTABLE_ITEMS:
+        uncounted.append(phrase(en_pl, articled("", it_pl, plural_gender, plural=True), en_sg))
+        for n in range(1, 13):
+            it = _italian_count(n, it_sg, it_pl, gender)
+            counted += [Filler({"en": en, "it": it}, en_sg, {"quantity": str(n)})
+                        for en in _english_counts(n, en_sg, en_pl)]
+    return tuple(uncounted), tuple(counted)
+
+
+UNCOUNTED_ITEMS, COUNTED_ITEMS = _shopping_items()
+LISTS = (
+    noun("shopping list", "lista della spesa", gender="f", value="shopping"),
+    noun("grocery list", "lista della spesa", gender="f", value="shopping"),
+    noun("to do list", "lista delle cose da fare", gender="f", value="todo"),
+)
+
+OPERANDS = _numbers(0, 100)
+DIVISORS = _numbers(1, 100)  # no "divided by zero"
+OPERATORS = (
+    phrase("plus", "più", "+"),
+    phrase("minus", "meno", "-"),
+    phrase("times", "per", "*"),
+    phrase("multiplied by", "moltiplicato per", "*"),
+    phrase("divided by", "diviso", "/"),
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Templates
+# ---------------------------------------------------------------------------------------
+
+_FORMATTER = string.Formatter()
+
+
+def _fields(fmt: str) -> list[tuple[str, str]]:
+    """("device", "it_def") for each "{device.it_def}" in ``fmt``, in order."""
+    return [tuple(name.split(".", 1)) for _, name, _, _ in _FORMATTER.parse(fmt) if name is not None]
+
+
+def _spoken(text: str) -> str:
+    # Empty optional fillers ("please" left out) leave double spaces behind.
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Template:
+    """One phrasing of an intent: English and Italian format strings over named slot tables.
+
+    ``tables`` lists (field, fillers) in order of first use in the English; the field name
+    is the slot name.
+    """
+    intent: str
+    en: str
+    it: str
+    tables: tuple[tuple[str, tuple[Filler, ...]], ...]
+
+    def size(self) -> int:
+        return math.prod(len(fillers) for _, fillers in self.tables)
+
+    def realise(self, choice: Mapping[str, Filler]) -> Utterance:
+        slots = {}
+        for name, filler in choice.items():
+            if filler.value is not None:
+                slots[name] = filler.value
+            slots.update(filler.more_slots)
+        return Utterance(_spoken(self.en.format(**choice)), _spoken(self.it.format(**choice)),
+                         self.intent, slots)
+
+
+def _group(intent: str, phrasings: tuple[tuple[str, str], ...], **tables) -> list[Template]:
+    """Templates for ``intent``, one per (English, Italian) phrasing, over ``tables``.
+
+    Checked here, at import, so a grammar mistake fails loudly rather than as a KeyError
+    in the middle of corpus synthesis: both languages use the same fields, every filler has
+    every form asked of it, and English fields stand as whole words so that
+    :func:`vocabulary` can read words off the tables.
+    """
+    templates = []
+    for en, it in phrasings:
+        en_fields, it_fields = _fields(en), _fields(it)
+        names = list(dict.fromkeys(name for name, _ in en_fields))
+        if set(names) != {name for name, _ in it_fields}:
+            raise ValueError(f"{intent}: {en!r} and {it!r} use different fields")
+        if re.search(r"[^ ]\{|\}[^ ]", en):
+            raise ValueError(f"{intent}: {en!r} glues a field to a word")
+        for name, form in en_fields + it_fields:
+            if name not in tables:
+                raise ValueError(f"{intent}: {en!r} uses {name!r}, which has no table")
+            missing = [f.value for f in tables[name] if form not in f.forms]
+            if missing:
+                raise ValueError(f"{intent}: fillers {missing[:3]} of {name!r} have no form {form!r}")
+        templates.append(Template(intent, en, it, tuple((name, tuple(tables[name])) for name in names)))
+    return templates
+
+
+_SWITCH_PHRASINGS = (
+    ("{please.en} turn {action.en} the {device.en}", "{please.it} {action.it_imp} {device.it_def}"),
+    ("{please.en} turn {action.en} the {room.en} {device.en}",
+     "{please.it} {action.it_imp} {device.it_def} {room.it_di}"),
+    ("turn the {device.en} {action.en} {room.en_in}", "{action.it_imp} {device.it_def} {room.it_in}"),
+    ("switch {action.en} the {device.en} {room.en_in}", "{action.it_imp} {device.it_def} {room.it_in}"),
+    ("can you turn {action.en} the {room.en} {device.en}",
+     "puoi {action.it_inf} {device.it_def} {room.it_di}"),
+    ("i want the {device.en} {room.en_in} {action.en_adj}",
+     "voglio {device.it_def} {room.it_in} {action.it_adj}{device.it_end}"),
+)
+
+_COVER_PHRASINGS = (
+    ("{please.en} {action.en} the {device.en}", "{please.it} {action.it_imp} {device.it_def}"),
+    ("{please.en} {action.en} the {room.en} {device.en}",
+     "{please.it} {action.it_imp} {device.it_def} {room.it_di}"),
+    ("{action.en} the {device.en} {room.en_in}", "{action.it_imp} {device.it_def} {room.it_in}"),
+    ("can you {action.en} the {room.en} {device.en}", "puoi {action.it_inf} {device.it_def} {room.it_di}"),
+    ("i want the {device.en} {room.en_in} {action.en_adj}",
+     "voglio {device.it_def} {room.it_in} {action.it_adj}{device.it_end}"),
+)
+
+_STATUS_PHRASINGS = (
+    ("{device.en_be} the {device.en} {state.en_adj}",
+     "{device.it_def} {device.it_be} {state.it_adj}{device.it_end}"),
+    ("{device.en_be} the {room.en} {device.en} {state.en_adj}",
+     "{device.it_def} {room.it_di} {device.it_be} {state.it_adj}{device.it_end}"),
+    ("{device.en_be} the {device.en} {room.en_in} {state.en_adj}",
+     "{device.it_def} {room.it_in} {device.it_be} {state.it_adj}{device.it_end}"),
+    ("did i leave the {device.en} {state.en_adj} {room.en_in}",
+     "ho lasciato {device.it_def} {state.it_adj}{device.it_end} {room.it_in}"),
+    ("check if the {room.en} {device.en} {device.en_be} {state.en_adj}",
+     "controlla se {device.it_def} {room.it_di} {device.it_be} {state.it_adj}{device.it_end}"),
+)
+
+_HOME = {"room": ROOMS, "please": PLEASE}
+
+TEMPLATES: tuple[Template, ...] = (
+    *_group("device_on", _SWITCH_PHRASINGS, device=SWITCHABLES, action=(TURN_ON,), **_HOME),
+    *_group("device_off", _SWITCH_PHRASINGS, device=SWITCHABLES, action=(TURN_OFF,), **_HOME),
+    *_group("device_status", _STATUS_PHRASINGS, device=SWITCHABLES, state=SWITCH_STATES, room=ROOMS),
+    *_group("device_status", _STATUS_PHRASINGS, device=COVERS, state=COVER_STATES, room=ROOMS),
+    *_group("open_cover", _COVER_PHRASINGS, device=COVERS, action=(OPEN,), **_HOME),
+    *_group("close_cover", _COVER_PHRASINGS, device=COVERS, action=(CLOSE, SHUT), **_HOME),
+    *_group("set_temperature", (
+        ("set the thermostat to {temperature.en} degrees", "imposta il termostato a {temperature.it} gradi"),
+        ("set the temperature {room.en_in} to {temperature.en} degrees",
+         "imposta la temperatura {room.it_in} a {temperature.it} gradi"),
+        ("make it {temperature.en} degrees {room.en_in}",
+         "porta la temperatura {room.it_in} a {temperature.it} gradi"),
+        ("change the {room.en} temperature to {temperature.en} degrees",
+         "cambia la temperatura {room.it_di} a {temperature.it} gradi"),
+        ("heat the {room.en} to {temperature.en} degrees", "riscalda {room.it_def} a {temperature.it} gradi"),
+        ("i'd like it to be {temperature.en} degrees {room.en_in}",
+         "vorrei che ci fossero {temperature.it} gradi {room.it_in}"),
+    ), temperature=TEMPERATURES, room=ROOMS),
+    *_group("set_brightness", (
+        ("set the {device.en} to {brightness.en} percent",
+         "imposta {device.it_def} {brightness.it_a} per cento"),
+        ("set the {room.en} {device.en} to {brightness.en} percent",
+         "imposta {device.it_def} {room.it_di} {brightness.it_a} per cento"),
+        ("dim the {device.en} {room.en_in} to {brightness.en} percent",
+         "abbassa {device.it_def} {room.it_in} {brightness.it_a} per cento"),
+        ("brighten the {device.en} to {brightness.en} percent",
+         "alza {device.it_def} {brightness.it_a} per cento"),
+        ("set the brightness {room.en_in} to {brightness.en} percent",
+         "imposta la luminosità {room.it_in} {brightness.it_a} per cento"),
+        ("change the brightness of the {device.en} to {brightness.en} percent",
+         "cambia la luminosità {device.it_di} {brightness.it_a} per cento"),
+    ), device=LIGHTS, brightness=PERCENTS, room=ROOMS),
+    *_group("set_volume", (
+        ("set the volume to {volume.en}", "imposta il volume a {volume.it}"),
+        ("set the volume to {volume.en} percent", "imposta il volume {volume.it_a} per cento"),
+        ("change the volume {room.en_in} to {volume.en}", "cambia il volume {room.it_in} a {volume.it}"),
+        ("turn the volume to {volume.en}", "metti il volume a {volume.it}"),
+        ("volume {volume.en} please", "volume a {volume.it} per favore"),
+        ("set the {device.en} volume to {volume.en}", "imposta il volume {device.it_di} a {volume.it}"),
+    ), volume=VOLUMES, room=ROOMS, device=SPEAKERS),
+    *_group("media_control", (
+        ("{action.en}", "{action.it}"),
+        ("{action.en} {room.en_in}", "{action.it} {room.it_in}"),
+        ("please {action.en}", "{action.it} per favore"),
+        ("can you {action.en} {room.en_in}", "puoi {action.it_inf} {room.it_in}"),
+    ), action=MEDIA_ACTIONS, room=ROOMS),
+    *_group("play_music", (
+        ("play some {genre.en}", "metti un po' di {genre.it}"),
+        ("play {genre.en} {room.en_in}", "metti {genre.it_di} {room.it_in}"),
+        ("put on some {genre.en} {room.en_in}", "metti un po' di {genre.it} {room.it_in}"),
+        ("i want to listen to {genre.en}", "voglio ascoltare {genre.it_di}"),
+        ("can you play some {genre.en} {room.en_in}", "puoi mettere un po' di {genre.it} {room.it_in}"),
+        ("play music {room.en_in}", "metti la musica {room.it_in}"),
+    ), genre=GENRES, room=ROOMS),
+    *_group("set_alarm", (
+        ("set an alarm for {time.en}", "punta una sveglia per {time.it}"),
+        ("set an alarm for {time.en} {date.en_on}", "punta una sveglia per {time.it} {date.it}"),
+        ("wake me up {time.en_at}", "svegliami {time.it_at}"),
+        ("wake me up {date.en_on} {time.en_at}", "svegliami {date.it} {time.it_at}"),
+        ("i need to get up {time.en_at} {date.en_on}", "devo alzarmi {time.it_at} {date.it}"),
+        ("can you set an alarm for {time.en}", "puoi puntare una sveglia per {time.it}"),
+        ("alarm for {time.en}", "sveglia per {time.it}"),
+    ), time=TIMES, date=DAYS),
+    *_group("set_timer", (
+        ("set a timer for {duration.en}", "imposta un timer di {duration.it}"),
+        ("start a timer for {duration.en}", "avvia un timer di {duration.it}"),
+        ("set a timer for the {label.en} for {duration.en}",
+         "imposta un timer per {label.it_def} di {duration.it}"),
+        ("timer for {duration.en}", "timer di {duration.it}"),
+    ), duration=DURATIONS, label=TIMER_LABELS),
+    *_group("set_timer", (
+        ("start {duration.en_a_adj} timer", "avvia un timer di {duration.it}"),
+        ("set {duration.en_a_adj} timer for the {label.en}",
+         "imposta un timer di {duration.it} per {label.it_def}"),
+    ), duration=UNIT_DURATIONS, label=TIMER_LABELS),
+    *_group("set_reminder", (
+        ("remind me to {task.en}", "ricordami di {task.it}"),
+        ("remind me to {task.en} {time.en_at}", "ricordami di {task.it} {time.it_at}"),
+        ("remind me {date.en_on} to {task.en}", "ricordami {date.it} di {task.it}"),
+        ("remind me to {task.en} {date.en_on} {time.en_at}", "ricordami di {task.it} {date.it} {time.it_at}"),
+        ("remind me in {duration.en} to {task.en}", "ricordami tra {duration.it} di {task.it}"),
+        ("set a reminder to {task.en} {date.en_on}", "imposta un promemoria per {task.it} {date.it}"),
+        ("don't let me forget to {task.en}", "non farmi dimenticare di {task.it}"),
+    ), task=TASKS, time=TIMES, date=DAYS, duration=DURATIONS),
+    *_group("calendar_query", (
+        ("what's on my calendar {date.en_on}", "cosa c'è in agenda {date.it}"),
+        ("what do i have {date.en_on}", "che impegni ho {date.it}"),
+        ("do i have any meetings {date.en_on}", "ho delle riunioni {date.it}"),
+        ("am i free {date.en_on} {time.en_at}", "sono libero {date.it} {time.it_at}"),
+        ("what's my schedule like {date.en_on}", "com'è la mia agenda {date.it}"),
+        ("when is my next {event.en}", "quando è {event.it_poss} prossim{event.it_end} {event.it}"),
+        ("do i have {event.en_a} {date.en_on}", "ho {event.it_indef} {date.it}"),
+    ), date=DATES, time=TIMES, event=EVENTS),
+    *_group("create_event", (
+        ("schedule {event.en_a} {date.en_on} {time.en_at}", "fissa {event.it_indef} {date.it} {time.it_at}"),
+        ("schedule {event.en_a} with {contact.en} {date.en_on} {time.en_at}",
+         "fissa {event.it_indef} con {contact.it_def} {date.it} {time.it_at}"),
+        ("add {event.en_a} to my calendar {date.en_on}", "aggiungi {event.it_indef} in agenda {date.it}"),
+        ("put {event.en_a} on my calendar {date.en_on} {time.en_at}",
+         "metti {event.it_indef} in agenda {date.it} {time.it_at}"),
+        ("book {event.en_a} for {date.en} {time.en_at}",
+         "prenota {event.it_indef} per {date.it} {time.it_at}"),
+    ), event=EVENTS, contact=CONTACTS, date=DATES, time=TIMES),
+    *_group("weather_query", (
+        ("what's the weather like {city.en_in}", "che tempo fa {city.it_a}"),
+        ("what's the weather {date.en_on}", "che tempo farà {date.it}"),
+        ("what will the weather be like {city.en_in} {date.en_on}", "che tempo farà {city.it_a} {date.it}"),
+        ("will it {condition.en} {date.en_on}", "{condition.it} {date.it}"),
+        ("is it going to {condition.en} {city.en_in} {date.en_on}", "{condition.it} {city.it_a} {date.it}"),
+        ("do i need an umbrella {date.en_on}", "mi serve l'ombrello {date.it}"),
+        ("how hot will it be {city.en_in} {date.en_on}", "quanto caldo farà {city.it_a} {date.it}"),
+        ("what's the forecast for {date.en}", "quali sono le previsioni per {date.it}"),
+    ), city=CITIES, date=DATES, condition=CONDITIONS),
+    *_group("add_to_list", (
+        ("add {item.en} to my {list.en}", "aggiungi {item.it} {list.it_a}"),
+        ("put {item.en} on the {list.en}", "metti {item.it} {list.it_in}"),
+        ("please add {item.en} to the {list.en}", "aggiungi {item.it} {list.it_a} per favore"),
+        ("can you add {item.en} to my {list.en}", "puoi aggiungere {item.it} {list.it_a}"),
+    ), item=UNCOUNTED_ITEMS + COUNTED_ITEMS, list=LISTS),
+    *_group("add_to_list", (
+        ("we're out of {item.en}", "abbiamo finito {item.it}"),
+        ("we ran out of {item.en}", "abbiamo esaurito {item.it}"),
+    ), item=UNCOUNTED_ITEMS),
+    *_group("send_message", (
+        ("send a message to {contact.en} saying {message.en}",
+         "manda un messaggio {contact.it_a} con scritto {message.it}"),
+        ("text {contact.en} that {message.en}", "scrivi {contact.it_a} che {message.it}"),
+        ("tell {contact.en} that {message.en}", "di' {contact.it_a} che {message.it}"),
+        ("let {contact.en} know {message.en}", "fai sapere {contact.it_a} che {message.it}"),
+        ("send {contact.en} a text saying {message.en}",
+         "manda {contact.it_a} un messaggio con scritto {message.it}"),
+    ), contact=CONTACTS, message=MESSAGES),
+    *_group("call_contact", (
+        ("call {contact.en}", "chiama {contact.it_def}"),
+        ("phone {contact.en}", "telefona {contact.it_a}"),
+        ("give {contact.en} a call", "fai una telefonata {contact.it_a}"),
+        ("call {contact.en} on speaker", "chiama {contact.it_def} in vivavoce"),
+        ("start a video call with {contact.en}", "avvia una videochiamata con {contact.it_def}"),
+        ("{please.en} can you call {contact.en}", "{please.it} puoi chiamare {contact.it_def}"),
+    ), contact=CONTACTS, please=PLEASE),
+    *_group("calculate", (
+        ("what's {x.en} {operator.en} {y.en}", "quanto fa {x.it} {operator.it} {y.it}"),
+        ("what is {x.en} {operator.en} {y.en}", "quanto fa {x.it} {operator.it} {y.it}"),
+        ("how much is {x.en} {operator.en} {y.en}", "quanto fa {x.it} {operator.it} {y.it}"),
+        ("calculate {x.en} {operator.en} {y.en}", "calcola {x.it} {operator.it} {y.it}"),
+        ("tell me what {x.en} {operator.en} {y.en} is", "dimmi quanto fa {x.it} {operator.it} {y.it}"),
+    ), x=OPERANDS, operator=OPERATORS, y=DIVISORS),
+)
+
+INTENTS: tuple[str, ...] = tuple(dict.fromkeys(t.intent for t in TEMPLATES))
+_BY_INTENT = {intent: tuple(t for t in TEMPLATES if t.intent == intent) for intent in INTENTS}
+
+
+# ---------------------------------------------------------------------------------------
+# Sampling and enumeration
+# ---------------------------------------------------------------------------------------
+
+def sample_utterance(rng: random.Random) -> Utterance:
+    """An intent uniformly, one of its templates uniformly, then each slot uniformly.
+
+    Intents are balanced on purpose: sampling by template size would make nearly every
+    utterance a ``create_event`` (event x contact x date x time is >99% of all sentences).
+    """
+    intent = rng.choice(INTENTS)
+    template = rng.choice(_BY_INTENT[intent])
+    return template.realise({name: rng.choice(fillers) for name, fillers in template.tables})
+
+
+def iter_english() -> Iterator[str]:
+    """Every English sentence the grammar makes, template by template, lazily."""
+    for template in TEMPLATES:
+        names = [name for name, _ in template.tables]
+        for combo in itertools.product(*(fillers for _, fillers in template.tables)):
+            yield _spoken(template.en.format(**dict(zip(names, combo))))
+
+
+def num_sentences() -> int:
+    """Sentences :func:`iter_english` yields: an upper bound on the distinct ones."""
+    return sum(t.size() for t in TEMPLATES)
+
+
+def vocabulary() -> set[str]:
+    """Every English word the grammar can say, upper-cased as in transcripts."""
+    words = set()
+    for template in TEMPLATES:
+        tables = dict(template.tables)
+        for literal, name, _, _ in _FORMATTER.parse(template.en):
+            words.update(literal.split())
+            if name is not None:
+                field_name, form = name.split(".", 1)
+                for filler in tables[field_name]:
+                    words.update(filler.forms[form].split())
+    return {w.upper() for w in words}
