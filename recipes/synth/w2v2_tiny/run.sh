@@ -2,9 +2,9 @@
 # wav2vec 2.0 on the built-in synthetic spoken-command corpus.
 #
 # Stages (one map for every asrkit recipe):
-#   0 data       synthesise the corpus (espeak-ng, offline) into data/synth
-#   1 manifests  LibriSpeech-layout prep -> data/manifests/*.tsv, validated, summary table
-# Finished stages leave data/.stageN.done and are skipped on re-runs; delete the marker
+#   0 data       synthesise the corpus (espeak-ng, offline) into $data/synth
+#   1 manifests  LibriSpeech-layout prep -> $data/manifests/*.tsv, validated, summary table
+# Finished stages leave $data/.stageN.done and are skipped on re-runs; delete the marker
 # (or pass --force true) to redo one.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,8 +13,9 @@ stage=0
 stop_stage=1
 force=false
 seed=0
-pretrain_hours=3.0
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--pretrain-hours H]"
+data=data        # where corpus, manifests and stage markers go
+synth_opts=""   # extra `asrkit prepare synth` options, e.g. "--pretrain-hours 1 --train-speakers 60"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--synth-opts \"...\"]"
 
 . ./path.sh
 . ./cmd.sh
@@ -23,22 +24,23 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--pretr
 log() { echo -e "$(date '+%Y-%m-%d %H:%M:%S') (${0##*/}) $*"; }
 run_stage() {  # run_stage N: true when stage N is selected and not already done
   [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ] || return 1
-  if [ -f "data/.stage$1.done" ] && [ "$force" != true ]; then
-    log "Stage $1: done already (data/.stage$1.done), skipping"; return 1
+  if [ -f "$data/.stage$1.done" ] && [ "$force" != true ]; then
+    log "Stage $1: done already ($data/.stage$1.done), skipping"; return 1
   fi
 }
-mkdir -p data
+mkdir -p "$data"
 
 if run_stage 0; then
   log "Stage 0: synthesise the corpus"
-  rm -rf data/synth
-  asrkit prepare synth data/synth --seed "$seed" --pretrain-hours "$pretrain_hours" --num-workers "$nj"
-  touch data/.stage0.done
+  rm -rf "$data/synth"
+  # shellcheck disable=SC2086  # synth_opts holds several options
+  asrkit prepare synth "$data/synth" --seed "$seed" --num-workers "$nj" $synth_opts
+  touch "$data/.stage0.done"
 fi
 
 if run_stage 1; then
   log "Stage 1: manifests and validation"
-  asrkit prepare librispeech data/synth --out data/manifests
-  asrkit manifest validate data/manifests/*.tsv --num-workers "$nj"
-  touch data/.stage1.done
+  asrkit prepare librispeech "$data/synth" --out "$data/manifests"
+  asrkit manifest validate "$data"/manifests/*.tsv --num-workers "$nj"
+  touch "$data/.stage1.done"
 fi
