@@ -44,3 +44,5 @@ if run_stage 1; then
   asrkit manifest validate "$data"/manifests/*.tsv --num-workers "$nj"
   touch "$data/.stage1.done"
 fi
+
+log "Finished stages $stage-$stop_stage: corpus in $data/synth, manifests in $data/manifests"
