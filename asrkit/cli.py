@@ -213,5 +213,30 @@ def manifest_to_fairseq(manifest_path: Path, out_dir: Path, split: str | None):
     console.print("wrote " + ", ".join(str(f) for f in files))
 
 
+# --------------------------------------------------------------------------------------
+@cli.command("pretrain", context_settings=CONTEXT)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML config (sections model, data, loss, optim, trainer); model may name a preset.")
+@click.option("--exp-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Checkpoints, metrics.tsv, TensorBoard events, curves.png and the resolved config.yaml.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set optim.lr=1e-4 --set model=demo (repeatable).")
+@click.option("--resume/--no-resume", default=True,
+              help="Continue from EXP_DIR's last checkpoint when there is one.")
+def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool):
+    """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
+    from .config import ConfigError
+    from .data.audio import AudioError
+    from .data.manifest import ManifestError
+    from .train.loop import TrainingAborted
+    from .train.pretrain import load_pretrain_config, run_pretrain
+
+    try:
+        cfg = load_pretrain_config(config_path, overrides)
+        run_pretrain(cfg, exp_dir, resume=resume, console=console)
+    except (ConfigError, ManifestError, AudioError, TrainingAborted) as e:
+        _fail(str(e))
+
+
 if __name__ == "__main__":
     cli()

@@ -143,8 +143,25 @@ def merge(base: dict, update: dict) -> dict:
     return out
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.Iterable[str] = ()) -> T:
-    """Defaults of ``cls`` <- YAML file ``path`` <- ``--set`` overrides."""
+def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.Iterable[str] = (),
+                presets: dict[str, typing.Callable[[str], Any]] | None = None) -> T:
+    """Defaults of ``cls`` <- YAML file ``path`` <- ``--set`` overrides.
+
+    ``presets`` maps a section name to a loader of named configs: ``model: demo`` (in the file
+    or as ``--set model=demo``) is replaced by the named config, and keys given next to it
+    (``--set model.encoder_layers=2``) still override it.
+    """
+    presets = presets or {}
+
+    def expand(d: dict, where_: str) -> dict:
+        for key, loader in presets.items():
+            if isinstance(d.get(key), str):
+                try:
+                    d = {**d, key: to_dict(loader(d[key]))}
+                except ConfigError as e:
+                    raise ConfigError(f"{where_}: {key}: {e}") from e
+        return d
+
     data = to_dict(cls())
     where = "config"
     if path is not None:
@@ -158,10 +175,12 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.
             raise ConfigError(f"{path}: invalid YAML: {e}") from e
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
-        data = merge(data, loaded)
+        data = merge(data, expand(loaded, where))
     overrides = list(overrides)
     if overrides:
-        data = merge(data, parse_overrides(overrides))
+        parsed = parse_overrides(overrides)
+        named = {k: parsed.pop(k) for k in presets if isinstance(parsed.get(k), str)}
+        data = merge(merge(data, expand(named, "--set")), parsed)
         where += " (with --set overrides)"
     return from_dict(cls, data, where)
 

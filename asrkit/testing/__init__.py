@@ -65,3 +65,23 @@ def make_librispeech_fixture(root: str | Path) -> dict[str, list[str]]:
     expected["1h"] = one_h
     expected["10h"] = one_h + nine_h
     return expected
+
+
+def make_tone_manifest(out_dir: str | Path, num_utts: int = 12, min_seconds: float = 0.6,
+                       max_seconds: float = 1.4, seed: int = 0, name: str = "train.tsv") -> Path:
+    """A manifest of ``num_utts`` short multi-tone utterances (for training-loop tests)."""
+    from ..data.manifest import manifest_row, write_manifest
+    import pandas as pd
+
+    out_dir = Path(out_dir)
+    audio_dir = out_dir / "audio"
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(num_utts):
+        sec = float(rng.uniform(min_seconds, max_seconds))
+        wav = sum(tone(sec, freq=float(f), seed=seed * 1000 + i) for f in rng.uniform(100, 2000, size=3)) / 3
+        path = audio_dir / f"{name.split('.')[0]}-{i:03d}.flac"
+        sf.write(path, wav, 16000)
+        rows.append(manifest_row(f"utt{seed}-{i:03d}", path, f"spk{i % 3}", " ".join(rng.choice(WORDS, 3))))
+    return write_manifest(pd.DataFrame(rows), out_dir / name)

@@ -1,0 +1,27 @@
+"""Model architectures. Pick one by name from ``ARCHS``; each entry builds a randomly initialised
+model from its typed config (or a named config in ``asrkit/conf/model``)."""
+from asrkit.models.quantizer import GumbelVectorQuantizer, QuantizerOutput
+from asrkit.models.wav2vec2 import (
+    Wav2Vec2Config,
+    Wav2Vec2Model,
+    Wav2Vec2Output,
+    load_wav2vec2_config,
+    wav2vec2_base,
+    wav2vec2_large,
+    wav2vec2_model,
+)
+
+ARCHS = {"wav2vec2": wav2vec2_model}
+
+__all__ = [
+    "ARCHS",
+    "GumbelVectorQuantizer",
+    "QuantizerOutput",
+    "Wav2Vec2Config",
+    "Wav2Vec2Model",
+    "Wav2Vec2Output",
+    "load_wav2vec2_config",
+    "wav2vec2_base",
+    "wav2vec2_large",
+    "wav2vec2_model",
+]

@@ -1,0 +1,224 @@
+"""Import wav2vec 2.0 weights from fairseq checkpoints and Hugging Face ``transformers`` models.
+
+Both importers return ``(Wav2Vec2Config, state_dict)`` for ``asrkit.models.wav2vec2``; load with
+``model.load_state_dict(state_dict, strict=False)``: a model without pre-training heads (HF
+``Wav2Vec2Model``, fairseq fine-tuned encoders) leaves the quantizer, ``final_proj`` and maybe
+``mask_embedding`` at their initial values, which fine-tuning does not use.
+The key maps are explicit ``{regex: replacement}`` tables, read top to bottom.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from asrkit.models.wav2vec2 import Wav2Vec2Config
+
+POS_CONV = "encoder.pos_conv.conv"
+LAYER = r"encoder.layers.\1"
+
+# fairseq Wav2Vec2Model key -> asrkit key. Conv sub-module indices follow fairseq's nn.Sequential:
+# (conv, dropout, norm, gelu), the LayerNorm wrapped as (TransposeLast, LayerNorm, TransposeLast).
+FAIRSEQ_KEY_MAP: dict[str, str] = {
+    r"^feature_extractor\.conv_layers\.(\d+)\.0\.(weight|bias)$": r"feature_encoder.conv_layers.\1.conv.\2",
+    r"^feature_extractor\.conv_layers\.(\d+)\.2\.1\.(weight|bias)$": r"feature_encoder.conv_layers.\1.norm.\2",
+    r"^feature_extractor\.conv_layers\.(\d+)\.2\.(weight|bias)$": r"feature_encoder.conv_layers.\1.norm.\2",
+    r"^layer_norm\.(weight|bias)$": r"feature_projection.layer_norm.\1",
+    r"^post_extract_proj\.(weight|bias)$": r"feature_projection.projection.\1",
+    r"^mask_emb$": "mask_embedding",
+    r"^encoder\.pos_conv\.0\.(weight_g|parametrizations\.weight\.original0)$": POS_CONV + ".parametrizations.weight.original0",
+    r"^encoder\.pos_conv\.0\.(weight_v|parametrizations\.weight\.original1)$": POS_CONV + ".parametrizations.weight.original1",
+    r"^encoder\.pos_conv\.0\.bias$": POS_CONV + ".bias",
+    r"^encoder\.layer_norm\.(weight|bias)$": r"encoder.layer_norm.\1",
+    r"^encoder\.layers\.(\d+)\.self_attn\.(q_proj|k_proj|v_proj|out_proj)\.(weight|bias)$": LAYER + r".attention.\2.\3",
+    r"^encoder\.layers\.(\d+)\.self_attn_layer_norm\.(weight|bias)$": LAYER + r".attention_norm.\2",
+    r"^encoder\.layers\.(\d+)\.fc1\.(weight|bias)$": LAYER + r".feed_forward.fc1.\2",
+    r"^encoder\.layers\.(\d+)\.fc2\.(weight|bias)$": LAYER + r".feed_forward.fc2.\2",
+    r"^encoder\.layers\.(\d+)\.final_layer_norm\.(weight|bias)$": LAYER + r".feed_forward_norm.\2",
+    r"^quantizer\.vars$": "quantizer.codebooks",
+    r"^quantizer\.weight_proj\.(weight|bias)$": r"quantizer.logits_proj.\1",
+    r"^project_q\.(weight|bias)$": r"quantizer.output_proj.\1",
+    r"^final_proj\.(weight|bias)$": r"final_proj.\1",
+}
+
+# transformers Wav2Vec2Model / Wav2Vec2ForPreTraining key (without the "wav2vec2." prefix) -> asrkit key.
+HF_KEY_MAP: dict[str, str] = {
+    r"^feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)$": r"feature_encoder.conv_layers.\1.conv.\2",
+    r"^feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)$": r"feature_encoder.conv_layers.\1.norm.\2",
+    r"^feature_projection\.layer_norm\.(weight|bias)$": r"feature_projection.layer_norm.\1",
+    r"^feature_projection\.projection\.(weight|bias)$": r"feature_projection.projection.\1",
+    r"^masked_spec_embed$": "mask_embedding",
+    r"^encoder\.pos_conv_embed\.conv\.(weight_g|parametrizations\.weight\.original0)$": POS_CONV + ".parametrizations.weight.original0",
+    r"^encoder\.pos_conv_embed\.conv\.(weight_v|parametrizations\.weight\.original1)$": POS_CONV + ".parametrizations.weight.original1",
+    r"^encoder\.pos_conv_embed\.conv\.bias$": POS_CONV + ".bias",
+    r"^encoder\.layer_norm\.(weight|bias)$": r"encoder.layer_norm.\1",
+    r"^encoder\.layers\.(\d+)\.attention\.(q_proj|k_proj|v_proj|out_proj)\.(weight|bias)$": LAYER + r".attention.\2.\3",
+    r"^encoder\.layers\.(\d+)\.layer_norm\.(weight|bias)$": LAYER + r".attention_norm.\2",
+    r"^encoder\.layers\.(\d+)\.feed_forward\.intermediate_dense\.(weight|bias)$": LAYER + r".feed_forward.fc1.\2",
+    r"^encoder\.layers\.(\d+)\.feed_forward\.output_dense\.(weight|bias)$": LAYER + r".feed_forward.fc2.\2",
+    r"^encoder\.layers\.(\d+)\.final_layer_norm\.(weight|bias)$": LAYER + r".feed_forward_norm.\2",
+    r"^quantizer\.codevectors$": "quantizer.codebooks",
+    r"^quantizer\.weight_proj\.(weight|bias)$": r"quantizer.logits_proj.\1",
+    r"^project_q\.(weight|bias)$": r"quantizer.output_proj.\1",
+    r"^project_hid\.(weight|bias)$": r"final_proj.\1",
+}
+
+# Keys of fine-tuning heads, which have no counterpart here; any other unmapped key is an error.
+FAIRSEQ_IGNORED = (r"^_float_tensor$", r"^w2v_encoder\.proj\.")
+HF_IGNORED = (r"^lm_head\.", r"^projector\.", r"^classifier\.", r"^layer_weights$")
+
+# Wav2Vec2Config field -> transformers.Wav2Vec2Config attribute of the same meaning.
+HF_CONFIG_MAP: dict[str, str] = {
+    "conv_bias": "conv_bias",
+    "encoder_layers": "num_hidden_layers",
+    "encoder_embed_dim": "hidden_size",
+    "encoder_ffn_embed_dim": "intermediate_size",
+    "encoder_attention_heads": "num_attention_heads",
+    "layer_norm_first": "do_stable_layer_norm",
+    "conv_pos": "num_conv_pos_embeddings",
+    "conv_pos_groups": "num_conv_pos_embedding_groups",
+    "dropout": "hidden_dropout",
+    "attention_dropout": "attention_dropout",
+    "activation_dropout": "activation_dropout",
+    "encoder_layerdrop": "layerdrop",
+    "dropout_input": "feat_proj_dropout",
+    "dropout_features": "feat_quantizer_dropout",
+    "latent_vars": "num_codevectors_per_group",
+    "latent_groups": "num_codevector_groups",
+    "latent_dim": "codevector_dim",
+    "final_dim": "proj_codevector_dim",
+    "mask_prob": "mask_time_prob",
+    "mask_length": "mask_time_length",
+    "mask_min_masks": "mask_time_min_masks",
+    "mask_channel_prob": "mask_feature_prob",
+    "mask_channel_length": "mask_feature_length",
+    "num_negatives": "num_negatives",
+    "logit_temp": "contrastive_logits_temperature",
+}
+
+_FAIRSEQ_EXTRACTOR_MODE = {"default": "group_norm", "layer_norm": "layer_norm"}
+
+
+def rename_state_dict(
+    state_dict: Mapping[str, Tensor], key_map: Mapping[str, str], ignored: tuple[str, ...] = ()
+) -> dict[str, Tensor]:
+    """Apply the first matching ``{regex: replacement}``; unknown keys that are not ``ignored`` are errors."""
+    out, unknown = {}, []
+    for key, value in state_dict.items():
+        for pattern, repl in key_map.items():
+            new_key, hits = re.subn(pattern, repl, key)
+            if hits:
+                out[new_key] = value
+                break
+        else:
+            if not any(re.search(p, key) for p in ignored):
+                unknown.append(key)
+    if unknown:
+        raise KeyError(f"no mapping for checkpoint keys: {unknown[:10]}{' ...' if len(unknown) > 10 else ''}")
+    return out
+
+
+def _reshape_codebooks(state_dict: dict[str, Tensor], cfg: Wav2Vec2Config) -> None:
+    """fairseq/HF store codebooks as ``(1, G*V, d/G)``; asrkit as ``(G, V, d/G)``."""
+    if "quantizer.codebooks" in state_dict:
+        state_dict["quantizer.codebooks"] = state_dict["quantizer.codebooks"].reshape(
+            cfg.latent_groups, cfg.latent_vars, -1
+        )
+
+
+def _identity_projection(state_dict: dict[str, Tensor], cfg: Wav2Vec2Config) -> None:
+    """fairseq has no ``post_extract_proj`` when the encoder channels equal the model width."""
+    if "feature_projection.projection.weight" not in state_dict:
+        dim = cfg.encoder_embed_dim
+        state_dict["feature_projection.projection.weight"] = torch.eye(dim)
+        state_dict["feature_projection.projection.bias"] = torch.zeros(dim)
+
+
+def hf_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
+    """Translate a ``transformers.Wav2Vec2Config`` to ``Wav2Vec2Config``.
+
+    Masking options come from the HF config as they are (``mask_time_prob`` defaults to 0.05 there,
+    SpecAugment for fine-tuning); set ``mask_prob=0.65`` to continue pre-training.
+    """
+    c = hf_config
+    if c.feat_extract_activation != "gelu" or c.hidden_act != "gelu":
+        raise ValueError("only GELU wav2vec 2.0 models are supported")
+    if getattr(c, "add_adapter", False) or getattr(c, "conv_pos_batch_norm", False):
+        raise ValueError("adapters and batch-norm positional convolutions are not supported")
+    layers = " + ".join(f"[({d}, {k}, {s})]" for d, k, s in zip(c.conv_dim, c.conv_kernel, c.conv_stride))
+    values = {ours: getattr(c, theirs) for ours, theirs in HF_CONFIG_MAP.items()}
+    values.update(
+        extractor_mode={"group": "group_norm", "layer": "layer_norm"}[c.feat_extract_norm],
+        conv_feature_layers=layers,
+        feature_grad_mult=1.0,  # transformers has no such option
+    )
+    return Wav2Vec2Config.from_dict(values)
+
+
+def import_hf_wav2vec2(
+    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
+) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """``transformers`` ``Wav2Vec2Model`` / ``Wav2Vec2ForPreTraining`` (or its state dict plus config)
+    -> ``(Wav2Vec2Config, state_dict)``. Fine-tuning heads (``lm_head`` ...) are dropped."""
+    if isinstance(hf_model_or_state_dict, torch.nn.Module):
+        hf_config = hf_config or hf_model_or_state_dict.config
+        state_dict = hf_model_or_state_dict.state_dict()
+    else:
+        state_dict = dict(hf_model_or_state_dict)
+    if hf_config is None:
+        raise ValueError("a state dict needs its transformers config")
+    cfg = hf_config_to_asrkit(hf_config)
+    state_dict = {k.removeprefix("wav2vec2."): v for k, v in state_dict.items()}
+    out = rename_state_dict(state_dict, HF_KEY_MAP, HF_IGNORED)
+    _reshape_codebooks(out, cfg)
+    return cfg, out
+
+
+def _fairseq_model_cfg(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """The model options of a fairseq checkpoint (hydra ``cfg`` or legacy ``args``), unwrapping fine-tuned ones."""
+    if checkpoint.get("cfg") is not None:
+        model_cfg = checkpoint["cfg"]["model"]
+    elif checkpoint.get("args") is not None:
+        model_cfg = vars(checkpoint["args"])
+    else:
+        raise KeyError("fairseq checkpoint has neither 'cfg' nor 'args'")
+    model_cfg = dict(model_cfg)
+    w2v_args = model_cfg.get("w2v_args")
+    if w2v_args is not None:  # fine-tuned (Wav2VecCtc): the encoder's own config is nested
+        inner = w2v_args["model"] if "model" in w2v_args else vars(w2v_args)
+        model_cfg = dict(inner)
+    return model_cfg
+
+
+def fairseq_config_to_asrkit(model_cfg: Mapping[str, Any]) -> Wav2Vec2Config:
+    """Translate fairseq ``Wav2Vec2Config`` options; the field names agree, missing ones take fairseq defaults."""
+    fairseq_defaults = {
+        "extractor_mode": "default", "conv_bias": False, "feature_grad_mult": 1.0, "encoder_layerdrop": 0.0,
+        "dropout_input": 0.0, "dropout_features": 0.0, "final_dim": 0, "layer_norm_first": False,
+        "latent_temp": (2.0, 0.5, 0.999995), "encoder_attention_heads": 12,
+    }  # fmt: skip
+    values = {**fairseq_defaults, **{k: v for k, v in model_cfg.items() if v is not None}}
+    names = {f.name for f in dataclasses.fields(Wav2Vec2Config)}
+    values = {k: v for k, v in values.items() if k in names}
+    values["extractor_mode"] = _FAIRSEQ_EXTRACTOR_MODE[values["extractor_mode"]]
+    if isinstance(values["latent_temp"], str):
+        values["latent_temp"] = ast.literal_eval(values["latent_temp"])
+    if not values["final_dim"]:
+        values["final_dim"] = values.get("encoder_embed_dim", Wav2Vec2Config.encoder_embed_dim)
+    return Wav2Vec2Config.from_dict(values)
+
+
+def import_fairseq_wav2vec2(checkpoint: Mapping[str, Any]) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """A loaded fairseq checkpoint (``torch.load(path)``: ``{"cfg" | "args", "model"}``) ->
+    ``(Wav2Vec2Config, state_dict)``. Fine-tuned checkpoints give their encoder (``w2v_encoder.w2v_model.*``)."""
+    cfg = fairseq_config_to_asrkit(_fairseq_model_cfg(checkpoint))
+    state_dict = {k.removeprefix("w2v_encoder.w2v_model."): v for k, v in checkpoint["model"].items()}
+    out = rename_state_dict(state_dict, FAIRSEQ_KEY_MAP, FAIRSEQ_IGNORED)
+    _reshape_codebooks(out, cfg)
+    _identity_projection(out, cfg)
+    return cfg, out

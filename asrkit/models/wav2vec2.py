@@ -1,0 +1,315 @@
+"""wav2vec 2.0 for self-supervised pre-training (Baevski et al., 2020, §2-§3, §4.2).
+
+raw waveform X -> feature encoder f -> latents Z -> (mask spans, §3.1) -> Transformer g -> C;
+Z -> quantizer -> targets Q. ``Wav2Vec2Model.forward`` returns, for the masked frames, the
+logits of eq. 3 over the true quantized latent and K distractors; the losses are plain
+functions in ``asrkit.objectives.contrastive``.
+
+``Wav2Vec2Config`` mirrors the fairseq ``Wav2Vec2Config`` field names; its defaults are BASE
+pre-trained on LibriSpeech (fairseq ``wav2vec2_base_librispeech.yaml``). Named configs live
+in ``asrkit/conf/model/*.yaml``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from asrkit.config import ConfigError, from_dict, load_config
+from asrkit.models.components import (
+    FeatureEncoder,
+    FeatureProjection,
+    TransformerEncoder,
+    feature_encoder,
+    lengths_to_padding_mask,
+    parse_conv_layers,
+    scale_grad,
+    transformer_encoder,
+)
+from asrkit.models.quantizer import GumbelVectorQuantizer
+from asrkit.objectives.contrastive import contrastive_logits, sample_negative_indices
+from asrkit.objectives.masking import compute_mask_indices
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
+
+
+@dataclass(frozen=True)
+class Wav2Vec2Config:
+    # feature encoder f: X -> Z (§2, §4.2)
+    # GroupNorm after the first conv only (BASE on LibriSpeech; fairseq "default") or LayerNorm in every block (LARGE)
+    extractor_mode: Literal["group_norm", "layer_norm"] = "group_norm"
+    # (channels, kernel, stride) per block: 7 blocks of 512, strides (5,2,2,2,2,2,2), kernels (10,3,3,3,3,2,2)
+    conv_feature_layers: str = "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2"
+    conv_bias: bool = False  # bias in the encoder convolutions (fairseq conv_bias; True for LARGE)
+    feature_grad_mult: float = 0.1  # gradients into f scaled by 1/10 for LibriSpeech (§4.2); 0 freezes f
+    # context network g: Z -> C (§2)
+    encoder_layers: int = 12  # Transformer blocks (BASE 12, LARGE 24)
+    encoder_embed_dim: int = 768  # model dimension (BASE 768, LARGE 1024)
+    encoder_ffn_embed_dim: int = 3072  # FFN inner dimension (BASE 3072, LARGE 4096)
+    encoder_attention_heads: int = 12  # heads; §4.2 says 8 for BASE, fairseq and the released BASE use 12
+    layer_norm_first: bool = False  # pre-LN blocks (LARGE); BASE is post-LN
+    conv_pos: int = 128  # kernel of the convolutional relative positional embedding (§4.2)
+    conv_pos_groups: int = 16  # groups of that convolution (§4.2)
+    dropout: float = 0.1  # dropout in the Transformer (§4.2)
+    attention_dropout: float = 0.1  # dropout on attention weights
+    activation_dropout: float = 0.0  # dropout after the FFN activation
+    encoder_layerdrop: float = 0.05  # LayerDrop rate (BASE 0.05, LARGE 0.2, none on LV-60k; §4.2)
+    dropout_input: float = 0.1  # dropout at the output of the feature encoder (§4.2)
+    dropout_features: float = 0.1  # dropout at the input to the quantization module (§4.2)
+    # quantization module, eq. 1
+    latent_vars: int = 320  # V, entries per codebook (§4.2)
+    latent_groups: int = 2  # G, codebooks (§4.2)
+    latent_dim: int = 0  # d, concatenated entry size (d/G = 128 BASE, 384 LARGE); 0 means final_dim
+    latent_temp: tuple[float, float, float] = (2.0, 0.5, 0.999995)  # tau from 2 to 0.5 (BASE) / 0.1 (LARGE), x0.999995 per update
+    final_dim: int = 256  # f: size of q and of the projected c_t compared in eq. 3 (BASE 256, LARGE 768)
+    # masking (§3.1)
+    mask_prob: float = 0.65  # p * M; the paper's p = 0.065 of time steps start a span (§4.2)
+    mask_length: int = 10  # M, span length (§4.2)
+    mask_min_masks: int = 2  # at least this many spans per utterance (fairseq hard-codes 2)
+    require_same_masks: bool = True  # same number of masked frames per utterance (fairseq)
+    mask_channel_prob: float = 0.0  # channel masking, fine-tuning only (Appendix B); p * span
+    mask_channel_length: int = 10  # channel span length (64 when fine-tuning, Appendix B)
+    # contrastive task (§3.2)
+    num_negatives: int = 100  # K distractors from other masked steps of the same utterance
+    codebook_negatives: int = 0  # extra distractors drawn from the codebook (fairseq; unused in the paper)
+    logit_temp: float = 0.1  # kappa, temperature of the contrastive loss (eq. 3)
+
+    def __post_init__(self) -> None:
+        if self.extractor_mode not in ("group_norm", "layer_norm"):
+            raise ValueError(f"extractor_mode must be 'group_norm' or 'layer_norm', got {self.extractor_mode!r}")
+        parse_conv_layers(self.conv_feature_layers)
+        object.__setattr__(self, "latent_temp", tuple(float(t) for t in self.latent_temp))
+
+    @property
+    def conv_layers(self) -> list[tuple[int, int, int]]:
+        return parse_conv_layers(self.conv_feature_layers)
+
+    @property
+    def codevector_dim(self) -> int:
+        return self.latent_dim if self.latent_dim > 0 else self.final_dim
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Wav2Vec2Config:
+        """Build from a mapping, type-checked; unknown keys are errors."""
+        return from_dict(cls, dict(values), "Wav2Vec2Config")
+
+
+def load_wav2vec2_config(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Wav2Vec2Config:
+    """A named config (``base``, ``large``, ``tiny``, ``small``, ``mid``, ``demo``) or a YAML path,
+    with dotted ``key=value`` overrides; fields missing from the file keep the BASE defaults."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        named = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+        raise ConfigError(f"no model config {str(name_or_path)!r}; named configs: {', '.join(named)}")
+    return load_config(Wav2Vec2Config, path, overrides)
+
+
+@dataclass
+class Wav2Vec2Output:
+    x: Tensor  # (N, T, D) context representations C (all frames)
+    padding_mask: Tensor | None  # (N, T) True at padding frames
+    features: Tensor  # (N, T, C) normalised latents Z, unmasked: the quantizer input
+    mask_indices: Tensor | None  # (N, T) True at masked time steps
+    features_pen: Tensor  # () feature encoder output .pow(2).mean(), the L2 penalty of §4.2
+    # filled by forward() only; M = number of target frames (masked frames)
+    logits: Tensor | None = None  # (M, 1 + K) cos(c_t, q~)/kappa, the positive in column 0
+    predictions: Tensor | None = None  # (M, F) projected c_t (fairseq final_proj)
+    targets: Tensor | None = None  # (M, F) quantized q_t
+    prob_perplexity: Tensor | None = None  # () feeds the diversity loss
+    code_perplexity: Tensor | None = None  # () codebook usage of the hard choices
+    num_vars: int | None = None  # G * V
+    temperature: float | None = None  # current Gumbel tau
+
+
+class Wav2Vec2Model(nn.Module):
+    """wav2vec 2.0 with its pre-training heads: mask embedding, quantizer, final projection.
+
+    Args:
+        cfg: scalar options (dropouts, masking, negatives, kappa).
+        feature_encoder: f, ``(N, L)`` -> ``(N, T, C)``.
+        feature_projection: LayerNorm + Linear(C, D) + dropout.
+        encoder: g, the Transformer context network.
+        quantizer: the Gumbel product quantizer including ``project_q``.
+    """
+
+    def __init__(
+        self,
+        cfg: Wav2Vec2Config,
+        feature_encoder: FeatureEncoder,
+        feature_projection: FeatureProjection,
+        encoder: TransformerEncoder,
+        quantizer: GumbelVectorQuantizer,
+    ):
+        super().__init__()
+        self.cfg = cfg
+        self.feature_encoder = feature_encoder
+        self.feature_projection = feature_projection
+        self.feature_dropout = nn.Dropout(cfg.dropout_features)
+        self.mask_embedding = nn.Parameter(torch.empty(cfg.encoder_embed_dim).uniform_())
+        self.encoder = encoder
+        self.quantizer = quantizer
+        self.final_proj = nn.Linear(cfg.encoder_embed_dim, cfg.final_dim)
+
+    def set_num_updates(self, num_updates: int) -> None:
+        """Anneal the Gumbel temperature; call once per optimizer update."""
+        self.quantizer.set_num_updates(num_updates)
+
+    def feature_padding_mask(self, padding_mask: Tensor | None, num_frames: int) -> Tensor | None:
+        """Waveform padding mask ``(N, L)`` -> frame padding mask ``(N, T)`` (True at padding)."""
+        if padding_mask is None:
+            return None
+        lengths = self.feature_encoder.output_lengths((~padding_mask).sum(dim=-1))
+        return lengths_to_padding_mask(lengths, num_frames)
+
+    def apply_mask(
+        self,
+        x: Tensor,
+        padding_mask: Tensor | None,
+        mask_indices: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Replace masked time steps of ``(N, T, D)`` by the learned mask embedding (§3.1) and zero
+        masked channel spans (fine-tuning). ``mask_indices`` given by the caller are used as is."""
+        cfg = self.cfg
+        n, t, d = x.shape
+        rng = None
+        if mask_indices is None and cfg.mask_prob > 0:
+            rng = _numpy_rng(generator)
+            mask_indices = compute_mask_indices(
+                (n, t), padding_mask, cfg.mask_prob, cfg.mask_length, rng,
+                min_masks=cfg.mask_min_masks, require_same_masks=cfg.require_same_masks,
+            )  # fmt: skip
+        if mask_indices is not None:
+            mask_indices = mask_indices.to(x.device)
+            x = torch.where(mask_indices.unsqueeze(-1), self.mask_embedding.to(x.dtype), x)
+        if cfg.mask_channel_prob > 0:
+            rng = rng or _numpy_rng(generator)
+            channels = compute_mask_indices((n, d), None, cfg.mask_channel_prob, cfg.mask_channel_length, rng)
+            x = x.masked_fill(channels.to(x.device).unsqueeze(1), 0.0)
+        return x, mask_indices
+
+    def extract_features(
+        self,
+        source: Tensor,
+        padding_mask: Tensor | None = None,
+        mask: bool = False,
+        mask_indices: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Wav2Vec2Output:
+        """Waveform ``(N, L)`` with padding mask ``(N, L)`` (True at padding) -> context representations.
+
+        With ``mask`` the latents are span-masked first (§3.1), as in pre-training and fine-tuning.
+        """
+        if self.cfg.feature_grad_mult > 0:
+            z, _ = self.feature_encoder(source)
+            z = scale_grad(z, self.cfg.feature_grad_mult)
+        else:
+            with torch.no_grad():
+                z, _ = self.feature_encoder(source)
+        features_pen = z.float().pow(2).mean()
+        frame_padding = self.feature_padding_mask(padding_mask, z.size(1))
+        x, features = self.feature_projection(z)
+        features = self.feature_dropout(features)
+        if mask:
+            x, mask_indices = self.apply_mask(x, frame_padding, mask_indices, generator)
+        else:
+            mask_indices = None
+        x = self.encoder(x, frame_padding)
+        return Wav2Vec2Output(x, frame_padding, features, mask_indices, features_pen)
+
+    def forward(
+        self,
+        source: Tensor,
+        padding_mask: Tensor | None = None,
+        mask: bool = True,
+        mask_indices: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Wav2Vec2Output:
+        """Pre-training forward pass: ``Wav2Vec2Output`` with ``logits`` for the contrastive loss.
+
+        Targets are the masked frames (all valid frames when ``mask`` is False). Only they are
+        quantized, so the perplexities describe them, as in fairseq. ``generator`` drives masking,
+        Gumbel noise and distractor sampling (default: torch's global RNG); dropout and LayerDrop
+        always use torch's global RNG.
+        """
+        out = self.extract_features(source, padding_mask, mask, mask_indices, generator)
+        if out.mask_indices is not None:
+            target_mask = out.mask_indices
+        elif out.padding_mask is not None:
+            target_mask = ~out.padding_mask
+        else:
+            target_mask = torch.ones(out.x.shape[:2], dtype=torch.bool, device=out.x.device)
+
+        q = self.quantizer(out.features[target_mask].unsqueeze(0), generator=generator)
+        targets = q.quantized.squeeze(0)  # (M, F)
+        negatives = targets[sample_negative_indices(target_mask, self.cfg.num_negatives, generator)]
+        if self.cfg.codebook_negatives > 0:
+            num, k = targets.size(0), self.cfg.codebook_negatives
+            from_codebook = self.quantizer.sample_codevectors(num * k, generator).view(num, k, -1)
+            negatives = torch.cat([negatives, from_codebook], dim=1)
+        predictions = self.final_proj(out.x[target_mask])
+
+        out.logits = contrastive_logits(predictions, targets, negatives, self.cfg.logit_temp)
+        out.predictions, out.targets = predictions, targets
+        out.prob_perplexity, out.code_perplexity = q.prob_perplexity, q.code_perplexity
+        out.num_vars, out.temperature = q.num_vars, q.temperature
+        return out
+
+
+def _numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
+    """A numpy generator seeded from ``generator`` (or torch's global RNG), so seeding torch suffices."""
+    device = generator.device if generator is not None else "cpu"
+    seed = int(torch.randint(2**62, (), generator=generator, device=device))
+    return np.random.default_rng(seed)
+
+
+def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
+    """Build a randomly initialised ``Wav2Vec2Model`` from a config or a named config."""
+    if not isinstance(cfg, Wav2Vec2Config):
+        cfg = load_wav2vec2_config(cfg)
+    conv_layers = cfg.conv_layers
+    encoder = transformer_encoder(
+        cfg.encoder_embed_dim,
+        cfg.encoder_layers,
+        cfg.encoder_attention_heads,
+        cfg.encoder_ffn_embed_dim,
+        conv_pos=cfg.conv_pos,
+        conv_pos_groups=cfg.conv_pos_groups,
+        dropout=cfg.dropout,
+        attention_dropout=cfg.attention_dropout,
+        activation_dropout=cfg.activation_dropout,
+        layer_norm_first=cfg.layer_norm_first,
+        layerdrop=cfg.encoder_layerdrop,
+    )
+    quantizer = GumbelVectorQuantizer(
+        conv_layers[-1][0],
+        cfg.latent_groups,
+        cfg.latent_vars,
+        cfg.codevector_dim,
+        cfg.final_dim,
+        cfg.latent_temp,
+    )
+    return Wav2Vec2Model(
+        cfg,
+        feature_encoder(conv_layers, cfg.extractor_mode, cfg.conv_bias),
+        FeatureProjection(conv_layers[-1][0], cfg.encoder_embed_dim, cfg.dropout_input),
+        encoder,
+        quantizer,
+    )
+
+
+def wav2vec2_base() -> Wav2Vec2Model:
+    """BASE (§4.2): 12 x 768, FFN 3072, GroupNorm feature encoder, post-LN."""
+    return wav2vec2_model("base")
+
+
+def wav2vec2_large() -> Wav2Vec2Model:
+    """LARGE (§4.2): 24 x 1024, FFN 4096, 16 heads, LayerNorm feature encoder, pre-LN."""
+    return wav2vec2_model("large")

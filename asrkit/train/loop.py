@@ -1,0 +1,450 @@
+"""The training loop shared by pre-training and fine-tuning.
+
+One process per device; under ``torchrun`` the same code runs DDP (gloo on CPU, nccl on
+GPU, multi-node through torchrun's rendezvous); every rank reads its own shard of the
+length-bucketed batches and only rank 0 writes. Work is never lost:
+
+- checkpoints (model, optimizer, scheduler, grad scaler, sampler position, RNG states,
+  counters) are written atomically every ``save_every`` updates and when the run is
+  interrupted (SIGINT/SIGTERM), including mid-way through a gradient-accumulation window;
+- a run started on an ``exp_dir`` that holds a checkpoint resumes from it and produces the
+  same per-update losses as an uninterrupted run (CPU, fixed seed).
+
+Gradients follow fairseq: each micro-batch's loss is a *sum* over its ``sample_size``
+targets; at the update the summed gradients are divided by the total sample size over the
+accumulation window and all ranks, so accumulation and DDP equal one large batch.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal, Protocol
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.samplers import BucketBatchSampler
+from .checkpoint import find_resume_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .optim import OptimConfig, build_optimizer, build_scheduler
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    seed: int = 1
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype on CPU and CUDA; fp16 adds a loss scaler
+    device: str = "auto"  # auto: cuda:<LOCAL_RANK> when available, else cpu
+    max_tokens: int = 1_400_000  # samples per batch per device (§4.2: 1.4M BASE, 1.2M LARGE)
+    max_batch_size: int = 0  # most utterances per batch; 0 = no limit
+    num_workers: int = -1  # DataLoader workers; -1: none on CPU (decoding would steal the cores' compute), 4 on GPU
+    log_every: int = 10  # updates between progress/metrics rows
+    valid_every: int = 500  # updates between validations (and at the end)
+    save_every: int = 500  # updates between checkpoints (and at the end)
+    keep_last: int = 3  # numbered checkpoints kept; last/best are extra links
+    max_nonfinite: int = 10  # consecutive skipped (non-finite) updates before aborting
+    tensorboard: bool = True  # also write TensorBoard event files to exp_dir/tb
+    threads: int = 0  # torch intra-op threads on CPU; 0 keeps torch's default
+
+
+class Task(Protocol):
+    """What the loop needs from a training objective."""
+
+    def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None
+             ) -> tuple[torch.Tensor, int, dict[str, float]]:
+        """``(loss summed over targets, number of targets, stats summed over targets)``."""
+
+    def on_update(self, model: nn.Module, num_updates: int) -> None:
+        """Called before each update's forward passes (e.g. Gumbel temperature annealing)."""
+
+    def valid_metric(self, stats: dict[str, float]) -> float:
+        """Lower is better; picks the ``best`` checkpoint."""
+
+
+class TrainingAborted(RuntimeError):
+    pass
+
+
+def _is_dist() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def _world() -> tuple[int, int]:
+    return (dist.get_rank(), dist.get_world_size()) if _is_dist() else (0, 1)
+
+
+def init_distributed(device_pref: str) -> torch.device:
+    """Join the process group torchrun describes in the environment (if any); pick the device."""
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    use_cuda = torch.cuda.is_available() and device_pref in ("auto", "cuda")
+    if device_pref not in ("auto", "cuda", "cpu"):
+        device = torch.device(device_pref)
+    else:
+        device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not _is_dist():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def _autocast(device: torch.device, precision: str):
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+def _all_reduce(values: list[float], device: torch.device) -> list[float]:
+    if not _is_dist():
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+class Trainer:
+    """Runs ``task`` on ``model`` over ``train_set`` until ``optim.max_updates``.
+
+    ``train_set``/``valid_set`` are :class:`asrkit.data.datasets.AudioDataset`-like: ``sizes``,
+    ``ids``, ``collate`` and ``set_epoch``. ``hooks`` are called after every micro-batch with
+    the trainer (tests use them to interrupt a run at a chosen point).
+    """
+
+    def __init__(self, task: Task, model: nn.Module, train_set, valid_set, exp_dir: str | Path,
+                 cfg: TrainerConfig, optim: OptimConfig, *, config_to_save: dict | None = None,
+                 console=None, hooks: list[Callable[[Trainer], None]] | None = None,
+                 param_groups: Callable[[nn.Module], Any] | None = None):
+        self.task, self.cfg, self.optim_cfg = task, cfg, optim
+        self.exp_dir = Path(exp_dir)
+        self.device = init_distributed(cfg.device)
+        self.rank, self.world_size = _world()
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.model = model.to(self.device)
+        self.ddp_model: nn.Module = self.model
+        if _is_dist():
+            self.ddp_model = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True,  # LayerDrop skips whole layers
+            )
+        params = param_groups(self.model) if param_groups else [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(params, optim)
+        self.scheduler = build_scheduler(self.optimizer, optim)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
+        self.train_set, self.valid_set = train_set, valid_set
+        self.sampler = BucketBatchSampler(
+            train_set.sizes, cfg.max_tokens, cfg.seed, num_replicas=self.world_size, rank=self.rank,
+            ids=list(train_set.ids), max_batch_size=cfg.max_batch_size or None,
+        )
+        self.config_to_save = config_to_save or {}
+        self.console = console
+        self.hooks = hooks or []
+        self.num_updates = 0
+        self.epoch = 0
+        self.best: float | None = None
+        self.nonfinite_in_a_row = 0
+        self.stop_requested = False
+        self._accum: dict | None = None  # partial accumulation window (restored on resume)
+        self._writer = None
+
+    # ----------------------------------------------------------------------------------
+    # checkpoints
+    def state_dict(self, consumed: int) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "sampler": self.sampler.state_dict(consumed=consumed),
+            "rng": rng_state(),
+            "num_updates": self.num_updates,
+            "epoch": self.epoch,
+            "best": self.best,
+            "nonfinite_in_a_row": self.nonfinite_in_a_row,
+            "accum": self._accum_state(),
+            "config": self.config_to_save,
+        }
+
+    def _accum_state(self) -> dict | None:
+        if not self._accum or self._accum["micro"] == 0:
+            return None
+        grads = [None if p.grad is None else p.grad.detach().cpu().clone() for p in self.model.parameters()]
+        return {**{k: v for k, v in self._accum.items() if k != "grads"}, "grads": grads}
+
+    def save(self, consumed: int, is_best: bool = False) -> None:
+        if self.rank == 0:
+            save_checkpoint(self.state_dict(consumed), self.exp_dir, self.num_updates,
+                            is_best=is_best, keep_last=self.cfg.keep_last)
+        if _is_dist():
+            dist.barrier()
+
+    def load(self, path: Path) -> None:
+        state = load_checkpoint(path, map_location="cpu")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.num_updates, self.epoch = state["num_updates"], state["epoch"]
+        self.best, self.nonfinite_in_a_row = state["best"], state["nonfinite_in_a_row"]
+        accum = state.get("accum")
+        if accum:
+            for p, g in zip(self.model.parameters(), accum["grads"]):
+                p.grad = None if g is None else g.to(self.device)
+            self._accum = {k: v for k, v in accum.items() if k != "grads"}
+        set_rng_state(state["rng"])
+        self._log(f"resumed from {path} at update {self.num_updates} "
+                  f"(epoch {self.epoch}, batch {state['sampler']['consumed']}"
+                  + (f", {accum['micro']} micro-batches into an update" if accum else "") + ")")
+
+    # ----------------------------------------------------------------------------------
+    def _log(self, msg: str) -> None:
+        if self.rank == 0 and self.console is not None:
+            self.console.log(msg)
+
+    def _loader(self) -> DataLoader:
+        self.train_set.set_epoch(self.epoch)
+        self.sampler.set_epoch(self.epoch)
+        return DataLoader(
+            self.train_set, batch_sampler=self.sampler, collate_fn=self.train_set.collate,
+            num_workers=self._num_workers(), generator=torch.Generator(),  # keeps the global RNG untouched
+            persistent_workers=False, pin_memory=self.device.type == "cuda",
+        )
+
+    def _num_workers(self) -> int:
+        if self.cfg.num_workers >= 0:
+            return self.cfg.num_workers
+        return 4 if self.device.type == "cuda" else 0
+
+    def _to_device(self, batch: dict) -> dict:
+        return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+    def _micro_step(self, batch: dict, last_in_window: bool) -> tuple[float, int, dict]:
+        sync = contextlib.nullcontext() if last_in_window or not _is_dist() else self.ddp_model.no_sync()
+        with sync:
+            with _autocast(self.device, self.cfg.precision):
+                loss, sample_size, stats = self.task.loss(self.ddp_model, batch)
+            if not torch.isfinite(loss.detach()):
+                # a zero backward keeps DDP's gradient all-reduce in step with the other ranks
+                zero = sum(p.sum() * 0.0 for p in self.model.parameters() if p.requires_grad)
+                zero.backward()
+                return math.nan, sample_size, stats
+            self.scaler.scale(loss).backward()
+        return float(loss.detach()), sample_size, stats
+
+    def _update(self, window: dict) -> bool:
+        """Apply the accumulated gradients; False when the update was skipped."""
+        loss_sum, sample_size, finite = _all_reduce(
+            [window["loss"], float(window["sample_size"]), float(window["finite"])], self.device)
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if finite < self.world_size or sample_size == 0:
+            self.optimizer.zero_grad(set_to_none=True)
+            return False
+        self.scaler.unscale_(self.optimizer)
+        scale = self.world_size / sample_size  # DDP averaged over ranks; we want the mean per target
+        for p in params:
+            p.grad.mul_(scale)
+        if self.optim_cfg.clip_norm > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, self.optim_cfg.clip_norm)
+        else:
+            grad_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))
+        window["grad_norm"] = float(grad_norm)
+        if not torch.isfinite(grad_norm):
+            if self.cfg.precision == "fp16":
+                self.scaler.step(self.optimizer)  # skips the step; update() lowers the scale
+                self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)
+            return False
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return True
+
+    # ----------------------------------------------------------------------------------
+    def fit(self, resume: bool | Path = True) -> dict:
+        """Train until ``max_updates`` (or an interrupt); returns the last logged metrics."""
+        from .metrics import MetricsLogger, progress_bar
+
+        if resume:
+            ckpt = resume if isinstance(resume, Path) else find_resume_checkpoint(self.exp_dir)
+            if ckpt is not None:
+                self.load(ckpt)
+        metrics = MetricsLogger(self.exp_dir, enabled=self.rank == 0, tensorboard=self.cfg.tensorboard)
+        update_freq = self.optim_cfg.update_freq
+        max_updates = self.optim_cfg.max_updates
+        consumed = self.sampler.state_dict()["consumed"]
+        window = self._accum or self._new_window()
+        self._accum = window
+        self.model.train()
+        self.task.on_update(self.model, self.num_updates)
+        last_row: dict = {}
+        t_log, audio_s, log_stats = time.perf_counter(), 0.0, _Stats()
+        old_handlers = self._install_signal_handlers()
+        try:
+            with progress_bar(self.console, enabled=self.rank == 0, total=max_updates,
+                              completed=self.num_updates) as bar:
+                while self.num_updates < max_updates and not self.stop_requested:
+                    for batch in self._loader():
+                        batch = self._to_device(batch)
+                        window["micro"] += 1
+                        loss, n, stats = self._micro_step(batch, window["micro"] == update_freq)
+                        consumed += 1
+                        audio_s += float(batch["lengths"].sum()) / self.train_set.sample_rate \
+                            if "lengths" in batch else 0.0
+                        if math.isnan(loss):
+                            window["finite"] = False
+                            window["bad_ids"] += list(batch["ids"])
+                        else:
+                            window["loss"] += loss
+                            window["sample_size"] += n
+                            window["stats"].add(stats, n)
+                        if window["micro"] == update_freq:
+                            if self._update(window):
+                                self.num_updates += 1
+                                self.nonfinite_in_a_row = 0
+                                bar.update(completed=self.num_updates)
+                                log_stats.merge(window["stats"])
+                                if self.num_updates % self.cfg.log_every == 0:
+                                    elapsed = time.perf_counter() - t_log
+                                    last_row = self._log_row(log_stats, window, audio_s / elapsed, metrics, bar)
+                                    t_log, audio_s, log_stats = time.perf_counter(), 0.0, _Stats()
+                            else:
+                                self._skipped(window)
+                            window = self._accum = self._new_window()
+                            self.task.on_update(self.model, self.num_updates)
+                            done = self.num_updates >= max_updates
+                            is_best = False
+                            if self.num_updates % self.cfg.valid_every == 0 or done:
+                                is_best = self._validate(metrics)
+                            if self.num_updates % self.cfg.save_every == 0 or done or is_best:
+                                self.save(consumed, is_best=is_best)
+                        for hook in self.hooks:
+                            hook(self)
+                        if self.stop_requested or self.num_updates >= max_updates:
+                            break
+                    else:  # epoch exhausted
+                        self.epoch += 1
+                        consumed = 0
+                        continue
+                    if self.stop_requested:
+                        self._log(f"interrupted: saving a checkpoint at update {self.num_updates}"
+                                  + (f" (+{window['micro']} micro-batches)" if window["micro"] else ""))
+                        self.save(consumed)
+                    break
+        finally:
+            self._restore_signal_handlers(old_handlers)
+            metrics.close(plot=True)
+        return last_row
+
+    @staticmethod
+    def _new_window() -> dict:
+        return {"micro": 0, "loss": 0.0, "sample_size": 0, "finite": True, "bad_ids": [], "stats": _Stats()}
+
+    def _skipped(self, window: dict) -> None:
+        self.nonfinite_in_a_row += 1
+        ids = ", ".join(window["bad_ids"][:20]) or "(non-finite gradients)"
+        self._log(f"[yellow]skipped update {self.num_updates + 1}: non-finite loss/gradients; utterances: {ids}")
+        if self.nonfinite_in_a_row >= self.cfg.max_nonfinite:
+            raise TrainingAborted(
+                f"{self.nonfinite_in_a_row} updates in a row had non-finite losses or gradients "
+                f"(last utterances: {ids}); lower the learning rate, use fp32/bf16, or check the data")
+
+    def _log_row(self, stats: _Stats, window: dict, throughput: float, metrics, bar) -> dict:
+        stats.all_reduce(self.device)
+        row = {"update": self.num_updates, "epoch": self.epoch, **stats.means(),
+               "lr": self.scheduler.get_last_lr()[0], "grad_norm": window.get("grad_norm", math.nan),
+               "audio_s_per_s": throughput * self.world_size}
+        if self.cfg.precision == "fp16":
+            row["loss_scale"] = self.scaler.get_scale()
+        row.update(getattr(self.task, "extra_metrics", lambda m: {})(self.model))
+        metrics.log("train", row)
+        bar.show(row)
+        return row
+
+    @torch.no_grad()
+    def _validate(self, metrics) -> bool:
+        """Validation loss on the held-out set; True when it is the best so far."""
+        if self.valid_set is None:
+            return False
+        self.model.eval()
+        sampler = BucketBatchSampler(self.valid_set.sizes, self.cfg.max_tokens, 0, shuffle=False,
+                                     num_replicas=self.world_size, rank=self.rank,
+                                     ids=list(self.valid_set.ids), max_batch_size=self.cfg.max_batch_size or None)
+        loader = DataLoader(self.valid_set, batch_sampler=sampler, collate_fn=self.valid_set.collate,
+                            num_workers=0)
+        stats = _Stats()
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)  # same masks every time
+            for batch in loader:
+                with _autocast(self.device, self.cfg.precision):
+                    _, n, s = self.task.loss(self.model, self._to_device(batch), generator=gen)
+                stats.add(s, n)
+        self.model.train()
+        stats.all_reduce(self.device)
+        row = {"update": self.num_updates, **stats.means()}
+        metric = self.task.valid_metric(row)
+        is_best = self.best is None or metric < self.best
+        if is_best:
+            self.best = metric
+        row["best"] = self.best
+        metrics.log("valid", row)
+        self._log("valid " + " ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float)))
+        return is_best
+
+    # ----------------------------------------------------------------------------------
+    def _install_signal_handlers(self):
+        def handler(signum, frame):
+            if self.stop_requested:  # second signal: stop now
+                raise KeyboardInterrupt
+            self.stop_requested = True
+            self._log("[yellow]stop requested: finishing the current micro-batch, then saving")
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread
+                pass
+        return old
+
+    @staticmethod
+    def _restore_signal_handlers(old) -> None:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+class _Stats:
+    """Sums of ``value * weight`` per key, for means weighted by sample size."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.weight = 0.0
+
+    def add(self, stats: dict[str, float], weight: float) -> None:
+        for k, v in stats.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v) * weight
+        self.weight += weight
+
+    def merge(self, other: _Stats) -> None:
+        for k, v in other.sums.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.weight += other.weight
+
+    def all_reduce(self, device) -> None:
+        if not _is_dist():
+            return
+        keys = sorted(self.sums)
+        vals = _all_reduce([self.sums[k] for k in keys] + [self.weight], device)
+        self.sums = dict(zip(keys, vals[:-1]))
+        self.weight = vals[-1]
+
+    def means(self) -> dict[str, float]:
+        w = max(self.weight, 1e-12)
+        return {k: v / w for k, v in self.sums.items()}

@@ -1,0 +1,52 @@
+"""Optimizer and learning-rate schedules of wav2vec 2.0.
+
+- pre-training (§4.2): Adam, LR warmed up over the first 8 % of updates to its peak, then
+  decayed linearly to zero (fairseq ``polynomial_decay`` with power 1);
+- fine-tuning (§4.3, App. B): tri-state, 10 % warm-up, 40 % constant, 50 % linear decay
+  (fairseq ``tri_stage`` with ``final_lr_scale``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 5e-4  # peak LR: 5e-4 BASE, 3e-4 LARGE (§4.2)
+    betas: tuple[float, float] = (0.9, 0.98)  # fairseq adam_betas for wav2vec 2.0
+    eps: float = 1e-6  # fairseq adam_eps
+    weight_decay: float = 0.01  # fairseq wav2vec2 pre-training configs
+    max_updates: int = 400_000  # BASE 400k, LARGE 250k (§4.2)
+    schedule: Literal["linear", "tri_stage"] = "linear"
+    warmup_ratio: float = 0.08  # first 8 % of updates (§4.2); tri_stage: 0.1
+    hold_ratio: float = 0.4  # tri_stage only: constant phase (App. B)
+    final_lr_scale: float = 0.05  # tri_stage only: LR at the end relative to the peak (fairseq)
+    clip_norm: float = 10.0  # max gradient norm; 0 disables clipping (not stated in the paper)
+    update_freq: int = 1  # gradient accumulation: micro-batches per update (fairseq update_freq)
+
+
+def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
+
+
+def lr_multiplier(step: int, cfg: OptimConfig) -> float:
+    """LR at update ``step`` relative to the peak."""
+    total = max(1, cfg.max_updates)
+    warmup = int(round(cfg.warmup_ratio * total))
+    if step < warmup:
+        return (step + 1) / warmup
+    if cfg.schedule == "linear":
+        return max(0.0, (total - step) / max(1, total - warmup))
+    hold = int(round(cfg.hold_ratio * total))
+    if step < warmup + hold:
+        return 1.0
+    decay = max(1, total - warmup - hold)
+    frac = min(1.0, (step - warmup - hold) / decay)
+    return 1.0 + frac * (cfg.final_lr_scale - 1.0)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_multiplier(step, cfg))

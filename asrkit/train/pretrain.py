@@ -1,0 +1,99 @@
+"""wav2vec 2.0 self-supervised pre-training (§3, §4.2): the task and ``asrkit pretrain``.
+
+L = L_m + alpha L_d (+ the feature L2 penalty for BASE on LibriSpeech); the best checkpoint
+is the one with the lowest L_m on the validation set (§4.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import load_config, save_config, to_dict
+from ..data.datasets import AudioDataset
+from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
+from ..objectives.contrastive import wav2vec2_loss
+from .loop import Trainer, TrainerConfig
+from .optim import OptimConfig
+
+
+@dataclass(frozen=True)
+class PretrainDataConfig:
+    train_manifest: str = "data/manifests/pretrain.tsv"
+    valid_manifest: str = "data/manifests/dev.tsv"  # held-out set for L_m and checkpoint selection
+    sample_rate: int = 16000
+    normalize: bool = False  # zero-mean unit-variance waveform (§2; fairseq normalize: LARGE true, BASE false)
+    max_sample_size: int = 250_000  # crop length in samples: 250k BASE, 320k LARGE (§4.2)
+    min_sample_size: int = 32_000  # shorter utterances are skipped (fairseq min_sample_size)
+
+
+@dataclass(frozen=True)
+class PretrainLossConfig:
+    diversity_weight: float = 0.1  # alpha in eq. 2 (§4.2)
+    feature_penalty_weight: float = 10.0  # L2 penalty on encoder features, LibriSpeech BASE (fairseq loss_weights[1])
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    model: Wav2Vec2Config = field(default_factory=Wav2Vec2Config)
+    data: PretrainDataConfig = field(default_factory=PretrainDataConfig)
+    loss: PretrainLossConfig = field(default_factory=PretrainLossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+def load_pretrain_config(path: str | Path | None, overrides=()) -> PretrainConfig:
+    return load_config(PretrainConfig, path, overrides, presets={"model": load_wav2vec2_config})
+
+
+class PretrainTask:
+    """Contrastive + diversity (+ feature penalty) loss for ``Wav2Vec2Model``."""
+
+    def __init__(self, cfg: PretrainLossConfig):
+        self.cfg = cfg
+
+    def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
+        out = model(batch["source"], batch["padding_mask"], generator=generator)
+        loss, stats = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen,
+                                    diversity_weight=self.cfg.diversity_weight,
+                                    feature_penalty_weight=self.cfg.feature_penalty_weight)
+        num = out.logits.size(0)  # fairseq sample_size: the masked frames
+        stats = {k: float(v) for k, v in stats.items() if k != "num_masked"}
+        stats["code_perplexity"] = float(out.code_perplexity)
+        stats["temperature"] = float(out.temperature)
+        return loss * num, num, stats
+
+    def on_update(self, model: nn.Module, num_updates: int) -> None:
+        model.set_num_updates(num_updates)
+
+    def valid_metric(self, stats: dict[str, float]) -> float:
+        return stats["contrastive"]  # L_m on the validation set (§4.2)
+
+
+def pretrain_datasets(cfg: PretrainDataConfig, seed: int) -> tuple[AudioDataset, AudioDataset | None]:
+    common = dict(sample_rate=cfg.sample_rate, normalize=cfg.normalize, max_sample_size=cfg.max_sample_size,
+                  min_sample_size=cfg.min_sample_size, pad_to_batch_max=False)  # crop batches to the shortest
+    train = AudioDataset(cfg.train_manifest, seed=seed, **common)
+    valid = AudioDataset(cfg.valid_manifest, seed=seed, crop="start", **common) if cfg.valid_manifest else None
+    return train, valid
+
+
+def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
+                 hooks=None) -> dict:
+    """Pre-train into ``exp_dir`` (resuming from its checkpoint if any); returns the last metrics."""
+    exp_dir = Path(exp_dir)
+    torch.manual_seed(cfg.trainer.seed)
+    model = wav2vec2_model(cfg.model)
+    train, valid = pretrain_datasets(cfg.data, cfg.trainer.seed)
+    trainer = Trainer(PretrainTask(cfg.loss), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
+                      config_to_save=to_dict(cfg), console=console, hooks=hooks)
+    if trainer.rank == 0:
+        save_config(cfg, exp_dir / "config.yaml")
+        if console is not None:
+            n = sum(p.numel() for p in model.parameters())
+            console.log(f"wav2vec 2.0: {n / 1e6:.2f}M parameters; {len(train)} training utterances "
+                        f"({float(train.sizes.sum()) / cfg.data.sample_rate / 3600:.2f} h after cropping); "
+                        f"{trainer.world_size} process(es) on {trainer.device}, precision {cfg.trainer.precision}")
+    return trainer.fit(resume=resume)
