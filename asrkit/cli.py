@@ -88,6 +88,22 @@ def prepare_synth(out_dir: Path, **options):
     console.print(summary_table(f"synthetic corpus in {out_dir}", summary))
 
 
+@prepare.command("lm-text", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sentences", default=200_000, help="Lines of text to draw from the synth grammar.")
+@click.option("--seed", default=1234, help="Seed of the draw (independent of the corpus seed).")
+@click.option("--exclude", "exclude", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Manifest whose transcripts must not appear in the text (dev/test; repeatable).")
+def prepare_lm_text(out: Path, sentences: int, seed: int, exclude: tuple[Path, ...]):
+    """LM training text for the synth corpus, drawn from its grammar (one sentence per line)."""
+    from .data.manifest import read_manifest
+    from .data.synth.corpus import write_lm_text
+
+    held_out = frozenset(t for m in exclude for t in read_manifest(m)["text"])
+    n = write_lm_text(out, sentences, seed, held_out)
+    console.print(f"wrote {n} sentences to {out} (excluding {len(held_out)} held-out transcripts)")
+
+
 @prepare.command("librispeech", context_settings=CONTEXT)
 @click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -235,6 +251,66 @@ def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, 
         cfg = load_pretrain_config(config_path, overrides)
         run_pretrain(cfg, exp_dir, resume=resume, console=console)
     except (ConfigError, ManifestError, AudioError, TrainingAborted) as e:
+        _fail(str(e))
+
+
+@cli.command("import-checkpoint", context_settings=CONTEXT)
+@click.option("--from", "kind", type=click.Choice(["hf", "fairseq"]), required=True,
+              help="hf: a transformers save_pretrained directory; fairseq: a fairseq wav2vec 2.0 .pt file.")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def import_checkpoint_cmd(kind: str, source: Path, out: Path):
+    """Convert wav2vec 2.0 weights into an asrkit checkpoint OUT (for fine-tuning or more pre-training)."""
+    from .config import to_dict
+    from .models.checkpoint_import import import_checkpoint
+    from .models.wav2vec2 import wav2vec2_model
+    from .train.checkpoint import atomic_save
+
+    try:
+        cfg, state_dict = import_checkpoint(source, kind)
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
+        _fail(f"{source}: {e}")
+    model = wav2vec2_model(cfg)
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    if unexpected:
+        _fail(f"{source}: weights asrkit has no place for: {', '.join(unexpected[:10])}")
+    atomic_save({"model": model.state_dict(), "config": {"model": to_dict(cfg)}, "num_updates": 0,
+                 "imported_from": {"kind": kind, "source": str(source)}}, out)
+    table = Table(title=f"imported {kind} checkpoint -> {out}")
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("parameters", f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M")
+    table.add_row("layers x dim", f"{cfg.encoder_layers} x {cfg.encoder_embed_dim} (ffn {cfg.encoder_ffn_embed_dim})")
+    table.add_row("feature encoder", cfg.extractor_mode)
+    table.add_row("left at initial values", ", ".join(sorted({k.split(".")[0] for k in missing})) or "none")
+    console.print(table)
+
+
+@cli.command("finetune", context_settings=CONTEXT)
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML config (sections model, data, optim, trainer).")
+@click.option("--exp-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Checkpoints, metrics.tsv, tokens.txt, curves.png and the resolved config.yaml.")
+@click.option("--init", "init_checkpoint", default=None,
+              help="Pre-training checkpoint to start from (sets model.init_checkpoint).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set optim.max_updates=100 (repeatable).")
+@click.option("--resume/--no-resume", default=True, help="Continue from EXP_DIR's last checkpoint when there is one.")
+def finetune_cmd(config_path, exp_dir, init_checkpoint, overrides, resume):
+    """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
+    from .config import ConfigError
+    from .data.audio import AudioError
+    from .data.manifest import ManifestError
+    from .data.tokenizer import TokenizerError
+    from .train.finetune import load_finetune_config, run_finetune
+    from .train.loop import TrainingAborted
+
+    if init_checkpoint is not None:
+        overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
+    try:
+        cfg = load_finetune_config(config_path, overrides)
+        run_finetune(cfg, exp_dir, resume=resume, console=console)
+    except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
         _fail(str(e))
 
 

@@ -222,3 +222,38 @@ def import_fairseq_wav2vec2(checkpoint: Mapping[str, Any]) -> tuple[Wav2Vec2Conf
     _reshape_codebooks(out, cfg)
     _identity_projection(out, cfg)
     return cfg, out
+
+
+def load_hf_directory(path) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """A ``save_pretrained`` directory (``config.json`` + ``model.safetensors`` or
+    ``pytorch_model.bin``), read from disk only: no hub, no ``transformers`` needed."""
+    import json
+    import types
+    from pathlib import Path
+
+    path = Path(path)
+    config_file = path / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{path}: no config.json; expected a transformers save_pretrained directory")
+    hf_config = types.SimpleNamespace(**json.loads(config_file.read_text()))
+    if (path / "model.safetensors").is_file():
+        try:
+            from safetensors.torch import load_file
+        except ImportError as e:
+            raise RuntimeError(f"{path / 'model.safetensors'}: reading it needs `pip install safetensors`") from e
+        state_dict = load_file(str(path / "model.safetensors"))
+    elif (path / "pytorch_model.bin").is_file():
+        state_dict = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    else:
+        raise FileNotFoundError(f"{path}: neither model.safetensors nor pytorch_model.bin")
+    return import_hf_wav2vec2(state_dict, hf_config)
+
+
+def import_checkpoint(source, kind: str) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """``kind`` ``hf``: a save_pretrained directory; ``fairseq``: a fairseq ``.pt`` checkpoint."""
+    if kind == "hf":
+        return load_hf_directory(source)
+    if kind == "fairseq":
+        checkpoint = torch.load(source, map_location="cpu", weights_only=False)
+        return import_fairseq_wav2vec2(checkpoint)
+    raise ValueError(f"unknown checkpoint kind {kind!r}; use 'hf' or 'fairseq'")

@@ -421,30 +421,31 @@ class Trainer:
 
 
 class _Stats:
-    """Sums of ``value * weight`` per key, for means weighted by sample size."""
+    """Weighted sums per key. A stat is a value, weighted by the batch's sample size, or a
+    ``(value, weight)`` pair with its own weight (e.g. WER weighted by reference words)."""
 
     def __init__(self):
         self.sums: dict[str, float] = {}
-        self.weight = 0.0
+        self.weights: dict[str, float] = {}
 
-    def add(self, stats: dict[str, float], weight: float) -> None:
+    def add(self, stats: dict, weight: float) -> None:
         for k, v in stats.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v) * weight
-        self.weight += weight
+            value, w = v if isinstance(v, tuple) else (v, weight)
+            self.sums[k] = self.sums.get(k, 0.0) + float(value) * w
+            self.weights[k] = self.weights.get(k, 0.0) + w
 
     def merge(self, other: _Stats) -> None:
         for k, v in other.sums.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
-        self.weight += other.weight
+            self.weights[k] = self.weights.get(k, 0.0) + other.weights[k]
 
     def all_reduce(self, device) -> None:
         if not _is_dist():
             return
         keys = sorted(self.sums)
-        vals = _all_reduce([self.sums[k] for k in keys] + [self.weight], device)
-        self.sums = dict(zip(keys, vals[:-1]))
-        self.weight = vals[-1]
+        vals = _all_reduce([self.sums[k] for k in keys] + [self.weights[k] for k in keys], device)
+        self.sums = dict(zip(keys, vals[: len(keys)]))
+        self.weights = dict(zip(keys, vals[len(keys):]))
 
     def means(self) -> dict[str, float]:
-        w = max(self.weight, 1e-12)
-        return {k: v / w for k, v in self.sums.items()}
+        return {k: v / max(self.weights[k], 1e-12) for k, v in self.sums.items()}

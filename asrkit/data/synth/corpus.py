@@ -275,3 +275,20 @@ def _write_config(root: Path, cfg: SynthConfig) -> None:
     import yaml
 
     _write_atomic(root / "synth_config.yaml", yaml.safe_dump(asdict(cfg), sort_keys=False).encode())
+
+
+def write_lm_text(path: str | Path, num_sentences: int = 200_000, seed: int = 1234,
+                  exclude: frozenset[str] = frozenset()) -> int:
+    """LM training text from the same grammar (LibriSpeech-LM style: one upper-case sentence
+    per line), drawn with its own seed; sentences in ``exclude`` (dev/test transcripts) are
+    left out so the LM never saw an evaluation sentence. Returns the number of lines."""
+    rng = random.Random(f"lm-{seed}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    while len(lines) < num_sentences:
+        text = sample_utterance(rng).transcript
+        if text not in exclude:
+            lines.append(text)
+    _write_atomic(path, ("\n".join(lines) + "\n").encode())
+    return len(lines)

@@ -1,0 +1,1 @@
+"""Decoding CTC emissions: greedy, lexicon beam search with an n-gram LM."""

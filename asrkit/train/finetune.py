@@ -1,0 +1,219 @@
+"""CTC fine-tuning of wav2vec 2.0 (§3.3, §4.3, Appendix B): the task and ``asrkit finetune``.
+
+A linear CTC head on the context network, initialised from a pre-training checkpoint (asrkit's
+or one converted by ``asrkit import-checkpoint``) or trained from scratch for comparison. The
+feature encoder is frozen; only the head learns for the first ``freeze_finetune_updates``
+updates; tri-state LR; time masking with the pre-trained mask embedding and channel masking;
+LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy) picks the best checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import ConfigError, load_config, save_config, to_dict
+from ..data.datasets import AudioDataset
+from ..data.manifest import read_manifest
+from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
+from ..models.heads import Wav2Vec2ForCTC
+from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
+from .checkpoint import load_checkpoint
+from .loop import Trainer, TrainerConfig
+from .optim import OptimConfig
+
+
+@dataclass(frozen=True)
+class FinetuneModelConfig:
+    """Fine-tuning settings laid over the pre-trained architecture (Table 6, Appendix B)."""
+
+    init_checkpoint: str = ""  # pre-training checkpoint; "" trains ``arch`` from scratch
+    arch: str = "base"  # named model config (or YAML) used when training from scratch
+    mask_prob: float = 0.65  # p * M; Table 6: p = 0.075 (10m, 1h), 0.065 (10h), 0.05 (100h, 960h)
+    mask_length: int = 10  # M, spans of ten time steps (Appendix B)
+    mask_channel_prob: float = 0.256  # p * 64; Table 6: p = 0.008 (10m, 100h), 0.004 (1h, 10h), 0.0016 (960h)
+    mask_channel_length: int = 64  # channel span (Appendix B)
+    encoder_layerdrop: float = 0.05  # LayerDrop: 0.05 BASE, 0.1 LARGE (Appendix B)
+    dropout: float = 0.0  # fairseq base_*h.yaml: dropout 0.0 in the Transformer
+    attention_dropout: float = 0.0
+    activation_dropout: float = 0.1  # fairseq fine-tuning configs
+    dropout_input: float = 0.0
+    final_dropout: float = 0.0  # before the CTC classifier (fairseq final_dropout)
+    feature_grad_mult: float = 0.0  # the feature encoder is not trained (§4.3)
+    freeze_finetune_updates: int = 10_000  # only the classifier for the first 10k updates (§4.3)
+
+
+@dataclass(frozen=True)
+class FinetuneDataConfig:
+    train_manifest: str = "data/manifests/10m.tsv"
+    valid_manifest: str = "data/manifests/dev.tsv"
+    tokenizer: str = ""  # tokens.txt (characters) or a sentencepiece .model; "" = LibriSpeech characters
+    sample_rate: int = 16000
+    normalize: bool = False  # must match pre-training (fairseq task.normalize)
+    max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
+    min_sample_size: int = 0
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    model: FinetuneModelConfig = field(default_factory=FinetuneModelConfig)
+    data: FinetuneDataConfig = field(default_factory=FinetuneDataConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(
+        lr=5e-5, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.0, max_updates=12_000, schedule="tri_stage",
+        warmup_ratio=0.1, hold_ratio=0.4, final_lr_scale=0.05, clip_norm=0.0))  # §4.3, fairseq base_10m
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(max_tokens=3_200_000))
+
+
+def load_finetune_config(path: str | Path | None, overrides=()) -> FinetuneConfig:
+    return load_config(FinetuneConfig, path, overrides)
+
+
+def _encoder_config(cfg: FinetuneModelConfig, base: Wav2Vec2Config) -> Wav2Vec2Config:
+    """The pre-trained architecture with the fine-tuning masking/dropout settings."""
+    names = {f.name for f in dataclasses.fields(Wav2Vec2Config)}
+    changes = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in names}
+    return dataclasses.replace(base, **changes)
+
+
+def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int) -> tuple[Wav2Vec2ForCTC, str]:
+    """The CTC model and a line saying where its encoder weights came from."""
+    if cfg.init_checkpoint:
+        state = load_checkpoint(cfg.init_checkpoint)
+        try:
+            config = state["config"]  # a fine-tuned checkpoint keeps its encoder config under "encoder"
+            base = Wav2Vec2Config.from_dict(config["encoder"] if "encoder" in config else config["model"])
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"{cfg.init_checkpoint}: not an asrkit wav2vec 2.0 checkpoint (no model config); "
+                              "convert fairseq/transformers weights with `asrkit import-checkpoint`") from e
+        encoder = wav2vec2_model(_encoder_config(cfg, base))
+        weights = state["model"]
+        if any(k.startswith("encoder.encoder.") for k in weights):  # a fine-tuned asrkit CTC checkpoint
+            weights = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
+        missing, unexpected = encoder.load_state_dict(weights, strict=False)
+        missing = [k for k in missing if not k.startswith(("quantizer.", "final_proj."))]
+        if missing or unexpected:
+            raise ConfigError(f"{cfg.init_checkpoint}: weights do not fit the model (missing {missing[:5]}, "
+                              f"unexpected {unexpected[:5]})")
+        origin = f"encoder initialised from {cfg.init_checkpoint} (update {state.get('num_updates', '?')})"
+    else:
+        encoder = wav2vec2_model(_encoder_config(cfg, load_wav2vec2_config(cfg.arch)))
+        origin = f"encoder '{cfg.arch}' trained from scratch"
+    model = Wav2Vec2ForCTC(encoder, vocab_size, cfg.final_dropout, cfg.freeze_finetune_updates)
+    return model, origin
+
+
+def word_errors(ref: str, hyp: str) -> int:
+    """Levenshtein distance between word sequences (validation WER)."""
+    r, h = ref.split(), hyp.split()
+    prev = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        cur = [i] + [0] * len(h)
+        for j, hw in enumerate(h, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
+        prev = cur
+    return prev[-1]
+
+
+def greedy_texts(log_probs: torch.Tensor, lengths: torch.Tensor, tokenizer) -> list[str]:
+    """Best path: argmax per frame, collapse repeats, drop blanks."""
+    best = log_probs.argmax(dim=-1).cpu()
+    texts = []
+    for seq, n in zip(best, lengths.cpu().tolist()):
+        ids = torch.unique_consecutive(seq[:n]).tolist()
+        texts.append(tokenizer.decode(ids))
+    return texts
+
+
+class CTCTask:
+    """CTC loss summed over utterances (fairseq ``sentence_avg``); greedy WER in validation."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
+        log_probs, lengths = model(batch["source"], batch["padding_mask"])
+        loss = F.ctc_loss(log_probs.transpose(0, 1), batch["target"], lengths, batch["target_lengths"],
+                          blank=self.tokenizer.blank, reduction="sum", zero_infinity=True)
+        n = log_probs.size(0)
+        stats: dict = {"loss": float(loss.detach()) / max(n, 1)}
+        if not model.training:
+            refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
+            hyps = greedy_texts(log_probs, lengths, self.tokenizer)
+            words = sum(len(r.split()) for r in refs)
+            errors = sum(word_errors(r, h) for r, h in zip(refs, hyps))
+            stats["wer"] = (100.0 * errors / max(words, 1), words)
+        return loss, n, stats
+
+    def on_update(self, model: nn.Module, num_updates: int) -> None:
+        model.set_num_updates(num_updates)
+
+    def valid_metric(self, stats: dict[str, float]) -> float:
+        return stats["wer"]
+
+
+def check_labels(df, tokenizer, frames_fn, where: str) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Utterances that CTC cannot learn: empty or out-of-vocabulary transcripts, and labels
+    needing more frames than the audio gives (one per token plus one per repeated pair)."""
+    keep = np.ones(len(df), dtype=bool)
+    problems = []
+    frames = frames_fn(torch.tensor(df["num_samples"].to_numpy(np.int64))).tolist()
+    for i, (utt, text, t) in enumerate(zip(df["id"], df["text"], frames)):
+        try:
+            ids = tokenizer.encode(text)
+        except TokenizerError as e:
+            keep[i] = False
+            problems.append((utt, f"{where}: {e}"))
+            continue
+        if not ids:
+            keep[i] = False
+            problems.append((utt, f"{where}: empty transcript"))
+            continue
+        need = len(ids) + sum(a == b for a, b in zip(ids, ids[1:]))
+        if need > t:
+            keep[i] = False
+            problems.append((utt, f"{where}: label needs {need} CTC frames, audio gives {t}"))
+    return keep, problems
+
+
+def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, console=None):
+    def dataset(path: str, train: bool):
+        df = read_manifest(path)
+        keep, problems = check_labels(df, tokenizer, frames_fn, path)
+        if problems and console is not None:
+            console.log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} utterances CTC cannot use:")
+            for utt, why in problems[:20]:
+                console.log(f"  {utt}: {why}")
+        if not keep.any():
+            raise ConfigError(f"{path}: no utterance usable for CTC training ({problems[0][1]})")
+        return AudioDataset(df[keep].reset_index(drop=True), sample_rate=cfg.sample_rate, normalize=cfg.normalize,
+                            max_sample_size=cfg.max_sample_size if train else None,
+                            min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode)
+
+    return dataset(cfg.train_manifest, True), dataset(cfg.valid_manifest, False) if cfg.valid_manifest else None
+
+
+def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
+                 hooks=None) -> dict:
+    """Fine-tune into ``exp_dir``; writes ``config.yaml`` and ``tokens.txt``/tokenizer beside it."""
+    exp_dir = Path(exp_dir)
+    tokenizer = load_tokenizer(cfg.data.tokenizer) if cfg.data.tokenizer else CharTokenizer()
+    torch.manual_seed(cfg.trainer.seed)
+    model, origin = build_ctc_model(cfg.model, len(tokenizer))
+    train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console)
+    trainer = Trainer(CTCTask(tokenizer), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
+                      config_to_save={**to_dict(cfg), "tokens": tokenizer.tokens,
+                                      "encoder": to_dict(model.encoder.cfg)}, console=console, hooks=hooks)
+    if trainer.rank == 0:
+        save_config(cfg, exp_dir / "config.yaml")
+        (exp_dir / "tokens.txt").write_text("\n".join(tokenizer.tokens) + "\n", encoding="utf-8")
+        if console is not None:
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            console.log(f"CTC fine-tuning: {origin}; {trainable / 1e6:.2f}M trainable parameters, "
+                        f"{len(tokenizer)} output tokens; {len(train)} utterances "
+                        f"({float(train.sizes.sum()) / cfg.data.sample_rate / 3600:.2f} h)")
+    return trainer.fit(resume=resume)

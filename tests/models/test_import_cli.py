@@ -1,0 +1,38 @@
+"""`asrkit import-checkpoint --from hf|fairseq` writes an asrkit checkpoint with the same outputs."""
+import torch
+import transformers
+from click.testing import CliRunner
+
+from asrkit.cli import cli
+from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from asrkit.train.checkpoint import load_checkpoint
+
+from .test_wav2vec2_parity import _fairseq_checkpoint, _hf_config, _perturbed
+
+
+def _load(path):
+    state = load_checkpoint(path)
+    model = wav2vec2_model(Wav2Vec2Config.from_dict(state["config"]["model"]))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def test_import_hf_directory_and_fairseq_file_give_the_transformers_outputs(tmp_path):
+    torch.manual_seed(0)
+    hf = _perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable=True))).eval()
+    hf.save_pretrained(tmp_path / "hf")
+    torch.save(_fairseq_checkpoint(hf), tmp_path / "fairseq.pt")
+    x = torch.randn(2, 8000)
+    with torch.no_grad():
+        ref = hf.wav2vec2(x).last_hidden_state
+    for kind, src in (("hf", tmp_path / "hf"), ("fairseq", tmp_path / "fairseq.pt")):
+        res = CliRunner().invoke(cli, ["import-checkpoint", "--from", kind, str(src), str(tmp_path / f"{kind}.pt")])
+        assert res.exit_code == 0, res.output
+        with torch.no_grad():
+            ours = _load(tmp_path / f"{kind}.pt").extract_features(x).x
+        assert (ours - ref).abs().max() < 1e-4, kind
+
+
+def test_import_of_a_non_checkpoint_directory_fails_clearly(tmp_path):
+    res = CliRunner().invoke(cli, ["import-checkpoint", "--from", "hf", str(tmp_path), str(tmp_path / "o.pt")])
+    assert res.exit_code == 1 and "config.json" in res.output

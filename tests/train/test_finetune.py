@@ -1,0 +1,115 @@
+"""CTC fine-tuning: label checks at load time, a short run from a pre-trained checkpoint, decoding."""
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from asrkit.data.manifest import read_manifest, write_manifest
+from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
+from asrkit.decode.infer import compute_emissions, load_ctc_checkpoint
+from asrkit.train.checkpoint import LAST, load_checkpoint
+from asrkit.train.finetune import check_labels, greedy_texts, load_finetune_config, run_finetune
+from asrkit.train.metrics import read_metrics
+from asrkit.train.pretrain import load_pretrain_config, run_pretrain
+
+from .conftest import MICRO_MODEL
+
+
+def test_char_tokenizer_round_trip_and_errors(tmp_path):
+    tok = CharTokenizer()
+    ids = tok.encode("IT'S A CAT")
+    assert tok.tokens[ids[2]] == "'" and tok.tokens[ids[4]] == "|"
+    assert tok.decode(ids) == "IT'S A CAT"
+    with pytest.raises(TokenizerError, match="'x'"):
+        tok.encode("xylophone")
+    assert load_tokenizer(tok.save(tmp_path / "tokens.txt")).tokens == tok.tokens
+
+
+def test_sentencepiece_tokenizer(tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(["TURN ON THE KITCHEN LIGHT", "SET AN ALARM FOR SEVEN", "PLAY SOME JAZZ"] * 50))
+    tok = train_sentencepiece(text, tmp_path / "spm", vocab_size=30)
+    assert tok.tokens[0] == "<blank>" and len(tok) == 31
+    assert tok.decode(tok.encode("TURN ON THE LIGHT")) == "TURN ON THE LIGHT"
+    assert 0 not in tok.encode("PLAY SOME JAZZ")
+
+
+def test_labels_ctc_cannot_learn_are_reported_at_load():
+    df = pd.DataFrame({"id": ["ok", "long", "oov", "empty"], "num_samples": [16000, 1600, 16000, 16000],
+                       "text": ["HELLO", "A VERY LONG SENTENCE INDEED", "hello", ""]})
+    frames = lambda n: n // 320  # noqa: E731
+    keep, problems = check_labels(df, CharTokenizer(), frames, "m.tsv")
+    assert keep.tolist() == [True, False, False, False]
+    reasons = dict(problems)
+    assert "needs" in reasons["long"] and "audio gives 5" in reasons["long"]
+    assert "'h'" in reasons["oov"] and "empty" in reasons["empty"]
+
+
+def test_repeated_letters_need_a_blank_between_them():
+    df = pd.DataFrame({"id": ["a"], "num_samples": [5 * 320], "text": ["AAAA"]})
+    keep, problems = check_labels(df, CharTokenizer(), lambda n: n // 320, "m.tsv")
+    assert not keep[0] and "needs 7" in problems[0][1]
+
+
+@pytest.fixture(scope="module")
+def pretrained(tone_data, tmp_path_factory):
+    train, valid = tone_data
+    exp = tmp_path_factory.mktemp("pt")
+    cfg = load_pretrain_config(None, [f"data.train_manifest={train}", f"data.valid_manifest={valid}",
+                                      "data.max_sample_size=16000", "data.min_sample_size=4000",
+                                      "optim.max_updates=2", "trainer.max_tokens=40000", "trainer.tensorboard=false",
+                                      "trainer.valid_every=2", "trainer.save_every=2"]
+                              + [f"model.{k}={v!r}" if isinstance(v, str) else f"model.{k}={v}"
+                                 for k, v in MICRO_MODEL.items()])
+    run_pretrain(cfg, exp)
+    return exp / "checkpoint_best.pt"
+
+
+def finetune_config(tmp_path, tone_data, init, **optim):
+    train, valid = tone_data
+    arch = tmp_path / "micro.yaml"
+    arch.write_text(yaml.safe_dump(MICRO_MODEL))
+    cfg = {"model": {"init_checkpoint": str(init) if init else "", "arch": str(arch), "freeze_finetune_updates": 2,
+                     "mask_channel_length": 4, "mask_prob": 0.3, "mask_length": 3},
+           "data": {"train_manifest": str(train), "valid_manifest": str(valid)},
+           "optim": {"lr": 1e-3, "max_updates": 4, **optim},
+           "trainer": {"max_tokens": 40000, "log_every": 1, "valid_every": 2, "save_every": 2, "tensorboard": False}}
+    path = tmp_path / "ft.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return load_finetune_config(path)
+
+
+@pytest.mark.parametrize("from_pretrained", [True, False])
+def test_finetune_runs_validates_wer_and_keeps_frozen_parts(pretrained, tone_data, tmp_path, from_pretrained):
+    cfg = finetune_config(tmp_path, tone_data, pretrained if from_pretrained else None)
+    run_finetune(cfg, tmp_path / "ft")
+    valid = read_metrics(tmp_path / "ft" / "metrics.tsv")["valid"]
+    assert [u for u, _ in valid["wer"]] == [2, 4]
+    state = load_checkpoint(tmp_path / "ft" / LAST)
+    assert state["config"]["tokens"] == CharTokenizer().tokens
+    assert (tmp_path / "ft" / "tokens.txt").read_text().split("\n")[0] == "<blank>"
+    if from_pretrained:  # the feature encoder is frozen (§4.3): identical to the pre-trained one
+        pre = load_checkpoint(pretrained)["model"]
+        for k, v in state["model"].items():
+            if k.startswith("encoder.feature_encoder."):
+                assert torch.equal(v, pre[k.removeprefix("encoder.")]), k
+
+
+def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_data, tmp_path):
+    cfg = finetune_config(tmp_path, tone_data, pretrained, max_updates=2)
+    run_finetune(cfg, tmp_path / "ft")
+    model, tokens, _ = load_ctc_checkpoint(tmp_path / "ft" / "checkpoint_last.pt")
+    df = read_manifest(tone_data[1])
+    empty = tmp_path / "empty.flac"
+    sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
+    df = pd.concat([df, pd.DataFrame([{**df.iloc[0].to_dict(), "id": "zero-length", "audio": str(empty),
+                                       "num_samples": 0, "duration": 0.0}])], ignore_index=True)
+    manifest = write_manifest(df, tmp_path / "with_empty.tsv")
+    em = compute_emissions(model, manifest)
+    assert em.ids == list(df["id"])
+    assert em.log_probs[-1].shape == (0, len(tokens))
+    texts = greedy_texts(torch.nn.utils.rnn.pad_sequence(em.log_probs, batch_first=True),
+                         torch.tensor([len(x) for x in em.log_probs]), CharTokenizer())
+    assert len(texts) == len(df) and texts[-1] == ""
