@@ -314,5 +314,55 @@ def finetune_cmd(config_path, exp_dir, init_checkpoint, overrides, resume):
         _fail(str(e))
 
 
+@cli.command("score", context_settings=CONTEXT)
+@click.option("--ref", "ref_trn", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Reference transcripts, sclite trn format: TEXT (utt_id).")
+@click.option("--hyp", "hyp_trn", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Hypotheses, sclite trn format.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write per_utt.tsv, per_speaker.tsv and error_pairs.tsv here (default: beside --hyp).")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append a results row (exp, decoder, split, wer, cer, S/D/I, ...) to this TSV.")
+@click.option("--exp", "exp_name", default="", help="Experiment name for the results row.")
+@click.option("--decoder", default="", help="Decoder name for the results row (e.g. greedy, 4gram).")
+@click.option("--split", default="", help="Data split for the results row (e.g. test).")
+@click.option("--top", default=10, help="Most frequent substitutions, deletions and insertions to show.")
+def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top):
+    """WER and CER with sclite-identical alignments, per speaker, and the top error pairs."""
+    from .score import append_result, read_trn, score
+
+    try:
+        report = score(read_trn(ref_trn), read_trn(hyp_trn))
+    except ValueError as e:
+        _fail(str(e))
+    out_dir = out_dir or hyp_trn.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.per_utt.to_csv(out_dir / "per_utt.tsv", sep="\t", index=False)
+    report.per_speaker.to_csv(out_dir / "per_speaker.tsv", sep="\t", index=False)
+    report.error_pairs.to_csv(out_dir / "error_pairs.tsv", sep="\t", index=False)
+    summary = report.summary()
+    table = Table(title=f"{hyp_trn} vs {ref_trn}")
+    for col in summary:
+        table.add_column(col, justify="right")
+    table.add_row(*(str(v) for v in summary.values()))
+    console.print(table)
+    spk = Table(title="per speaker")
+    for col in ("speaker", "sentences", "words", "sub", "del", "ins", "wer", "cer"):
+        spk.add_column(col, justify="right")
+    for r in report.per_speaker.to_dict("records"):
+        spk.add_row(*(str(r[c]) for c in ("speaker", "sentences", "words", "sub", "del", "ins")),
+                    f"{r['wer']:.2f}", f"{r['cer']:.2f}")
+    console.print(spk)
+    pairs = Table(title=f"top {top} errors per kind")
+    for col in ("kind", "pair", "count"):
+        pairs.add_column(col)
+    for r in report.top_errors(top).itertuples(index=False):
+        pairs.add_row(r.kind, r.pair, str(r.count))
+    console.print(pairs)
+    if results is not None:
+        append_result(results, {"exp": exp_name, "decoder": decoder, "split": split, **summary})
+        console.print(f"appended to {results}")
+
+
 if __name__ == "__main__":
     cli()

@@ -60,3 +60,34 @@ def test_kaldi_to_manifest_to_fairseq(tmp_path):
     assert run("manifest", "to-fairseq", tmp_path / "train.tsv", tmp_path / "fs").exit_code == 0
     assert (tmp_path / "fs" / "train.ltr").read_text() == "H E L L O | W O R L D |\n"
     shutil.rmtree(tmp_path / "fs")
+
+
+def test_score_prints_tables_and_appends_results(tmp_path):
+    (tmp_path / "ref.trn").write_text("HELLO WORLD (a-1)\nGOOD DAY (a-2)\nTHE CAT SAT (b-1)\n")
+    (tmp_path / "hyp.trn").write_text("HELLO WORD (a-1)\n(a-2)\nTHE CAT SAT ON (b-1)\n")
+    args = ["score", "--ref", tmp_path / "ref.trn", "--hyp", tmp_path / "hyp.trn", "--results", tmp_path / "r.tsv",
+            "--exp", "e", "--decoder", "greedy", "--split", "test"]
+    res = run(*args)
+    assert res.exit_code == 0, res.output
+    assert "57.14" in res.output and "WORLD -> WORD" in res.output
+    run(*args)
+    rows = (tmp_path / "r.tsv").read_text().splitlines()
+    assert len(rows) == 3 and rows[1].split("\t")[:4] == ["e", "greedy", "test", "57.14"]
+    assert (tmp_path / "per_speaker.tsv").exists()
+
+
+def test_score_names_missing_ids(tmp_path):
+    (tmp_path / "ref.trn").write_text("HELLO (a-1)\nBYE (a-2)\n")
+    (tmp_path / "hyp.trn").write_text("HELLO (a-1)\n")
+    res = run("score", "--ref", tmp_path / "ref.trn", "--hyp", tmp_path / "hyp.trn")
+    assert res.exit_code == 1 and "a-2" in res.output
+
+
+def test_lm_text_excludes_held_out_transcripts(tmp_path):
+    from asrkit.data.synth.corpus import write_lm_text
+
+    write_lm_text(tmp_path / "all.txt", 3000, seed=5)
+    common = (tmp_path / "all.txt").read_text().splitlines()[0]
+    write_lm_text(tmp_path / "lm.txt", 3000, seed=5, exclude=frozenset([common]))
+    lines = (tmp_path / "lm.txt").read_text().splitlines()
+    assert len(lines) == 3000 and common not in lines
