@@ -14,7 +14,7 @@ from rich.table import Table
 
 from .data.synth.corpus import SynthConfig
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)  # logs keep whole tables
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100}
 
 
@@ -199,6 +199,26 @@ def manifest_summary(manifests):
     console.print(summary_table("manifests", {p.stem: summarize(read_manifest(p)) for p in manifests}))
 
 
+@manifest.command("combine", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def manifest_combine(out: Path, manifests: tuple[Path, ...]):
+    """Concatenate MANIFESTS into OUT (e.g. LibriSpeech's three training splits into train-960)."""
+    import pandas as pd
+
+    from .data.manifest import ManifestError, read_manifest, summarize, write_manifest
+
+    try:
+        df = pd.concat([read_manifest(m) for m in manifests], ignore_index=True)
+    except ManifestError as e:
+        _fail(str(e))
+    dup = df["id"][df["id"].duplicated()]
+    if len(dup):
+        _fail(f"utterance ids occur in more than one input manifest: {', '.join(dup.head(5))}")
+    write_manifest(df, out)
+    console.print(summary_table(str(out), {out.stem: summarize(df)}))
+
+
 @manifest.command("from-kaldi", context_settings=CONTEXT)
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
@@ -362,6 +382,21 @@ def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top)
     if results is not None:
         append_result(results, {"exp": exp_name, "decoder": decoder, "split": split, **summary})
         console.print(f"appended to {results}")
+
+
+@cli.command("results", context_settings=CONTEXT)
+@click.argument("results_tsv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def results_cmd(results_tsv: Path):
+    """Show a results TSV (rows appended by `asrkit score --results`) as a table."""
+    import pandas as pd
+
+    df = pd.read_csv(results_tsv, sep="\t", keep_default_na=False)
+    table = Table(title=str(results_tsv))
+    for col in df.columns:
+        table.add_column(col, justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
+    for row in df.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
 
 
 if __name__ == "__main__":

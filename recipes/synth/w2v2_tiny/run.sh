@@ -4,49 +4,67 @@
 # Stages (one map for every asrkit recipe):
 #   0 data       synthesise the corpus (espeak-ng, offline) into $data/synth
 #   1 manifests  LibriSpeech-layout prep -> $data/manifests/*.tsv, validated, summary table
+#   2 lm         LM text from the grammar (dev/test sentences held out), 4-gram KenLM, lexicon -> $data/lm
 #   3 pretrain   wav2vec 2.0 self-supervised pre-training on the unlabeled pool -> $exp/pretrain
-# Finished stages leave $data/.stageN.done and are skipped on re-runs; delete the marker
+#   5 finetune   CTC on the 10-minute split, from the pre-trained model and from scratch -> $exp/{pretrained,scratch}_10m
+#   6 decode     test set: greedy, and lexicon beam search with the 4-gram (LM weight/word score tuned on dev)
+#   7 score      sclite-exact WER/CER per decode, one results table -> $exp/results.tsv
+# Finished stages leave .stageN.done in $data (0-2) or $exp (3-7) and are skipped on re-runs; delete it
 # (or pass --force true) to redo one.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 stage=0
-stop_stage=3
+stop_stage=7
 force=false
 seed=0
-data=data        # where corpus, manifests and stage markers go
-exp=exp          # where experiments (checkpoints, metrics, results) go
+data=data        # corpus, manifests, LM (stages 0-2)
+exp=exp          # checkpoints, decodes, results (stages 3-7)
 pretrain_config=conf/pretrain.yaml
 pretrain_opts="" # extra `asrkit pretrain` options, e.g. "--set optim.max_updates=100"
+finetune_config=conf/finetune_10m.yaml
+finetune_opts="" # extra `asrkit finetune` options
+decode_opts=""   # extra `asrkit decode` options for the LM decode, e.g. "--trials 10"
+lm_sentences=200000
 synth_opts=""   # extra `asrkit prepare synth` options, e.g. "--pretrain-hours 1 --train-speakers 60"
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--pretrain-opts \"...\"] [--synth-opts \"...\"]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--decode-opts \"...\"] [--lm-sentences N]"
 
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
 
 log() { echo -e "$(date '+%Y-%m-%d %H:%M:%S') (${0##*/}) $*"; }
+marker() { if [ "$1" -le 2 ]; then echo "$data/.stage$1.done"; else echo "$exp/.stage$1.done"; fi; }
 run_stage() {  # run_stage N: true when stage N is selected and not already done
   [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ] || return 1
-  if [ -f "$data/.stage$1.done" ] && [ "$force" != true ]; then
-    log "Stage $1: done already ($data/.stage$1.done), skipping"; return 1
+  if [ -f "$(marker "$1")" ] && [ "$force" != true ]; then
+    log "Stage $1: done already ($(marker "$1")), skipping"; return 1
   fi
 }
-mkdir -p "$data"
+mkdir -p "$data" "$exp"
 
 if run_stage 0; then
   log "Stage 0: synthesise the corpus"
   rm -rf "$data/synth"
   # shellcheck disable=SC2086  # synth_opts holds several options
   asrkit prepare synth "$data/synth" --seed "$seed" --num-workers "$nj" $synth_opts
-  touch "$data/.stage0.done"
+  touch "$(marker 0)"
 fi
 
 if run_stage 1; then
   log "Stage 1: manifests and validation"
   asrkit prepare librispeech "$data/synth" --out "$data/manifests"
   asrkit manifest validate "$data"/manifests/*.tsv --num-workers "$nj"
-  touch "$data/.stage1.done"
+  touch "$(marker 1)"
+fi
+
+if run_stage 2; then
+  log "Stage 2: LM text, 4-gram KenLM and lexicon"
+  asrkit prepare lm-text "$data/lm/text.txt" --sentences "$lm_sentences" \
+    --exclude "$data/manifests/dev.tsv" --exclude "$data/manifests/test.tsv"
+  asrkit lm train "$data/lm/text.txt" --order 4 --out "$data/lm/4gram"
+  asrkit lm eval "$data/lm/4gram.bin" "$data/manifests/dev.tsv"
+  touch "$(marker 2)"
 fi
 
 if run_stage 3; then
@@ -55,7 +73,45 @@ if run_stage 3; then
   asrkit pretrain --config "$pretrain_config" --exp-dir "$exp/pretrain" \
     --set data.train_manifest="$data/manifests/pretrain.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
     $pretrain_opts
-  touch "$data/.stage3.done"
+  touch "$(marker 3)"
+fi
+
+if run_stage 5; then
+  log "Stage 5: CTC fine-tuning on 10 minutes, pre-trained and from scratch ($finetune_config)"
+  for init in pretrained scratch; do
+    ckpt=""; [ $init = pretrained ] && ckpt="$exp/pretrain/checkpoint_best.pt"
+    # shellcheck disable=SC2086
+    asrkit finetune --config "$finetune_config" --exp-dir "$exp/${init}_10m" --init "$ckpt" \
+      --set data.train_manifest="$data/manifests/10m.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
+      $finetune_opts
+  done
+  touch "$(marker 5)"
+fi
+
+if run_stage 6; then
+  log "Stage 6: decode the test set (greedy; 4-gram lexicon beam search tuned on dev)"
+  for init in pretrained scratch; do
+    model="$exp/${init}_10m/checkpoint_best.pt"
+    asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_greedy"
+    # shellcheck disable=SC2086
+    asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram" \
+      --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" $decode_opts
+  done
+  touch "$(marker 6)"
+fi
+
+if run_stage 7; then
+  log "Stage 7: score"
+  rm -f "$exp/results.tsv"
+  for init in pretrained scratch; do
+    for dec in greedy 4gram; do
+      d="$exp/${init}_10m/test_$dec"
+      asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
+        --exp "${init}_10m" --decoder "$dec" --split test > "$d/score.txt"
+    done
+  done
+  asrkit results "$exp/results.tsv"
+  touch "$(marker 7)"
 fi
 
 log "Finished stages $stage-$stop_stage: corpus in $data/synth, manifests in $data/manifests, experiments in $exp"
