@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean help
+.PHONY: install tools sclite test demo bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
 	@echo "make test     install, then run the test suite"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
 	@echo "make install  create $(VENV) and install asrkit with its dev extra"
+	@echo "make tools    build KenLM's lmplz and build_binary into tools/bin (apt build deps when root)"
 	@echo "make clean    remove $(VENV), build files and recipe outputs"
 
 install: $(STAMP)
@@ -24,10 +25,25 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-test: install
+# KenLM's lmplz/build_binary from the kenlm sdist on PyPI (the wheel can only query models).
+tools: tools/bin/lmplz tools/bin/build_binary
+
+tools/bin/lmplz tools/bin/build_binary &: scripts/build_kenlm.sh | install
+	PYTHON=$(PY) bash scripts/build_kenlm.sh tools
+
+# NIST sclite (Debian sctk) for the scoring parity test; where apt is not usable the test
+# skips and says why.
+sclite:
+	@if command -v sclite >/dev/null || [ -x /usr/lib/sctk/bin/sclite ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sctk >/dev/null) \
+	  || echo "could not install sctk: the sclite parity test will be skipped"; \
+	else echo "sctk needs root and apt-get: the sclite parity test will be skipped"; fi
+
+test: install tools sclite
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-demo: install
+demo: install tools
 	cd recipes/synth/w2v2_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh
 
 bench: install
@@ -35,6 +51,6 @@ bench: install
 	$(PY) -m asrkit.bench --out bench/results
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache bench/results
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache bench/results tools
 	rm -rf recipes/*/*/data recipes/*/*/exp
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

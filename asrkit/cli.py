@@ -250,6 +250,82 @@ def manifest_to_fairseq(manifest_path: Path, out_dir: Path, split: str | None):
 
 
 # --------------------------------------------------------------------------------------
+@cli.group(context_settings=CONTEXT)
+def lm():
+    """n-gram language models (KenLM) and lexicons for beam-search decoding."""
+
+
+@lm.command("train", context_settings=CONTEXT)
+@click.argument("text", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_prefix", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output prefix: writes PREFIX.arpa and PREFIX.bin.")
+@click.option("--order", default=4, help="n-gram order (wav2vec 2.0 decodes with the LibriSpeech 4-gram).")
+@click.option("--lexicon", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Flashlight lexicon of the LM vocabulary to write (default: lexicon.txt next to PREFIX).")
+@click.option("--tokens", "tokens_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="tokens.txt of the acoustic model (default: the LibriSpeech characters).")
+@click.option("--memory", default="25%", help="lmplz -S: sort memory, e.g. 25% or 4G.")
+@click.option("--prune", default="", help="lmplz --prune: count thresholds per order, e.g. '0 0 1'.")
+@click.option("--tools-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory with bin/lmplz and bin/build_binary (default: $ASRKIT_TOOLS, then tools/, then PATH).")
+def lm_train(text: Path, out_prefix: Path, order: int, lexicon: Path | None, tokens_path: Path | None,
+             memory: str, prune: str, tools_dir: Path | None):
+    """Train a KenLM n-gram on TEXT (one sentence per line) and write its lexicon."""
+    from .data.tokenizer import LIBRISPEECH_CHARS, load_tokenizer
+    from .decode.lm import LMError, LMToolsMissing, build_lexicon, lm_vocabulary, train_ngram
+
+    tokens = load_tokenizer(tokens_path).tokens if tokens_path else LIBRISPEECH_CHARS
+    lexicon = lexicon or out_prefix.parent / "lexicon.txt"
+    try:
+        arpa, binary = train_ngram(text, out_prefix, order, tools_dir=tools_dir, memory=memory,
+                                   prune=[int(p) for p in prune.split()] or None)
+        n, skipped = build_lexicon(lm_vocabulary(arpa), lexicon, tokens=tokens)
+    except (LMError, LMToolsMissing) as e:
+        _fail(str(e))
+    console.print(f"wrote {arpa}, {binary} and {lexicon} ({n} words, {len(skipped)} outside the token set)")
+
+
+@lm.command("lexicon", context_settings=CONTEXT)
+@click.argument("arpa", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Lexicon to write.")
+@click.option("--tokens", "tokens_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="tokens.txt of the acoustic model (default: the LibriSpeech characters).")
+def lm_lexicon(arpa: Path, out: Path, tokens_path: Path | None):
+    """Flashlight lexicon (WORD<TAB>W O R D |) of the vocabulary of an ARPA LM."""
+    from .data.tokenizer import LIBRISPEECH_CHARS, load_tokenizer
+    from .decode.lm import LMError, build_lexicon, lm_vocabulary
+
+    tokens = load_tokenizer(tokens_path).tokens if tokens_path else LIBRISPEECH_CHARS
+    try:
+        n, skipped = build_lexicon(lm_vocabulary(arpa), out, tokens=tokens)
+    except LMError as e:
+        _fail(str(e))
+    console.print(f"wrote {out}: {n} words; {len(skipped)} outside the token set" +
+                  (f" (e.g. {', '.join(skipped[:5])})" if skipped else ""))
+
+
+@lm.command("eval", context_settings=CONTEXT)
+@click.argument("lm_path", metavar="LM", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("texts", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def lm_eval(lm_path: Path, texts: tuple[Path, ...]):
+    """Perplexity and OOV count of LM on text files (one sentence per line) or manifests (*.tsv)."""
+    from .data.manifest import read_manifest
+    from .decode.lm import LMError, lm_perplexity, sentence_perplexity
+
+    table = Table(title=f"perplexity of {lm_path}")
+    for col in ("text", "sentences", "words", "oov", "ppl"):
+        table.add_column(col, justify="left" if col == "text" else "right")
+    for path in texts:
+        try:
+            stats = (sentence_perplexity(lm_path, read_manifest(path)["text"]) if path.suffix == ".tsv"
+                     else lm_perplexity(lm_path, path))
+        except LMError as e:
+            _fail(str(e))
+        table.add_row(str(path), str(stats["sentences"]), str(stats["words"]), str(stats["oov"]), f"{stats['ppl']:.2f}")
+    console.print(table)
+
+
+# --------------------------------------------------------------------------------------
 @cli.command("pretrain", context_settings=CONTEXT)
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML config (sections model, data, loss, optim, trainer); model may name a preset.")
@@ -397,6 +473,53 @@ def results_cmd(results_tsv: Path):
     for row in df.itertuples(index=False):
         table.add_row(*(str(v) for v in row))
     Console(width=None if sys.stdout.isatty() else 140).print(table)
+
+
+@cli.command("decode", context_settings=CONTEXT)
+@click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Fine-tuned CTC checkpoint (asrkit finetune).")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Utterances to decode.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="hyp.trn, ref.trn, scores.tsv, decode.yaml (and tune.tsv).")
+@click.option("--lm", default="", help="KenLM model (binary or ARPA); with --lexicon: lexicon beam search.")
+@click.option("--lexicon", default="", help="Flashlight lexicon (written by `asrkit lm train`).")
+@click.option("--beam-size", default=50, help="Beam size (paper: 500 when tuning, 1500 at test).")
+@click.option("--beam-threshold", default=25.0, help="Prune hypotheses this far below the best.")
+@click.option("--lm-weight", default=2.0, help="LM weight (ignored with --tune).")
+@click.option("--word-score", default=0.0, help="Word insertion score (ignored with --tune).")
+@click.option("--tune", "tune_manifest", default="", help="Dev manifest: search LM weight and word score on it first.")
+@click.option("--trials", default=32, help="Tuning trials (paper: 128).")
+@click.option("--tune-method", type=click.Choice(["bayes", "random"]), default="bayes",
+              help="Gaussian-process Bayesian optimisation (as §4.4) or random search.")
+@click.option("--seed", default=0, help="Seed of the search.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", help="Network precision.")
+def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_threshold, lm_weight, word_score,
+               tune_manifest, trials, tune_method, seed, precision):
+    """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
+    from .data.audio import AudioError
+    from .data.manifest import ManifestError
+    from .data.tokenizer import TokenizerError
+    from .decode import LMError, TokenMismatch
+    from .decode.run import DecodeOptions, decode_manifest
+
+    opts = DecodeOptions(lm=lm, lexicon=lexicon, beam_size=beam_size, beam_threshold=beam_threshold,
+                         lm_weight=lm_weight, word_score=word_score, tune=tune_manifest, trials=trials,
+                         tune_method=tune_method, seed=seed, precision=precision)
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(what: str, advance: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bar.add_task(what, total=total)
+            bar.update(tasks[what], advance=advance)
+
+        try:
+            result = decode_manifest(checkpoint, manifest, out_dir, opts, progress=progress, log=console.log)
+        except (ValueError, ManifestError, AudioError, TokenizerError, LMError, TokenMismatch) as e:
+            _fail(str(e))
+    wer = f", WER {result['wer']:.2f} %" if "wer" in result else ""
+    console.print(f"decoded {result['utterances']} utterances -> {out_dir}/hyp.trn{wer}")
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ if run_stage 7; then
     for dec in greedy 4gram; do
       d="$exp/${init}_10m/test_$dec"
       asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
-        --exp "${init}_10m" --decoder "$dec" --split test > "$d/score.txt"
+        --exp "${init}_10m" --decoder "$dec" --split test > "$d/score.txt" 2>&1
     done
   done
   asrkit results "$exp/results.tsv"
