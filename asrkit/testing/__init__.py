@@ -45,8 +45,9 @@ def make_librispeech_fixture(root: str | Path) -> dict[str, list[str]]:
     root = Path(root)
     ls = root / "LibriSpeech"
     expected: dict[str, list[str]] = {}
-    layout = {"train-clean-100": [(19, 198, 3), (26, 495, 2)], "dev-clean": [(84, 121123, 2)],
-              "test-clean": [(1089, 134686, 2), (121, 121726, 1)]}
+    layout = {"train-clean-100": [(19, 198, 3), (26, 495, 2)], "train-clean-360": [(100, 121669, 1)],
+              "train-other-500": [(20, 205, 2)], "dev-clean": [(84, 121123, 2)], "dev-other": [(116, 288045, 1)],
+              "test-clean": [(1089, 134686, 2), (121, 121726, 1)], "test-other": [(1688, 142285, 1)]}
     for split, chapters in layout.items():
         expected[split] = []
         for i, (spk, chap, n) in enumerate(chapters):
