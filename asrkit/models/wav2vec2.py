@@ -32,7 +32,7 @@ from asrkit.models.components import (
     transformer_encoder,
 )
 from asrkit.models.quantizer import GumbelVectorQuantizer
-from asrkit.objectives.contrastive import contrastive_logits, sample_negative_indices
+from asrkit.objectives.contrastive import contrastive_logits, contrastive_logits_by_index, sample_negative_indices
 from asrkit.objectives.masking import compute_mask_indices
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
@@ -51,7 +51,7 @@ class Wav2Vec2Config:
     encoder_layers: int = 12  # Transformer blocks (BASE 12, LARGE 24)
     encoder_embed_dim: int = 768  # model dimension (BASE 768, LARGE 1024)
     encoder_ffn_embed_dim: int = 3072  # FFN inner dimension (BASE 3072, LARGE 4096)
-    encoder_attention_heads: int = 12  # heads; §4.2 says 8 for BASE, fairseq and the released BASE use 12
+    encoder_attention_heads: int = 8  # heads: 8 for BASE (§4.2); fairseq and the released BASE use 12
     layer_norm_first: bool = False  # pre-LN blocks (LARGE); BASE is post-LN
     conv_pos: int = 128  # kernel of the convolutional relative positional embedding (§4.2)
     conv_pos_groups: int = 16  # groups of that convolution (§4.2)
@@ -249,14 +249,16 @@ class Wav2Vec2Model(nn.Module):
 
         q = self.quantizer(out.features[target_mask].unsqueeze(0), generator=generator)
         targets = q.quantized.squeeze(0)  # (M, F)
-        negatives = targets[sample_negative_indices(target_mask, self.cfg.num_negatives, generator)]
+        negative_indices = sample_negative_indices(target_mask, self.cfg.num_negatives, generator)
+        predictions = self.final_proj(out.x[target_mask])
         if self.cfg.codebook_negatives > 0:
             num, k = targets.size(0), self.cfg.codebook_negatives
             from_codebook = self.quantizer.sample_codevectors(num * k, generator).view(num, k, -1)
-            negatives = torch.cat([negatives, from_codebook], dim=1)
-        predictions = self.final_proj(out.x[target_mask])
-
-        out.logits = contrastive_logits(predictions, targets, negatives, self.cfg.logit_temp)
+            negatives = torch.cat([targets[negative_indices], from_codebook], dim=1)
+            out.logits = contrastive_logits(predictions, targets, negatives, self.cfg.logit_temp)
+        else:  # gathered from one (M, M) cosine matrix: no (M, K, F) tensor (see contrastive.py)
+            out.logits = contrastive_logits_by_index(predictions, targets, negative_indices,
+                                                     q.indices.squeeze(0), self.cfg.logit_temp)
         out.predictions, out.targets = predictions, targets
         out.prob_perplexity, out.code_perplexity = q.prob_perplexity, q.code_perplexity
         out.num_vars, out.temperature = q.num_vars, q.temperature

@@ -63,6 +63,34 @@ def contrastive_logits(predictions: Tensor, targets: Tensor, negatives: Tensor, 
     return logits
 
 
+def contrastive_logits_by_index(predictions: Tensor, targets: Tensor, negative_indices: Tensor,
+                                codes: Tensor | None = None, logit_temp: float = 0.1) -> Tensor:
+    """The same ``(M, 1 + K)`` logits as :func:`contrastive_logits`, without building the
+    ``(M, K, F)`` distractor tensor: cosines of every prediction with every target are one
+    ``(M, M)`` matrix product of unit vectors, and the distractors are gathered from it.
+
+    Args:
+        predictions, targets: ``(M, F)``.
+        negative_indices: ``(M, K)`` rows of ``targets`` (:func:`sample_negative_indices`).
+        codes: ``(M, G)`` codebook entries behind each target; a distractor with the positive's
+            codes is the same codeword and gets -inf (fairseq compares the vectors). Without
+            ``codes`` the vectors are compared.
+    """
+    p = F.normalize(predictions.float(), dim=-1, eps=1e-8)
+    t = F.normalize(targets.float(), dim=-1, eps=1e-8)
+    sim = p @ t.T  # (M, M)
+    rows = torch.arange(sim.size(0), device=sim.device)
+    logits = torch.cat([sim[rows, rows][:, None], sim.gather(1, negative_indices)], dim=1) / logit_temp
+    if negative_indices.numel():
+        if codes is not None:
+            same = (codes[negative_indices] == codes[:, None, :]).all(dim=-1)
+        else:
+            same = (targets[negative_indices] == targets[:, None, :]).all(dim=-1)
+        if same.any():
+            logits = torch.cat([logits[:, :1], logits[:, 1:].masked_fill(same, float("-inf"))], dim=1)
+    return logits
+
+
 def contrastive_loss(logits: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
     """L_m (eq. 3), mean over masked frames, for ``(M, 1 + K)`` logits with the positive in column 0.
 

@@ -79,3 +79,24 @@ def test_total_loss_weights_are_alpha_and_feature_penalty():
     assert torch.allclose(loss, expected) and stats["loss"] == loss
     no_pen, stats = wav2vec2_loss(logits, ppl, 640, pen, feature_penalty_weight=0.0)
     assert torch.allclose(no_pen, l_m + 0.1 * (640 - 300) / 640) and "feature_penalty" not in stats
+
+
+def test_logits_by_index_equal_the_explicit_distractor_logits_and_gradients():
+    from asrkit.objectives.contrastive import contrastive_logits_by_index
+
+    g = torch.Generator().manual_seed(0)
+    mask = torch.rand(3, 40, generator=g) < 0.5
+    m = int(mask.sum())
+    codes = torch.randint(0, 4, (m, 2), generator=g)  # few codes: many distractors equal the positive
+    book = torch.randn(2, 4, 8, generator=g)
+    targets = torch.cat([book[0, codes[:, 0]], book[1, codes[:, 1]]], dim=1).requires_grad_()
+    preds = torch.randn(m, 16, generator=g).requires_grad_()
+    idx = sample_negative_indices(mask, 10, generator=g)
+    ref = contrastive_logits(preds, targets, targets[idx], logit_temp=0.1)
+    fast = contrastive_logits_by_index(preds, targets, idx, codes, logit_temp=0.1)
+    assert torch.isinf(ref).any() and torch.equal(torch.isinf(ref), torch.isinf(fast))
+    finite = torch.isfinite(ref)
+    assert torch.allclose(ref[finite], fast[finite], atol=1e-5)
+    (ga,) = torch.autograd.grad(ref[finite].sum(), preds)
+    (gb,) = torch.autograd.grad(fast[finite].sum(), preds)
+    assert torch.allclose(ga, gb, atol=1e-5)

@@ -30,6 +30,25 @@ def test_recipe_stages_run_and_skip_when_done(tmp_path):
     assert (data / "synth" / "SPEAKERS.TXT").stat().st_mtime_ns == stamp
 
 
+def test_recipe_runs_every_stage_end_to_end_in_miniature(tmp_path):
+    data, exp = tmp_path / "data", tmp_path / "exp"
+    few = "--set optim.max_updates=4 --set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
+    res = run_recipe("--data", data, "--exp", exp, "--synth-opts", TINY, "--lm-sentences", 2000,
+                     "--pretrain-opts", few + " --set model.encoder_layers=1",
+                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--decode-opts", "--trials 2")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    rows = (exp / "results.tsv").read_text().splitlines()
+    assert rows[0].startswith("exp\tdecoder\tsplit\twer")
+    assert sorted(r.split("\t")[0] + "/" + r.split("\t")[1] for r in rows[1:]) == [
+        "pretrained_10m/4gram", "pretrained_10m/greedy", "scratch_10m/4gram", "scratch_10m/greedy"]
+    hyp = (exp / "pretrained_10m" / "test_4gram" / "hyp.trn").read_text().splitlines()
+    ref = (exp / "pretrained_10m" / "test_4gram" / "ref.trn").read_text().splitlines()
+    assert [h.rsplit("(", 1)[1] for h in hyp] == [r.rsplit("(", 1)[1] for r in ref]  # one line per id, in order
+    assert (exp / "pretrained_10m" / "test_4gram" / "tune.tsv").exists()
+    for n in (3, 5, 6, 7):
+        assert (exp / f".stage{n}.done").exists()
+
+
 def test_recipe_rejects_unknown_options(tmp_path):
     res = run_recipe("--no-such-option", 1)
     assert res.returncode != 0 and "unknown option --no-such-option" in res.stderr
