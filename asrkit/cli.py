@@ -326,28 +326,60 @@ def lm_eval(lm_path: Path, texts: tuple[Path, ...]):
 
 
 # --------------------------------------------------------------------------------------
-@cli.command("pretrain", context_settings=CONTEXT)
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="YAML config (sections model, data, loss, optim, trainer); model may name a preset.")
-@click.option("--exp-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Checkpoints, metrics.tsv, TensorBoard events, curves.png and the resolved config.yaml.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config value, e.g. --set optim.lr=1e-4 --set model=demo (repeatable).")
-@click.option("--resume/--no-resume", default=True,
-              help="Continue from EXP_DIR's last checkpoint when there is one.")
-def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool):
-    """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
+def training_options(sections: str, outputs: str):
+    """The options every training command shares: --config, --exp-dir, --set, --resume."""
+
+    def decorate(fn):
+        for opt in reversed([
+            click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         default=None, help=f"YAML config (sections {sections})."),
+            click.option("--exp-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                         help=f"{outputs}, metrics.tsv, TensorBoard events, curves.png and the resolved config.yaml."),
+            click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                         help="Override a config value, e.g. --set optim.lr=1e-4 (repeatable)."),
+            click.option("--resume/--no-resume", default=True,
+                         help="Continue from EXP_DIR's last checkpoint when there is one."),
+        ]):
+            fn = opt(fn)
+        return fn
+
+    return decorate
+
+
+def _train(load_config, run, config_path, exp_dir, overrides, resume) -> None:
+    """Load the config, train, and turn every bad-input error into a one-line message."""
     from .config import ConfigError
     from .data.audio import AudioError
     from .data.manifest import ManifestError
+    from .data.tokenizer import TokenizerError
     from .train.loop import TrainingAborted
-    from .train.pretrain import load_pretrain_config, run_pretrain
 
     try:
-        cfg = load_pretrain_config(config_path, overrides)
-        run_pretrain(cfg, exp_dir, resume=resume, console=console)
-    except (ConfigError, ManifestError, AudioError, TrainingAborted) as e:
+        run(load_config(config_path, overrides), exp_dir, resume=resume, console=console)
+    except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
         _fail(str(e))
+
+
+@cli.command("pretrain", context_settings=CONTEXT)
+@training_options("model (may name a preset: --set model=demo), data, loss, optim, trainer", "Checkpoints")
+def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool):
+    """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
+    from .train.pretrain import load_pretrain_config, run_pretrain
+
+    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume)
+
+
+@cli.command("finetune", context_settings=CONTEXT)
+@training_options("model, data, optim, trainer", "Checkpoints, tokens.txt")
+@click.option("--init", "init_checkpoint", default=None,
+              help="Pre-training checkpoint to start from (sets model.init_checkpoint; \"\" = from scratch).")
+def finetune_cmd(config_path, exp_dir, overrides, resume, init_checkpoint):
+    """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
+    from .train.finetune import load_finetune_config, run_finetune
+
+    if init_checkpoint is not None:
+        overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
+    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume)
 
 
 @cli.command("import-checkpoint", context_settings=CONTEXT)
@@ -380,34 +412,6 @@ def import_checkpoint_cmd(kind: str, source: Path, out: Path):
     table.add_row("feature encoder", cfg.extractor_mode)
     table.add_row("left at initial values", ", ".join(sorted({k.split(".")[0] for k in missing})) or "none")
     console.print(table)
-
-
-@cli.command("finetune", context_settings=CONTEXT)
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="YAML config (sections model, data, optim, trainer).")
-@click.option("--exp-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Checkpoints, metrics.tsv, tokens.txt, curves.png and the resolved config.yaml.")
-@click.option("--init", "init_checkpoint", default=None,
-              help="Pre-training checkpoint to start from (sets model.init_checkpoint).")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a config value, e.g. --set optim.max_updates=100 (repeatable).")
-@click.option("--resume/--no-resume", default=True, help="Continue from EXP_DIR's last checkpoint when there is one.")
-def finetune_cmd(config_path, exp_dir, init_checkpoint, overrides, resume):
-    """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
-    from .config import ConfigError
-    from .data.audio import AudioError
-    from .data.manifest import ManifestError
-    from .data.tokenizer import TokenizerError
-    from .train.finetune import load_finetune_config, run_finetune
-    from .train.loop import TrainingAborted
-
-    if init_checkpoint is not None:
-        overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
-    try:
-        cfg = load_finetune_config(config_path, overrides)
-        run_finetune(cfg, exp_dir, resume=resume, console=console)
-    except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
-        _fail(str(e))
 
 
 @cli.command("score", context_settings=CONTEXT)
