@@ -76,9 +76,10 @@ def contrastive_logits_by_index(predictions: Tensor, targets: Tensor, negative_i
             codes is the same codeword and gets -inf (fairseq compares the vectors). Without
             ``codes`` the vectors are compared.
     """
-    p = F.normalize(predictions.float(), dim=-1, eps=1e-8)
-    t = F.normalize(targets.float(), dim=-1, eps=1e-8)
-    sim = p @ t.T  # (M, M)
+    with torch.autocast(predictions.device.type, enabled=False):  # fp32: cosines differ in the 3rd digit
+        p = F.normalize(predictions.float(), dim=-1, eps=1e-8)
+        t = F.normalize(targets.float(), dim=-1, eps=1e-8)
+        sim = p @ t.T  # (M, M)
     rows = torch.arange(sim.size(0), device=sim.device)
     logits = torch.cat([sim[rows, rows][:, None], sim.gather(1, negative_indices)], dim=1) / logit_temp
     if negative_indices.numel():

@@ -100,3 +100,15 @@ def test_logits_by_index_equal_the_explicit_distractor_logits_and_gradients():
     (ga,) = torch.autograd.grad(ref[finite].sum(), preds)
     (gb,) = torch.autograd.grad(fast[finite].sum(), preds)
     assert torch.allclose(ga, gb, atol=1e-5)
+
+
+def test_logits_by_index_stay_fp32_under_bf16_autocast():
+    from asrkit.objectives.contrastive import contrastive_logits_by_index
+
+    g = torch.Generator().manual_seed(1)
+    preds, targets = torch.randn(30, 16, generator=g), torch.randn(30, 16, generator=g)
+    idx = torch.randint(0, 30, (30, 5), generator=g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = contrastive_logits_by_index(preds, targets, idx, logit_temp=0.1)
+    ref = contrastive_logits_by_index(preds, targets, idx, logit_temp=0.1)
+    assert logits.dtype == torch.float32 and torch.allclose(logits, ref, atol=1e-5)
