@@ -4,7 +4,7 @@ A linear CTC head on the context network, initialised from a pre-training checkp
 or one converted by ``asrkit import-checkpoint``) or trained from scratch for comparison. The
 feature encoder is frozen; only the head learns for the first ``freeze_finetune_updates``
 updates; tri-state LR; time masking with the pre-trained mask embedding and channel masking;
-LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy) picks the best checkpoint.
+LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy, sclite alignment) picks the best checkpoint.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..data.datasets import AudioDataset
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..models.heads import Wav2Vec2ForCTC
+from ..score import align_many
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
 from .checkpoint import load_checkpoint
 from .loop import Trainer, TrainerConfig
@@ -107,18 +108,6 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int) -> tuple[Wav2Vec2
     return model, origin
 
 
-def word_errors(ref: str, hyp: str) -> int:
-    """Levenshtein distance between word sequences (validation WER)."""
-    r, h = ref.split(), hyp.split()
-    prev = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        cur = [i] + [0] * len(h)
-        for j, hw in enumerate(h, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
-        prev = cur
-    return prev[-1]
-
-
 def greedy_texts(log_probs: torch.Tensor, lengths: torch.Tensor, tokenizer) -> list[str]:
     """Best path: argmax per frame, collapse repeats, drop blanks."""
     best = log_probs.argmax(dim=-1).cpu()
@@ -145,7 +134,7 @@ class CTCTask:
             refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
             hyps = greedy_texts(log_probs, lengths, self.tokenizer)
             words = sum(len(r.split()) for r in refs)
-            errors = sum(word_errors(r, h) for r, h in zip(refs, hyps))
+            errors = sum(a.counts().errors for a in align_many([(r.split(), h.split()) for r, h in zip(refs, hyps)]))
             stats["wer"] = (100.0 * errors / max(words, 1), words)
         return loss, n, stats
 

@@ -113,3 +113,32 @@ def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_dat
     texts = greedy_texts(torch.nn.utils.rnn.pad_sequence(em.log_probs, batch_first=True),
                          torch.tensor([len(x) for x in em.log_probs]), CharTokenizer())
     assert len(texts) == len(df) and texts[-1] == ""
+
+
+def test_sentencepiece_model_finetunes_and_decodes_to_words(pretrained, tone_data, tmp_path):
+    from asrkit.data.tokenizer import train_sentencepiece
+    from asrkit.decode.run import DecodeOptions, decode_manifest
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(read_manifest(tone_data[0])["text"]) * 20)
+    train_sentencepiece(text, tmp_path / "spm", vocab_size=20)
+    cfg = finetune_config(tmp_path, tone_data, pretrained, max_updates=2)
+    import dataclasses
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tokenizer=str(tmp_path / "spm.model")))
+    run_finetune(cfg, tmp_path / "ft")
+    decode_manifest(tmp_path / "ft" / "checkpoint_last.pt", tone_data[1], tmp_path / "dec", DecodeOptions())
+    hyp = (tmp_path / "dec" / "hyp.trn").read_text().splitlines()
+    assert len(hyp) == len(read_manifest(tone_data[1]))
+
+
+
+def test_greedy_text_joins_sentencepiece_pieces_and_characters():
+    from asrkit.decode.run import greedy_text
+
+    pieces = ["<blank>", "\u2581TURN", "\u2581ON", "\u2581THE", "\u2581LI", "GHT"]
+    frames = torch.nn.functional.one_hot(torch.tensor([1, 1, 0, 2, 3, 0, 4, 5, 5]), len(pieces)).float()
+    assert greedy_text(frames.log_softmax(-1), pieces) == "TURN ON THE LIGHT"
+    chars = CharTokenizer().tokens
+    ids = torch.tensor([chars.index(c) for c in "HI|HI"])
+    assert greedy_text(torch.nn.functional.one_hot(ids, len(chars)).float(), chars) == "HI HI"
+    assert greedy_text(torch.zeros(0, len(pieces)), pieces) == ""
