@@ -339,6 +339,8 @@ def training_options(sections: str, outputs: str):
                          help="Override a config value, e.g. --set optim.lr=1e-4 (repeatable)."),
             click.option("--resume/--no-resume", default=True,
                          help="Continue from EXP_DIR's last checkpoint when there is one."),
+            click.option("--skip-bad", is_flag=True,
+                         help="Log and drop unreadable audio instead of stopping (sets data.skip_bad)."),
         ]):
             fn = opt(fn)
         return fn
@@ -346,7 +348,7 @@ def training_options(sections: str, outputs: str):
     return decorate
 
 
-def _train(load_config, run, config_path, exp_dir, overrides, resume) -> None:
+def _train(load_config, run, config_path, exp_dir, overrides, resume, skip_bad) -> None:
     """Load the config, train, and turn every bad-input error into a one-line message."""
     from .config import ConfigError
     from .data.audio import AudioError
@@ -354,6 +356,8 @@ def _train(load_config, run, config_path, exp_dir, overrides, resume) -> None:
     from .data.tokenizer import TokenizerError
     from .train.loop import TrainingAborted
 
+    if skip_bad:
+        overrides = (*overrides, "data.skip_bad=true")
     try:
         run(load_config(config_path, overrides), exp_dir, resume=resume, console=console)
     except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
@@ -362,24 +366,24 @@ def _train(load_config, run, config_path, exp_dir, overrides, resume) -> None:
 
 @cli.command("pretrain", context_settings=CONTEXT)
 @training_options("model (may name a preset: --set model=demo), data, loss, optim, trainer", "Checkpoints")
-def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool):
+def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool, skip_bad: bool):
     """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
     from .train.pretrain import load_pretrain_config, run_pretrain
 
-    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume)
+    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, skip_bad)
 
 
 @cli.command("finetune", context_settings=CONTEXT)
 @training_options("model, data, optim, trainer", "Checkpoints, tokens.txt")
 @click.option("--init", "init_checkpoint", default=None,
               help="Pre-training checkpoint to start from (sets model.init_checkpoint; \"\" = from scratch).")
-def finetune_cmd(config_path, exp_dir, overrides, resume, init_checkpoint):
+def finetune_cmd(config_path, exp_dir, overrides, resume, skip_bad, init_checkpoint):
     """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
     from .train.finetune import load_finetune_config, run_finetune
 
     if init_checkpoint is not None:
         overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
-    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume)
+    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume, skip_bad)
 
 
 @cli.command("import-checkpoint", context_settings=CONTEXT)

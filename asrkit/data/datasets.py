@@ -67,6 +67,7 @@ class AudioDataset(Dataset):
         labels: Callable[[str], list[int]] | None = None,
         pad_to_batch_max: bool = True,
         pad_id: int = 0,
+        skip_bad: bool = False,
     ) -> None:
         if crop not in CROPS:
             raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
@@ -124,6 +125,7 @@ class AudioDataset(Dataset):
         self.labels = labels
         self.pad_to_batch_max = pad_to_batch_max
         self.pad_id = pad_id
+        self.skip_bad = skip_bad  # unreadable audio: drop the utterance from its batch instead of raising
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -167,7 +169,12 @@ class AudioDataset(Dataset):
         return wav[start : start + size]
 
     def __getitem__(self, index: int) -> dict:
-        wav = self._load(index)
+        try:
+            wav = self._load(index)
+        except AudioError as e:
+            if not self.skip_bad:
+                raise
+            return {"index": index, "id": str(self.ids[index]), "error": str(e)}
         if self.normalize:
             wav = normalize_waveform(wav)
         item = {"index": index, "id": str(self.ids[index]), "source": wav}
@@ -179,6 +186,8 @@ class AudioDataset(Dataset):
         """Batch items into ``source`` ``(N, T)``, ``padding_mask`` ``(N, T)`` (True at
         padding), ``lengths`` ``(N,)``, ``ids``; with labels also ``target`` ``(N, L)``
         filled with ``pad_id`` past ``target_lengths`` ``(N,)``."""
+        skipped = [(it["id"], it["error"]) for it in items if "error" in it]
+        items = [it for it in items if "error" not in it]
         n = len(items)
         lengths = torch.tensor([len(it["source"]) for it in items], dtype=torch.long)
         if self.pad_to_batch_max:
@@ -198,6 +207,7 @@ class AudioDataset(Dataset):
             "source": source,
             "padding_mask": torch.arange(t)[None, :] >= lengths[:, None],
             "lengths": lengths,
+            "skipped": skipped,  # (id, reason) of unreadable utterances dropped under skip_bad
         }
         if self.labels is not None:
             target_lengths = torch.tensor([len(it["target"]) for it in items], dtype=torch.long)

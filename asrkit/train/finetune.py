@@ -58,6 +58,7 @@ class FinetuneDataConfig:
     normalize: bool = False  # must match pre-training (fairseq task.normalize)
     max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
     min_sample_size: int = 0
+    skip_bad: bool = False  # unreadable audio is logged and dropped instead of stopping the run
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,8 @@ def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, 
             raise ConfigError(f"{path}: no utterance usable for CTC training ({problems[0][1]})")
         return AudioDataset(df[keep].reset_index(drop=True), sample_rate=cfg.sample_rate, normalize=cfg.normalize,
                             max_sample_size=cfg.max_sample_size if train else None,
-                            min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode)
+                            min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode,
+                            skip_bad=cfg.skip_bad)
 
     return dataset(cfg.train_manifest, True), dataset(cfg.valid_manifest, False) if cfg.valid_manifest else None
 

@@ -292,6 +292,11 @@ class Trainer:
                               completed=self.num_updates) as bar:
                 while self.num_updates < max_updates and not self.stop_requested:
                     for batch in self._loader():
+                        for utt, why in batch.get("skipped", ()):
+                            self._log(f"[yellow]skipped unreadable utterance {utt}: {why}")
+                        if batch["source"].size(0) == 0:  # every utterance of the batch was unreadable
+                            consumed += 1
+                            continue
                         batch = self._to_device(batch)
                         window["micro"] += 1
                         loss, n, stats = self._micro_step(batch, window["micro"] == update_freq)

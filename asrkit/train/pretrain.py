@@ -27,6 +27,7 @@ class PretrainDataConfig:
     normalize: bool = False  # zero-mean unit-variance waveform (§2; fairseq normalize: LARGE true, BASE false)
     max_sample_size: int = 250_000  # crop length in samples: 250k BASE, 320k LARGE (§4.2)
     min_sample_size: int = 32_000  # shorter utterances are skipped (fairseq min_sample_size)
+    skip_bad: bool = False  # unreadable audio is logged and dropped instead of stopping the run
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class PretrainTask:
 
 def pretrain_datasets(cfg: PretrainDataConfig, seed: int) -> tuple[AudioDataset, AudioDataset | None]:
     common = dict(sample_rate=cfg.sample_rate, normalize=cfg.normalize, max_sample_size=cfg.max_sample_size,
-                  min_sample_size=cfg.min_sample_size, pad_to_batch_max=False)  # crop batches to the shortest
+                  min_sample_size=cfg.min_sample_size, pad_to_batch_max=False,  # crop batches to the shortest
+                  skip_bad=cfg.skip_bad)
     train = AudioDataset(cfg.train_manifest, seed=seed, **common)
     valid = AudioDataset(cfg.valid_manifest, seed=seed, crop="start", **common) if cfg.valid_manifest else None
     return train, valid

@@ -78,3 +78,27 @@ def test_non_finite_losses_are_skipped_then_abort_naming_utterances(micro_config
     cfg = load_pretrain_config(micro_config, ["trainer.max_nonfinite=3"])
     with pytest.raises(TrainingAborted, match=r"3 updates in a row.*utt0-0"):
         run_pretrain(cfg, tmp_path)
+
+
+def test_unreadable_audio_stops_with_its_name_or_is_skipped_with_skip_bad(micro_config, tone_data, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+    from asrkit.data.manifest import read_manifest, write_manifest
+
+    df = read_manifest(tone_data[0])
+    broken = tmp_path / "broken.flac"
+    shutil.copy(df["audio"].iloc[3], broken)
+    broken.write_bytes(broken.read_bytes()[:200])  # truncated after its header
+    df.loc[3, "audio"] = str(broken)
+    bad_manifest = write_manifest(df, tmp_path / "bad.tsv")
+    args = ["pretrain", "--config", str(micro_config), "--set", f"data.train_manifest={bad_manifest}",
+            "--set", "optim.max_updates=6"]
+    res = CliRunner().invoke(cli, [*args, "--exp-dir", str(tmp_path / "strict")])
+    assert res.exit_code == 1 and "broken.flac" in res.output
+    res = CliRunner().invoke(cli, [*args, "--exp-dir", str(tmp_path / "lenient"), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    assert "skipped unreadable utterance utt0-003" in res.output
+    assert load_checkpoint(tmp_path / "lenient" / LAST)["num_updates"] == 6
