@@ -125,7 +125,7 @@ def import_kaldi(data_dir: str | Path) -> pd.DataFrame:
     text = _read_kaldi_table(d / "text", min_fields=1)
     utt2spk = _read_kaldi_table(d / "utt2spk", required=False)
     segments = _read_kaldi_table(d / "segments", required=False)
-    for lineno, (rec, wav) in enumerate(wav_scp.items(), 1):
+    for rec, wav in wav_scp.items():
         if wav.endswith("|"):
             raise ManifestError(
                 f"{d / 'wav.scp'}: recording {rec!r} is a pipe ({wav!r}); "
@@ -166,7 +166,7 @@ def import_kaldi(data_dir: str | Path) -> pd.DataFrame:
             "text": text[utt], "offset": offset,
         })
     df = pd.DataFrame(rows)
-    if segments is None or not segments:
+    if not segments:
         df = df.drop(columns=["offset"])
     return df
 

@@ -151,7 +151,6 @@ class Trainer:
         self.nonfinite_in_a_row = 0
         self.stop_requested = False
         self._accum: dict | None = None  # partial accumulation window (restored on resume)
-        self._writer = None
 
     # ----------------------------------------------------------------------------------
     # checkpoints
