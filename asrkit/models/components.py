@@ -228,11 +228,13 @@ class ConvolutionalPositionalEmbedding(nn.Module):
         kernel_size: fairseq ``conv_pos`` (128 in the paper).
         groups: fairseq ``conv_pos_groups`` (16 in the paper).
         dropout: Transformer dropout, which fairseq folds into the init scale.
+        stride: 1; s down-samples by s (the squeezed context network of SEW, ``asrkit.models.sew``).
     """
 
-    def __init__(self, embed_dim: int, kernel_size: int = 128, groups: int = 16, dropout: float = 0.0):
+    def __init__(self, embed_dim: int, kernel_size: int = 128, groups: int = 16, dropout: float = 0.0,
+                 stride: int = 1):
         super().__init__()
-        conv = nn.Conv1d(embed_dim, embed_dim, kernel_size, padding=kernel_size // 2, groups=groups)
+        conv = nn.Conv1d(embed_dim, embed_dim, kernel_size, stride=stride, padding=kernel_size // 2, groups=groups)
         std = math.sqrt(4 * (1.0 - dropout) / (kernel_size * embed_dim))
         nn.init.normal_(conv.weight, mean=0.0, std=std)
         nn.init.zeros_(conv.bias)
@@ -354,7 +356,8 @@ class TransformerEncoder(nn.Module):
     positional embedding; pre-LN encoders apply it after the last block.
 
     Args:
-        pos_conv: the ``ConvolutionalPositionalEmbedding``.
+        pos_conv: the ``ConvolutionalPositionalEmbedding``; None when the caller adds positions itself
+            (SEW squeezes with a strided one, ``asrkit.models.sew``).
         layers: the ``EncoderLayer`` s (fairseq ``encoder_layers``).
         embed_dim: width.
         dropout: after the positional embedding (fairseq ``dropout``).
@@ -365,7 +368,7 @@ class TransformerEncoder(nn.Module):
 
     def __init__(
         self,
-        pos_conv: nn.Module,
+        pos_conv: nn.Module | None,
         layers: Sequence[EncoderLayer],
         embed_dim: int,
         dropout: float = 0.0,
@@ -384,7 +387,8 @@ class TransformerEncoder(nn.Module):
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)`` context representations c."""
         if padding_mask is not None:
             x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)  # padding must not leak through pos_conv
-        x = x + self.pos_conv(x)
+        if self.pos_conv is not None:
+            x = x + self.pos_conv(x)
         if not self.layer_norm_first:
             x = self.layer_norm(x)
         x = self.dropout(x)
@@ -414,8 +418,9 @@ def transformer_encoder(
     """Build the context network; arguments are the fairseq options of the same meaning
     (``encoder_embed_dim``, ``encoder_layers``, ``encoder_attention_heads``, ``encoder_ffn_embed_dim``,
     ``conv_pos``, ``conv_pos_groups``, ``dropout``, ``attention_dropout``, ``activation_dropout``,
-    ``layer_norm_first``, ``encoder_layerdrop``)."""
-    pos_conv = ConvolutionalPositionalEmbedding(embed_dim, conv_pos, conv_pos_groups, dropout)
+    ``layer_norm_first``, ``encoder_layerdrop``); ``conv_pos=0`` builds no positional convolution
+    (SEW's squeezed context network adds its own, strided)."""
+    pos_conv = ConvolutionalPositionalEmbedding(embed_dim, conv_pos, conv_pos_groups, dropout) if conv_pos else None
     layers = [
         EncoderLayer(
             SelfAttention(embed_dim, num_heads, attention_dropout),
