@@ -1,10 +1,12 @@
-"""Import wav2vec 2.0 weights from fairseq checkpoints and Hugging Face ``transformers`` models.
+"""Import wav2vec 2.0 weights from fairseq checkpoints and Hugging Face ``transformers`` models,
+and SEW / SEW-D weights from ``transformers`` (``SEWModel``, ``SEWDModel`` and their CTC models).
 
-Both importers return ``(Wav2Vec2Config, state_dict)`` for ``asrkit.models.wav2vec2``; load with
+The importers return ``(Wav2Vec2Config, state_dict)`` for ``asrkit.models.wav2vec2``; load with
 ``model.load_state_dict(state_dict, strict=False)``: a model without pre-training heads (HF
-``Wav2Vec2Model``, fairseq fine-tuned encoders) leaves the quantizer, ``final_proj`` and maybe
-``mask_embedding`` at their initial values, which fine-tuning does not use.
-The key maps are explicit ``{regex: replacement}`` tables, read top to bottom.
+``Wav2Vec2Model``, every HF SEW / SEW-D model, fairseq fine-tuned encoders) leaves the quantizer,
+``final_proj`` and maybe ``mask_embedding`` at their initial values, which fine-tuning does not use.
+The key maps are explicit ``{regex: replacement}`` tables, read top to bottom. ``hf_config_for`` goes
+the other way: the ``transformers`` config of an asrkit config.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from asrkit.models.sew_d import parse_pos_att_type
 from asrkit.models.wav2vec2 import Wav2Vec2Config
 
 POS_CONV = "encoder.pos_conv.conv"
@@ -68,6 +71,51 @@ HF_KEY_MAP: dict[str, str] = {
     r"^project_hid\.(weight|bias)$": r"final_proj.\1",
 }
 
+_HF_FEATURES: dict[str, str] = {
+    r"^feature_extractor\.conv_layers\.(\d+)\.conv\.(weight|bias)$": r"feature_encoder.conv_layers.\1.conv.\2",
+    r"^feature_extractor\.conv_layers\.(\d+)\.layer_norm\.(weight|bias)$": r"feature_encoder.conv_layers.\1.norm.\2",
+    r"^layer_norm\.(weight|bias)$": r"feature_projection.layer_norm.\1",
+    r"^feature_projection\.(weight|bias)$": r"feature_projection.projection.\1",  # absent when conv_dim[-1] == hidden_size
+    r"^masked_spec_embed$": "mask_embedding",
+    r"^encoder\.pos_conv_embed\.conv\.(weight_g|parametrizations\.weight\.original0)$": POS_CONV + ".parametrizations.weight.original0",
+    r"^encoder\.pos_conv_embed\.conv\.(weight_v|parametrizations\.weight\.original1)$": POS_CONV + ".parametrizations.weight.original1",
+    r"^encoder\.pos_conv_embed\.conv\.bias$": POS_CONV + ".bias",
+    # Linear(D, s*D); reshaped into the transposed convolution by _upsample_to_transposed_conv
+    r"^encoder\.upsample\.projection\.(weight|bias)$": r"encoder.upsample.\1",
+}
+SQUEEZED = r"encoder.transformer.layers.\1"
+
+# transformers SEWModel key (without the "sew." prefix of SEWForCTC) -> asrkit key (arch sew).
+HF_SEW_KEY_MAP: dict[str, str] = {
+    **_HF_FEATURES,
+    r"^encoder\.layer_norm\.(weight|bias)$": r"encoder.transformer.layer_norm.\1",
+    r"^encoder\.layers\.(\d+)\.attention\.(q_proj|k_proj|v_proj|out_proj)\.(weight|bias)$": SQUEEZED + r".attention.\2.\3",
+    r"^encoder\.layers\.(\d+)\.layer_norm\.(weight|bias)$": SQUEEZED + r".attention_norm.\2",
+    r"^encoder\.layers\.(\d+)\.feed_forward\.intermediate_dense\.(weight|bias)$": SQUEEZED + r".feed_forward.fc1.\2",
+    r"^encoder\.layers\.(\d+)\.feed_forward\.output_dense\.(weight|bias)$": SQUEEZED + r".feed_forward.fc2.\2",
+    r"^encoder\.layers\.(\d+)\.final_layer_norm\.(weight|bias)$": SQUEEZED + r".feed_forward_norm.\2",
+}
+
+# transformers SEWDModel key (without the "sew_d." prefix of SEWDForCTC) -> asrkit key (arch sew_d).
+# DeBERTa names: attention.self.* are the projections, attention.output.* the output Linear and its
+# LayerNorm, intermediate/output the FFN; encoder.encoder.LayerNorm normalises the relative embeddings.
+DEBERTA = r"^encoder\.encoder\.layer\.(\d+)\."
+HF_SEW_D_KEY_MAP: dict[str, str] = {
+    **_HF_FEATURES,
+    r"^encoder\.encoder\.rel_embeddings\.weight$": "encoder.transformer.rel_embeddings.weight",
+    r"^encoder\.encoder\.LayerNorm\.(weight|bias)$": r"encoder.transformer.rel_norm.\1",
+    DEBERTA + r"attention\.self\.query_proj\.(weight|bias)$": SQUEEZED + r".attention.q_proj.\2",
+    DEBERTA + r"attention\.self\.key_proj\.(weight|bias)$": SQUEEZED + r".attention.k_proj.\2",
+    DEBERTA + r"attention\.self\.value_proj\.(weight|bias)$": SQUEEZED + r".attention.v_proj.\2",
+    DEBERTA + r"attention\.self\.pos_query_proj\.(weight|bias)$": SQUEEZED + r".attention.pos_q_proj.\2",
+    DEBERTA + r"attention\.self\.pos_key_proj\.(weight|bias)$": SQUEEZED + r".attention.pos_k_proj.\2",
+    DEBERTA + r"attention\.output\.dense\.(weight|bias)$": SQUEEZED + r".attention.out_proj.\2",
+    DEBERTA + r"attention\.output\.LayerNorm\.(weight|bias)$": SQUEEZED + r".attention_norm.\2",
+    DEBERTA + r"intermediate\.dense\.(weight|bias)$": SQUEEZED + r".feed_forward.fc1.\2",
+    DEBERTA + r"output\.dense\.(weight|bias)$": SQUEEZED + r".feed_forward.fc2.\2",
+    DEBERTA + r"output\.LayerNorm\.(weight|bias)$": SQUEEZED + r".feed_forward_norm.\2",
+}
+
 # Keys of fine-tuning heads, which have no counterpart here; any other unmapped key is an error.
 FAIRSEQ_IGNORED = (r"^_float_tensor$", r"^w2v_encoder\.proj\.")
 HF_IGNORED = (r"^lm_head\.", r"^projector\.", r"^classifier\.", r"^layer_weights$")
@@ -99,6 +147,34 @@ HF_CONFIG_MAP: dict[str, str] = {
     "mask_channel_length": "mask_feature_length",
     "num_negatives": "num_negatives",
     "logit_temp": "contrastive_logits_temperature",
+}
+
+# Wav2Vec2Config field -> transformers.SEWConfig / SEWDConfig attribute of the same meaning. transformers
+# has no pre-training heads for SEW / SEW-D: quantizer and predictor options have no counterpart.
+HF_SEW_CONFIG_MAP: dict[str, str] = {
+    "conv_bias": "conv_bias",
+    "encoder_layers": "num_hidden_layers",
+    "encoder_embed_dim": "hidden_size",
+    "encoder_ffn_embed_dim": "intermediate_size",
+    "encoder_attention_heads": "num_attention_heads",
+    "conv_pos": "num_conv_pos_embeddings",
+    "conv_pos_groups": "num_conv_pos_embedding_groups",
+    "squeeze_factor": "squeeze_factor",
+    "dropout": "hidden_dropout",  # SEW: the Transformer's dropout; SEW-D: unused (as in asapp)
+    "attention_dropout": "attention_dropout",
+    "activation_dropout": "activation_dropout",  # SEW-D: DeBERTa hidden_dropout_prob (asapp, transformers)
+    "dropout_input": "feat_proj_dropout",
+    "mask_prob": "mask_time_prob",
+    "mask_length": "mask_time_length",
+    "mask_min_masks": "mask_time_min_masks",
+    "mask_channel_prob": "mask_feature_prob",
+    "mask_channel_length": "mask_feature_length",
+}
+HF_SEW_D_CONFIG_MAP: dict[str, str] = {
+    **HF_SEW_CONFIG_MAP,
+    "position_buckets": "position_buckets",
+    "share_att_key": "share_att_key",
+    "deberta_layer_norm_eps": "layer_norm_eps",
 }
 
 _FAIRSEQ_EXTRACTOR_MODE = {"default": "group_norm", "layer_norm": "layer_norm"}
@@ -160,11 +236,10 @@ def hf_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
     return Wav2Vec2Config.from_dict(values)
 
 
-def import_hf_wav2vec2(
-    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
-) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
-    """``transformers`` ``Wav2Vec2Model`` / ``Wav2Vec2ForPreTraining`` (or its state dict plus config)
-    -> ``(Wav2Vec2Config, state_dict)``. Fine-tuning heads (``lm_head`` ...) are dropped."""
+def _hf_state_dict(
+    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any, prefix: str
+) -> tuple[dict[str, Tensor], Any]:
+    """A transformers model (or state dict plus config) -> (state dict without ``prefix``, config)."""
     if isinstance(hf_model_or_state_dict, torch.nn.Module):
         hf_config = hf_config or hf_model_or_state_dict.config
         state_dict = hf_model_or_state_dict.state_dict()
@@ -172,11 +247,145 @@ def import_hf_wav2vec2(
         state_dict = dict(hf_model_or_state_dict)
     if hf_config is None:
         raise ValueError("a state dict needs its transformers config")
+    return {k.removeprefix(prefix): v for k, v in state_dict.items()}, hf_config
+
+
+def import_hf_wav2vec2(
+    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
+) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """``transformers`` ``Wav2Vec2Model`` / ``Wav2Vec2ForPreTraining`` (or its state dict plus config)
+    -> ``(Wav2Vec2Config, state_dict)``. Fine-tuning heads (``lm_head`` ...) are dropped."""
+    state_dict, hf_config = _hf_state_dict(hf_model_or_state_dict, hf_config, "wav2vec2.")
     cfg = hf_config_to_asrkit(hf_config)
-    state_dict = {k.removeprefix("wav2vec2."): v for k, v in state_dict.items()}
     out = rename_state_dict(state_dict, HF_KEY_MAP, HF_IGNORED)
     _reshape_codebooks(out, cfg)
     return cfg, out
+
+
+def _hf_sew_common(c: Any) -> dict[str, Any]:
+    """The options transformers' SEW and SEW-D configs share, as ``Wav2Vec2Config`` values."""
+    if getattr(c, "feat_extract_activation", "gelu") != "gelu" or c.hidden_act not in ("gelu", "gelu_python"):
+        raise ValueError("only GELU SEW / SEW-D models are supported")
+    layers = " + ".join(f"[({d}, {k}, {s})]" for d, k, s in zip(c.conv_dim, c.conv_kernel, c.conv_stride))
+    return dict(
+        extractor_mode={"group": "group_norm", "layer": "layer_norm"}[c.feat_extract_norm],
+        conv_feature_layers=layers,
+        feature_grad_mult=1.0,  # transformers has no such option
+        encoder_layerdrop=getattr(c, "layerdrop", 0.0),  # SEWDConfig has none; the conversion script sets it
+        predictor_layers=2,  # transformers keeps no pre-training heads; SEW pre-trains with MLP heads (§3.3)
+    )
+
+
+def hf_sew_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
+    """Translate a ``transformers.SEWConfig`` (model_type ``sew``) to ``Wav2Vec2Config`` (arch ``sew``)."""
+    c = hf_config
+    if getattr(c, "layer_norm_eps", 1e-5) != 1e-5:
+        raise ValueError(f"SEW layer_norm_eps {c.layer_norm_eps}: asrkit's wav2vec 2.0 blocks use 1e-5")
+    values = {ours: getattr(c, theirs) for ours, theirs in HF_SEW_CONFIG_MAP.items()}
+    return Wav2Vec2Config.from_dict({**values, **_hf_sew_common(c), "arch": "sew"})
+
+
+def hf_sew_d_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
+    """Translate a ``transformers.SEWDConfig`` (model_type ``sew-d``) to ``Wav2Vec2Config`` (arch ``sew_d``)."""
+    c = hf_config
+    if not getattr(c, "relative_attention", True):
+        raise ValueError("SEW-D without relative attention is not supported")
+    if getattr(c, "feature_layer_norm_eps", 1e-5) != 1e-5:
+        raise ValueError(f"SEW-D feature_layer_norm_eps {c.feature_layer_norm_eps}: asrkit's feature LayerNorm uses 1e-5")
+    max_relative = getattr(c, "max_relative_positions", -1)  # DeBERTa: < 1 means max_position_embeddings
+    pos_att_type = c.pos_att_type.split("|") if isinstance(c.pos_att_type, str) else list(c.pos_att_type)
+    values = {ours: getattr(c, theirs) for ours, theirs in HF_SEW_D_CONFIG_MAP.items()}
+    values.update(
+        _hf_sew_common(c),
+        arch="sew_d",
+        max_relative_positions=max_relative if max_relative >= 1 else c.max_position_embeddings,
+        pos_att_type="|".join(parse_pos_att_type(pos_att_type)),
+        norm_rel_ebd="layer_norm" in [t.strip() for t in c.norm_rel_ebd.lower().split("|")],
+    )
+    return Wav2Vec2Config.from_dict(values)
+
+
+def _upsample_to_transposed_conv(state_dict: dict[str, Tensor], cfg: Wav2Vec2Config) -> None:
+    """``Linear(D, s*D)`` weight ``(s*D, D)`` and bias ``(s*D)``, row j*D + c giving channel c of
+    output frame t*s + j -> ``Upsample``'s transposed-convolution weight ``(D_in, D_out, s)`` and bias ``(D_out, s)``."""
+    s = cfg.squeeze_factor
+    if "encoder.upsample.weight" in state_dict:
+        w = state_dict["encoder.upsample.weight"]
+        state_dict["encoder.upsample.weight"] = w.view(s, -1, w.size(1)).permute(2, 1, 0).contiguous()
+        state_dict["encoder.upsample.bias"] = state_dict["encoder.upsample.bias"].view(s, -1).t().contiguous()
+
+
+def _import_hf_squeezed(hf_model_or_state_dict, hf_config, prefix, to_config, key_map):
+    state_dict, hf_config = _hf_state_dict(hf_model_or_state_dict, hf_config, prefix)
+    cfg = to_config(hf_config)
+    out = rename_state_dict(state_dict, key_map, HF_IGNORED)
+    _upsample_to_transposed_conv(out, cfg)
+    _identity_projection(out, cfg)
+    return cfg, out
+
+
+def import_hf_sew(
+    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
+) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """``transformers`` ``SEWModel`` / ``SEWForCTC`` (or its state dict plus config) -> ``(Wav2Vec2Config,
+    state_dict)`` of arch ``sew``; the up-sampling Linear becomes the transposed convolution of §3.1."""
+    return _import_hf_squeezed(hf_model_or_state_dict, hf_config, "sew.", hf_sew_config_to_asrkit, HF_SEW_KEY_MAP)
+
+
+def import_hf_sew_d(
+    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
+) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """``transformers`` ``SEWDModel`` / ``SEWDForCTC`` (or its state dict plus config) -> ``(Wav2Vec2Config,
+    state_dict)`` of arch ``sew_d``."""
+    return _import_hf_squeezed(hf_model_or_state_dict, hf_config, "sew_d.", hf_sew_d_config_to_asrkit,
+                               HF_SEW_D_KEY_MAP)
+
+
+HF_IMPORTERS = {"wav2vec2": import_hf_wav2vec2, "sew": import_hf_sew, "sew-d": import_hf_sew_d}
+
+
+def import_hf(
+    hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
+) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
+    """Any supported ``transformers`` model, routed by its config's ``model_type`` (``wav2vec2``, ``sew``, ``sew-d``)."""
+    config = hf_config or getattr(hf_model_or_state_dict, "config", None)
+    model_type = getattr(config, "model_type", "wav2vec2")
+    if model_type not in HF_IMPORTERS:
+        raise ValueError(f"transformers model_type {model_type!r} is not supported; use one of {sorted(HF_IMPORTERS)}")
+    return HF_IMPORTERS[model_type](hf_model_or_state_dict, hf_config)
+
+
+def hf_config_for(cfg: Wav2Vec2Config):
+    """The ``transformers`` config of the same architecture: ``Wav2Vec2Config`` (arch ``wav2vec2``),
+    ``SEWConfig`` (``sew``) or ``SEWDConfig`` (``sew_d``). transformers has no SEW / SEW-D pre-training
+    model, so their quantizer and predictor options have no counterpart there."""
+    import transformers
+
+    if cfg.feature_extractor != "waveform":
+        raise ValueError("transformers has no filter-bank front end (feature_extractor: fbank)")
+    layers = cfg.conv_layers
+    common = dict(
+        conv_dim=[c for c, _, _ in layers], conv_kernel=[k for _, k, _ in layers], conv_stride=[s for _, _, s in layers],
+        feat_extract_norm="group" if cfg.extractor_mode == "group_norm" else "layer", feat_extract_activation="gelu",
+    )  # fmt: skip
+    if cfg.arch == "wav2vec2":
+        values = {theirs: getattr(cfg, ours) for ours, theirs in HF_CONFIG_MAP.items()}
+        values["codevector_dim"] = cfg.codevector_dim
+        return transformers.Wav2Vec2Config(
+            **values, **common, max_gumbel_temperature=cfg.latent_temp[0], min_gumbel_temperature=cfg.latent_temp[1],
+            gumbel_temperature_decay=cfg.latent_temp[2],
+        )  # fmt: skip
+    if cfg.layer_norm_first:
+        raise ValueError("transformers' SEW and SEW-D have post-LN blocks only (layer_norm_first: false)")
+    if cfg.arch == "sew":
+        values = {theirs: getattr(cfg, ours) for ours, theirs in HF_SEW_CONFIG_MAP.items()}
+        return transformers.SEWConfig(**values, **common, layerdrop=cfg.encoder_layerdrop, hidden_act="gelu")
+    values = {theirs: getattr(cfg, ours) for ours, theirs in HF_SEW_D_CONFIG_MAP.items()}
+    return transformers.SEWDConfig(
+        **values, **common, hidden_act="gelu", relative_attention=True,
+        max_position_embeddings=cfg.max_relative_positions, pos_att_type=parse_pos_att_type(cfg.pos_att_type),
+        norm_rel_ebd="layer_norm" if cfg.norm_rel_ebd else "none",
+    )  # fmt: skip
 
 
 def _fairseq_model_cfg(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,7 +435,8 @@ def import_fairseq_wav2vec2(checkpoint: Mapping[str, Any]) -> tuple[Wav2Vec2Conf
 
 def load_hf_directory(path) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
     """A ``save_pretrained`` directory (``config.json`` + ``model.safetensors`` or
-    ``pytorch_model.bin``), read from disk only: no hub, no ``transformers`` needed."""
+    ``pytorch_model.bin``) of a wav2vec 2.0, SEW or SEW-D model (``model_type``), read from disk
+    only: no hub, no ``transformers`` needed."""
     import json
     import types
     from pathlib import Path
@@ -246,7 +456,7 @@ def load_hf_directory(path) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
         state_dict = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
     else:
         raise FileNotFoundError(f"{path}: neither model.safetensors nor pytorch_model.bin")
-    return import_hf_wav2vec2(state_dict, hf_config)
+    return import_hf(state_dict, hf_config)
 
 
 def import_checkpoint(source, kind: str) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:

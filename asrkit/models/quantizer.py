@@ -44,6 +44,8 @@ class GumbelVectorQuantizer(nn.Module):
         output_dim: f, size of q (fairseq ``final_dim``; the ``project_q`` layer).
         temperature: (max, min, decay) of tau (fairseq ``latent_temp``; (2, 0.5, 0.999995) BASE,
             (2, 0.1, 0.999995) LARGE); tau = max(max * decay ** num_updates, min).
+        output_proj: the map R^d -> R^f (fairseq ``project_q``); None builds the linear one of wav2vec 2.0,
+            SEW passes its MLP predictor head (``asrkit.models.sew.MLPPredictor``, SEW-D §3.3).
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class GumbelVectorQuantizer(nn.Module):
         codevector_dim: int,
         output_dim: int,
         temperature: tuple[float, float, float] = (2.0, 0.5, 0.999995),
+        output_proj: nn.Module | None = None,
     ):
         super().__init__()
         if codevector_dim % num_groups:
@@ -62,7 +65,7 @@ class GumbelVectorQuantizer(nn.Module):
         self.num_vars = num_vars
         self.codebooks = nn.Parameter(torch.empty(num_groups, num_vars, codevector_dim // num_groups))
         self.logits_proj = nn.Linear(input_dim, num_groups * num_vars)
-        self.output_proj = nn.Linear(codevector_dim, output_dim)
+        self.output_proj = output_proj if output_proj is not None else nn.Linear(codevector_dim, output_dim)
         nn.init.uniform_(self.codebooks)
         nn.init.normal_(self.logits_proj.weight, mean=0.0, std=1.0)
         nn.init.zeros_(self.logits_proj.bias)

@@ -8,6 +8,11 @@ functions in ``asrkit.objectives.contrastive``.
 ``Wav2Vec2Config`` mirrors the fairseq ``Wav2Vec2Config`` field names; its defaults are BASE
 pre-trained on LibriSpeech (fairseq ``wav2vec2_base_librispeech.yaml``). Named configs live
 in ``asrkit/conf/model/*.yaml``.
+
+SEW and SEW-D (Wu et al., 2021) are pre-trained the same way and are the same model with other
+parts: ``arch`` picks the context network (wav2vec 2.0's, or the squeezed one of
+``asrkit.models.sew`` with multi-head or disentangled attention, ``asrkit.models.sew_d``),
+``predictor_layers`` the heads, ``feature_extractor`` the front end; ``wav2vec2_model`` composes them.
 """
 from __future__ import annotations
 
@@ -22,9 +27,7 @@ from torch import Tensor, nn
 
 from asrkit.config import ConfigError, from_dict, load_config
 from asrkit.models.components import (
-    FeatureEncoder,
     FeatureProjection,
-    TransformerEncoder,
     feature_encoder,
     lengths_to_padding_mask,
     parse_conv_layers,
@@ -32,6 +35,8 @@ from asrkit.models.components import (
     transformer_encoder,
 )
 from asrkit.models.quantizer import GumbelVectorQuantizer
+from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
+from asrkit.models.sew_d import disentangled_transformer, parse_pos_att_type
 from asrkit.objectives.contrastive import contrastive_logits, contrastive_logits_by_index, sample_negative_indices
 from asrkit.objectives.masking import compute_mask_indices
 
@@ -78,11 +83,37 @@ class Wav2Vec2Config:
     num_negatives: int = 100  # K distractors from other masked steps of the same utterance
     codebook_negatives: int = 0  # extra distractors drawn from the codebook (fairseq; unused in the paper)
     logit_temp: float = 0.1  # kappa, temperature of the contrastive loss (eq. 3)
+    # SEW / SEW-D (Wu et al., 2021, §3); the defaults are plain wav2vec 2.0
+    # context network: wav2vec2; sew = squeezed (§3.1) with multi-head attention; sew_d = squeezed with
+    # disentangled attention (§3.4). asapp model._name squeeze_wav2vec2 / squeeze_wav2vec2_deberta
+    arch: Literal["wav2vec2", "sew", "sew_d"] = "wav2vec2"
+    squeeze_factor: int = 1  # s (§3.1; asapp/HF squeeze_factor): 2 in the paper; needs arch sew or sew_d
+    predictor_layers: int = 1  # final_proj and project_q: 1 linear (W2V2), 2 MLP with BatchNorm (§3.3; asapp mlp_num_layers)
+    predictor_hidden_dim: int = 4096  # hidden size of the MLP heads (§3.3; asapp mlp_hidden_size)
+    # disentangled attention (arch sew_d; DeBERTa-v2 options as asapp sets them, HF SEWDConfig)
+    position_buckets: int = 256  # log-bucketed relative positions, 2 x 256 embeddings (position_buckets); 0: none
+    max_relative_positions: int = 512  # m, farthest offset given its own bucket; asapp -1 = max_position_embeddings = 512
+    pos_att_type: str = "p2c|c2p"  # position terms added to content-to-content (pos_att_type)
+    share_att_key: bool = True  # project positions with the content query/key projections (share_att_key)
+    norm_rel_ebd: bool = True  # LayerNorm on the shared relative embeddings (norm_rel_ebd="layer_norm")
+    deberta_layer_norm_eps: float = 1e-7  # eps of the disentangled blocks' LayerNorms (asapp 1e-7; HF layer_norm_eps)
+    # front end: raw-waveform convolutions (conv_feature_layers; WFE-O or WFE-C, §3.2) or FBFE filter banks
+    feature_extractor: Literal["waveform", "fbank"] = "waveform"  # SEW-D Table 6 row 9 uses fbank
+    fbank_dim: int = 80  # Kaldi log-mel bins (asapp fbank_dim)
+    fbank_conv_layers: str = "[(160, 3, 1), (160, 3, 2)]"  # FBFE-c160 2-D convolutions (channels, kernel, stride)
 
     def __post_init__(self) -> None:
         if self.extractor_mode not in ("group_norm", "layer_norm"):
             raise ValueError(f"extractor_mode must be 'group_norm' or 'layer_norm', got {self.extractor_mode!r}")
         parse_conv_layers(self.conv_feature_layers)
+        parse_conv_layers(self.fbank_conv_layers)
+        if self.squeeze_factor < 1 or (self.squeeze_factor > 1 and self.arch == "wav2vec2"):
+            raise ValueError(f"squeeze_factor {self.squeeze_factor} needs arch 'sew' or 'sew_d' (and must be >= 1)")
+        if self.arch == "sew_d" and self.layer_norm_first:
+            raise ValueError("arch 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
+        if self.predictor_layers < 1:
+            raise ValueError(f"predictor_layers must be >= 1, got {self.predictor_layers}")
+        parse_pos_att_type(self.pos_att_type)
         object.__setattr__(self, "latent_temp", tuple(float(t) for t in self.latent_temp))
 
     @property
@@ -100,8 +131,9 @@ class Wav2Vec2Config:
 
 
 def load_wav2vec2_config(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Wav2Vec2Config:
-    """A named config (``base``, ``large``, ``tiny``, ``small``, ``mid``, ``demo``) or a YAML path,
-    with dotted ``key=value`` overrides; fields missing from the file keep the BASE defaults."""
+    """A named config (``base``, ``large``, ``tiny``, ``small``, ``mid``, ``demo``, ``sew_tiny``,
+    ``sew_d_tiny`` ... ``sew_d_base_plus``) or a YAML path, with dotted ``key=value`` overrides;
+    fields missing from the file keep the BASE defaults."""
     path = Path(name_or_path)
     if not path.suffix:
         path = CONFIG_DIR / f"{name_or_path}.yaml"
@@ -131,21 +163,28 @@ class Wav2Vec2Output:
 class Wav2Vec2Model(nn.Module):
     """wav2vec 2.0 with its pre-training heads: mask embedding, quantizer, final projection.
 
+    Also SEW / SEW-D, built from other parts (``wav2vec2_model``): the squeezed context network
+    returns full-rate frames, so masking, targets and the contrastive task are unchanged (§3.1).
+
     Args:
         cfg: scalar options (dropouts, masking, negatives, kappa).
-        feature_encoder: f, ``(N, L)`` -> ``(N, T, C)``.
+        feature_encoder: f, ``(N, L)`` -> ``(N, T, C)`` (waveform convolutions, or SEW's filter-bank encoder).
         feature_projection: LayerNorm + Linear(C, D) + dropout.
-        encoder: g, the Transformer context network.
+        encoder: g, the context network ``(N, T, D)`` -> ``(N, T, D)``: a ``TransformerEncoder`` or
+            SEW's ``SqueezedContextNetwork``.
         quantizer: the Gumbel product quantizer including ``project_q``.
+        final_proj: maps c_t to the size of q (fairseq ``final_proj``); None builds the linear one,
+            SEW passes an MLP predictor head (§3.3).
     """
 
     def __init__(
         self,
         cfg: Wav2Vec2Config,
-        feature_encoder: FeatureEncoder,
+        feature_encoder: nn.Module,
         feature_projection: FeatureProjection,
-        encoder: TransformerEncoder,
+        encoder: nn.Module,
         quantizer: GumbelVectorQuantizer,
+        final_proj: nn.Module | None = None,
     ):
         super().__init__()
         self.cfg = cfg
@@ -155,7 +194,7 @@ class Wav2Vec2Model(nn.Module):
         self.mask_embedding = nn.Parameter(torch.empty(cfg.encoder_embed_dim).uniform_())
         self.encoder = encoder
         self.quantizer = quantizer
-        self.final_proj = nn.Linear(cfg.encoder_embed_dim, cfg.final_dim)
+        self.final_proj = final_proj if final_proj is not None else nn.Linear(cfg.encoder_embed_dim, cfg.final_dim)
 
     def set_num_updates(self, num_updates: int) -> None:
         """Anneal the Gumbel temperature; call once per optimizer update."""
@@ -272,39 +311,79 @@ def _numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _context_network(cfg: Wav2Vec2Config) -> nn.Module:
+    """g for ``cfg.arch``: wav2vec 2.0's Transformer, or SEW's squeezed one around multi-head (sew) or
+    disentangled (sew_d) attention blocks."""
+    common = dict(dropout=cfg.dropout, attention_dropout=cfg.attention_dropout, layerdrop=cfg.encoder_layerdrop)
+    size = (cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim)
+    if cfg.arch == "wav2vec2":
+        return transformer_encoder(*size, conv_pos=cfg.conv_pos, conv_pos_groups=cfg.conv_pos_groups,
+                                   activation_dropout=cfg.activation_dropout, layer_norm_first=cfg.layer_norm_first,
+                                   **common)
+    if cfg.arch == "sew":  # the wav2vec 2.0 Transformer; its positional convolution moves into the squeeze
+        transformer = transformer_encoder(*size, conv_pos=0, activation_dropout=cfg.activation_dropout,
+                                          layer_norm_first=cfg.layer_norm_first, **common)
+    else:
+        # asapp feeds fairseq activation_dropout to DeBERTa's hidden_dropout_prob (block outputs,
+        # relative embeddings); fairseq dropout has no place in this encoder (transformers alike)
+        transformer = disentangled_transformer(
+            *size, position_buckets=cfg.position_buckets, max_relative_positions=cfg.max_relative_positions,
+            pos_att_type=cfg.pos_att_type, share_att_key=cfg.share_att_key, norm_rel_ebd=cfg.norm_rel_ebd,
+            attention_dropout=cfg.attention_dropout, hidden_dropout=cfg.activation_dropout,
+            layer_norm_eps=cfg.deberta_layer_norm_eps, layerdrop=cfg.encoder_layerdrop,
+        )
+    return squeezed_context_network(transformer, cfg.encoder_embed_dim, cfg.squeeze_factor, cfg.conv_pos,
+                                    cfg.conv_pos_groups)
+
+
 def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
-    """Build a randomly initialised ``Wav2Vec2Model`` from a config or a named config."""
+    """Build a randomly initialised ``Wav2Vec2Model`` (any ``cfg.arch``) from a config or a named config."""
     if not isinstance(cfg, Wav2Vec2Config):
         cfg = load_wav2vec2_config(cfg)
-    conv_layers = cfg.conv_layers
-    encoder = transformer_encoder(
-        cfg.encoder_embed_dim,
-        cfg.encoder_layers,
-        cfg.encoder_attention_heads,
-        cfg.encoder_ffn_embed_dim,
-        conv_pos=cfg.conv_pos,
-        conv_pos_groups=cfg.conv_pos_groups,
-        dropout=cfg.dropout,
-        attention_dropout=cfg.attention_dropout,
-        activation_dropout=cfg.activation_dropout,
-        layer_norm_first=cfg.layer_norm_first,
-        layerdrop=cfg.encoder_layerdrop,
-    )
+    if cfg.feature_extractor == "fbank":  # FBFE projects to the Transformer width (asapp conv_flatten_dim)
+        encoder_dim = cfg.encoder_embed_dim
+        features = fbank_feature_encoder(encoder_dim, parse_conv_layers(cfg.fbank_conv_layers), cfg.fbank_dim)
+    else:
+        conv_layers = cfg.conv_layers
+        encoder_dim = conv_layers[-1][0]
+        features = feature_encoder(conv_layers, cfg.extractor_mode, cfg.conv_bias)
+    heads = dict(num_layers=cfg.predictor_layers, hidden_dim=cfg.predictor_hidden_dim)
     quantizer = GumbelVectorQuantizer(
-        conv_layers[-1][0],
+        encoder_dim,
         cfg.latent_groups,
         cfg.latent_vars,
         cfg.codevector_dim,
         cfg.final_dim,
         cfg.latent_temp,
+        output_proj=predictor_head(cfg.codevector_dim, cfg.final_dim, **heads),
     )
     return Wav2Vec2Model(
         cfg,
-        feature_encoder(conv_layers, cfg.extractor_mode, cfg.conv_bias),
-        FeatureProjection(conv_layers[-1][0], cfg.encoder_embed_dim, cfg.dropout_input),
-        encoder,
+        features,
+        FeatureProjection(encoder_dim, cfg.encoder_embed_dim, cfg.dropout_input),
+        _context_network(cfg),
         quantizer,
+        predictor_head(cfg.encoder_embed_dim, cfg.final_dim, **heads),
     )
+
+
+def _checked(cfg: Wav2Vec2Config | str, arch: str) -> Wav2Vec2Config:
+    if not isinstance(cfg, Wav2Vec2Config):
+        cfg = load_wav2vec2_config(cfg)
+    if cfg.arch != arch:
+        raise ValueError(f"config has arch {cfg.arch!r}, not {arch!r}")
+    return cfg
+
+
+def sew_model(cfg: Wav2Vec2Config | str = "sew_tiny") -> Wav2Vec2Model:
+    """SEW (Wu et al., 2021, §3.1-§3.3): squeezed context network with multi-head attention."""
+    return wav2vec2_model(_checked(cfg, "sew"))
+
+
+def sew_d_model(cfg: Wav2Vec2Config | str = "sew_d_tiny") -> Wav2Vec2Model:
+    """SEW-D (Wu et al., 2021, §3): SEW with disentangled attention; Table 2 configs ``sew_d_tiny`` ...
+    ``sew_d_base_plus``."""
+    return wav2vec2_model(_checked(cfg, "sew_d"))
 
 
 def wav2vec2_base() -> Wav2Vec2Model:

@@ -1,0 +1,127 @@
+"""Numerical parity of asrkit's SEW / SEW-D with ``transformers`` ``SEWModel`` / ``SEWDModel``.
+
+Small randomly initialised ``transformers`` models, every parameter perturbed (LayerNorms at 1/0 and
+zero biases would hide swapped norms or a mis-laid up-sampling bias), are imported and both run in
+eval mode, fp32, on a zero-padded batch. Valid frames are compared (padded ones are don't-care on
+both sides). The lengths give 119 (the longest: its last frame is an uncovered tail, zero on both
+sides), 79 (odd: its last squeezed frame half covers padding) and 94 frames, so the squeezed padding
+mask (ceil(L / s) frames per utterance, at most floor(T / s)) is exercised.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+from transformers import SEWDForCTC, SEWDModel, SEWModel  # import time, not test time
+
+from asrkit.models.checkpoint_import import hf_config_for, import_hf, import_hf_sew, import_hf_sew_d
+from asrkit.models.wav2vec2 import wav2vec2_model
+
+TOL = 1e-4
+LENGTHS = (2400, 1600, 1900)  # samples -> 119, 79, 94 frames
+
+CONV = dict(conv_dim=(16, 32, 32, 48, 48), conv_kernel=(10, 3, 1, 2, 1), conv_stride=(5, 2, 1, 2, 1))  # WFE-C-like
+
+
+def _sew_config(conv_pos: int = 31, conv_dim=CONV["conv_dim"]) -> transformers.SEWConfig:
+    return transformers.SEWConfig(
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, squeeze_factor=2,
+        **{**CONV, "conv_dim": conv_dim}, num_conv_pos_embeddings=conv_pos, num_conv_pos_embedding_groups=4,
+        attn_implementation="eager",
+    )  # fmt: skip
+
+
+def _sew_d_config(**deberta) -> transformers.SEWDConfig:
+    return transformers.SEWDConfig(
+        hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, squeeze_factor=2,
+        **CONV, num_conv_pos_embeddings=31, num_conv_pos_embedding_groups=4,
+        position_buckets=16, max_position_embeddings=40, **deberta,
+    )  # fmt: skip
+
+
+def _perturbed(model: torch.nn.Module) -> torch.nn.Module:
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    return model.eval()
+
+
+def _batch() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(1)
+    wav = torch.randn(len(LENGTHS), max(LENGTHS), generator=gen)
+    attention_mask = torch.arange(max(LENGTHS))[None, :] < torch.tensor(LENGTHS)[:, None]
+    return wav * attention_mask, attention_mask
+
+
+def _compare(hf: torch.nn.Module, importer) -> float:
+    cfg, sd = importer(hf)
+    model = wav2vec2_model(cfg)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    assert not unexpected
+    assert all(k.startswith(("quantizer.", "final_proj.")) for k in missing), missing
+    model.eval()
+    wav, attention_mask = _batch()
+    with torch.no_grad():
+        ref = hf(wav, attention_mask=attention_mask).last_hidden_state
+        out = model.extract_features(wav, padding_mask=~attention_mask)
+    valid = ~out.padding_mask
+    assert valid.sum(1).tolist() == [119, 79, 94]
+    assert out.x.shape == ref.shape
+    return (out.x - ref)[valid].abs().max().item()
+
+
+@pytest.mark.parametrize("conv_pos", [31, 16], ids=["odd_kernel", "even_kernel"])
+def test_sew_last_hidden_state_matches_transformers(conv_pos):
+    torch.manual_seed(0)
+    hf = _perturbed(SEWModel(_sew_config(conv_pos)))
+    diff = _compare(hf, import_hf_sew)
+    print(f"SEW (conv_pos {conv_pos}) max abs diff on valid frames: {diff:.2e}")
+    assert diff <= TOL
+
+
+@pytest.mark.parametrize(
+    "deberta",
+    [{}, {"share_att_key": False}, {"pos_att_type": ("c2p",), "norm_rel_ebd": "none"}],
+    ids=["shared_keys_c2p_p2c", "own_position_projections", "c2p_only_no_rel_norm"],
+)
+def test_sew_d_last_hidden_state_matches_transformers(deberta):
+    torch.manual_seed(0)
+    hf = _perturbed(SEWDModel(_sew_d_config(**deberta)))
+    diff = _compare(hf, import_hf_sew_d)
+    print(f"SEW-D ({deberta or 'defaults'}) max abs diff on valid frames: {diff:.2e}")
+    assert diff <= TOL
+
+
+def test_ctc_model_imports_its_encoder_and_identity_projection():
+    """``SEWDForCTC`` keys carry a ``sew_d.`` prefix and an ``lm_head``; with conv_dim[-1] equal to the
+    width transformers has no feature projection, and the importer supplies an identity."""
+    torch.manual_seed(0)
+    hf_cfg = _sew_d_config()
+    hf_cfg.conv_dim, hf_cfg.vocab_size = CONV["conv_dim"][:-1] + (64,), 7
+    hf = _perturbed(SEWDForCTC(hf_cfg))
+    cfg, sd = import_hf(hf)
+    assert cfg.arch == "sew_d" and torch.equal(sd["feature_projection.projection.weight"], torch.eye(64))
+    model = wav2vec2_model(cfg)
+    model.load_state_dict(sd, strict=False)
+    model.eval()
+    wav, attention_mask = _batch()
+    with torch.no_grad():
+        ref = hf.sew_d(wav, attention_mask=attention_mask).last_hidden_state
+        out = model.extract_features(wav, padding_mask=~attention_mask)
+    assert (out.x - ref)[~out.padding_mask].abs().max() <= TOL
+
+
+@pytest.mark.parametrize("arch", ["sew", "sew_d"])
+def test_hf_config_for_round_trips(arch):
+    hf_cfg = _sew_config() if arch == "sew" else _sew_d_config(share_att_key=False)
+    cfg, _ = import_hf(SEWModel(hf_cfg) if arch == "sew" else SEWDModel(hf_cfg))
+    back = hf_config_for(cfg)
+    assert type(back) is type(hf_cfg)
+    for name in ("hidden_size", "num_hidden_layers", "squeeze_factor", "conv_dim", "conv_kernel", "conv_stride",
+                 "num_conv_pos_embeddings", "mask_time_prob"):
+        assert list(getattr(back, name)) == list(getattr(hf_cfg, name)) if isinstance(getattr(back, name), (list, tuple)) \
+            else getattr(back, name) == getattr(hf_cfg, name), name
+    if arch == "sew_d":
+        assert (back.position_buckets, back.max_position_embeddings, back.share_att_key) == (16, 40, False)
+        assert set(back.pos_att_type) == {"c2p", "p2c"} and back.layer_norm_eps == hf_cfg.layer_norm_eps
