@@ -388,11 +388,12 @@ def finetune_cmd(config_path, exp_dir, overrides, resume, skip_bad, init_checkpo
 
 @cli.command("import-checkpoint", context_settings=CONTEXT)
 @click.option("--from", "kind", type=click.Choice(["hf", "fairseq"]), required=True,
-              help="hf: a transformers save_pretrained directory; fairseq: a fairseq wav2vec 2.0 .pt file.")
+              help="hf: a transformers save_pretrained directory (wav2vec 2.0, SEW or SEW-D, by its "
+                   "model_type); fairseq: a fairseq wav2vec 2.0 .pt file.")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def import_checkpoint_cmd(kind: str, source: Path, out: Path):
-    """Convert wav2vec 2.0 weights into an asrkit checkpoint OUT (for fine-tuning or more pre-training)."""
+    """Convert wav2vec 2.0 / SEW / SEW-D weights into an asrkit checkpoint OUT (for fine-tuning or pre-training)."""
     from .config import to_dict
     from .models.checkpoint_import import import_checkpoint
     from .models.wav2vec2 import wav2vec2_model

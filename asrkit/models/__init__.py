@@ -1,6 +1,6 @@
 """Model architectures. Pick one by name from ``ARCHS``; each entry builds a randomly initialised
 model from its typed config (or a named config in ``asrkit/conf/model``). ``wav2vec2_model`` builds
-any of them from a config's ``arch``; the others check that the config is theirs."""
+any of them from a config's ``model_type``; the others check that the config is theirs."""
 from asrkit.models.quantizer import GumbelVectorQuantizer, QuantizerOutput
 from asrkit.models.wav2vec2 import (
     Wav2Vec2Config,

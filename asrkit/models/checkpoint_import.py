@@ -85,7 +85,7 @@ _HF_FEATURES: dict[str, str] = {
 }
 SQUEEZED = r"encoder.transformer.layers.\1"
 
-# transformers SEWModel key (without the "sew." prefix of SEWForCTC) -> asrkit key (arch sew).
+# transformers SEWModel key (without the "sew." prefix of SEWForCTC) -> asrkit key (model_type sew).
 HF_SEW_KEY_MAP: dict[str, str] = {
     **_HF_FEATURES,
     r"^encoder\.layer_norm\.(weight|bias)$": r"encoder.transformer.layer_norm.\1",
@@ -96,7 +96,7 @@ HF_SEW_KEY_MAP: dict[str, str] = {
     r"^encoder\.layers\.(\d+)\.final_layer_norm\.(weight|bias)$": SQUEEZED + r".feed_forward_norm.\2",
 }
 
-# transformers SEWDModel key (without the "sew_d." prefix of SEWDForCTC) -> asrkit key (arch sew_d).
+# transformers SEWDModel key (without the "sew_d." prefix of SEWDForCTC) -> asrkit key (model_type sew_d).
 # DeBERTa names: attention.self.* are the projections, attention.output.* the output Linear and its
 # LayerNorm, intermediate/output the FFN; encoder.encoder.LayerNorm normalises the relative embeddings.
 DEBERTA = r"^encoder\.encoder\.layer\.(\d+)\."
@@ -277,16 +277,16 @@ def _hf_sew_common(c: Any) -> dict[str, Any]:
 
 
 def hf_sew_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
-    """Translate a ``transformers.SEWConfig`` (model_type ``sew``) to ``Wav2Vec2Config`` (arch ``sew``)."""
+    """Translate a ``transformers.SEWConfig`` (model_type ``sew``) to ``Wav2Vec2Config`` (model_type ``sew``)."""
     c = hf_config
     if getattr(c, "layer_norm_eps", 1e-5) != 1e-5:
         raise ValueError(f"SEW layer_norm_eps {c.layer_norm_eps}: asrkit's wav2vec 2.0 blocks use 1e-5")
     values = {ours: getattr(c, theirs) for ours, theirs in HF_SEW_CONFIG_MAP.items()}
-    return Wav2Vec2Config.from_dict({**values, **_hf_sew_common(c), "arch": "sew"})
+    return Wav2Vec2Config.from_dict({**values, **_hf_sew_common(c), "model_type": "sew"})
 
 
 def hf_sew_d_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
-    """Translate a ``transformers.SEWDConfig`` (model_type ``sew-d``) to ``Wav2Vec2Config`` (arch ``sew_d``)."""
+    """Translate a ``transformers.SEWDConfig`` (model_type ``sew-d``) to ``Wav2Vec2Config`` (model_type ``sew_d``)."""
     c = hf_config
     if not getattr(c, "relative_attention", True):
         raise ValueError("SEW-D without relative attention is not supported")
@@ -297,7 +297,7 @@ def hf_sew_d_config_to_asrkit(hf_config: Any) -> Wav2Vec2Config:
     values = {ours: getattr(c, theirs) for ours, theirs in HF_SEW_D_CONFIG_MAP.items()}
     values.update(
         _hf_sew_common(c),
-        arch="sew_d",
+        model_type="sew_d",
         max_relative_positions=max_relative if max_relative >= 1 else c.max_position_embeddings,
         pos_att_type="|".join(parse_pos_att_type(pos_att_type)),
         norm_rel_ebd="layer_norm" in [t.strip() for t in c.norm_rel_ebd.lower().split("|")],
@@ -328,7 +328,7 @@ def import_hf_sew(
     hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
 ) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
     """``transformers`` ``SEWModel`` / ``SEWForCTC`` (or its state dict plus config) -> ``(Wav2Vec2Config,
-    state_dict)`` of arch ``sew``; the up-sampling Linear becomes the transposed convolution of §3.1."""
+    state_dict)`` of model_type ``sew``; the up-sampling Linear becomes the transposed convolution of §3.1."""
     return _import_hf_squeezed(hf_model_or_state_dict, hf_config, "sew.", hf_sew_config_to_asrkit, HF_SEW_KEY_MAP)
 
 
@@ -336,7 +336,7 @@ def import_hf_sew_d(
     hf_model_or_state_dict: torch.nn.Module | Mapping[str, Tensor], hf_config: Any = None
 ) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
     """``transformers`` ``SEWDModel`` / ``SEWDForCTC`` (or its state dict plus config) -> ``(Wav2Vec2Config,
-    state_dict)`` of arch ``sew_d``."""
+    state_dict)`` of model_type ``sew_d``."""
     return _import_hf_squeezed(hf_model_or_state_dict, hf_config, "sew_d.", hf_sew_d_config_to_asrkit,
                                HF_SEW_D_KEY_MAP)
 
@@ -356,7 +356,7 @@ def import_hf(
 
 
 def hf_config_for(cfg: Wav2Vec2Config):
-    """The ``transformers`` config of the same architecture: ``Wav2Vec2Config`` (arch ``wav2vec2``),
+    """The ``transformers`` config of the same architecture: ``Wav2Vec2Config`` (model_type ``wav2vec2``),
     ``SEWConfig`` (``sew``) or ``SEWDConfig`` (``sew_d``). transformers has no SEW / SEW-D pre-training
     model, so their quantizer and predictor options have no counterpart there."""
     import transformers
@@ -368,7 +368,7 @@ def hf_config_for(cfg: Wav2Vec2Config):
         conv_dim=[c for c, _, _ in layers], conv_kernel=[k for _, k, _ in layers], conv_stride=[s for _, _, s in layers],
         feat_extract_norm="group" if cfg.extractor_mode == "group_norm" else "layer", feat_extract_activation="gelu",
     )  # fmt: skip
-    if cfg.arch == "wav2vec2":
+    if cfg.model_type == "wav2vec2":
         values = {theirs: getattr(cfg, ours) for ours, theirs in HF_CONFIG_MAP.items()}
         values["codevector_dim"] = cfg.codevector_dim
         return transformers.Wav2Vec2Config(
@@ -377,7 +377,7 @@ def hf_config_for(cfg: Wav2Vec2Config):
         )  # fmt: skip
     if cfg.layer_norm_first:
         raise ValueError("transformers' SEW and SEW-D have post-LN blocks only (layer_norm_first: false)")
-    if cfg.arch == "sew":
+    if cfg.model_type == "sew":
         values = {theirs: getattr(cfg, ours) for ours, theirs in HF_SEW_CONFIG_MAP.items()}
         return transformers.SEWConfig(**values, **common, layerdrop=cfg.encoder_layerdrop, hidden_act="gelu")
     values = {theirs: getattr(cfg, ours) for ours, theirs in HF_SEW_D_CONFIG_MAP.items()}

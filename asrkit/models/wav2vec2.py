@@ -10,7 +10,7 @@ pre-trained on LibriSpeech (fairseq ``wav2vec2_base_librispeech.yaml``). Named c
 in ``asrkit/conf/model/*.yaml``.
 
 SEW and SEW-D (Wu et al., 2021) are pre-trained the same way and are the same model with other
-parts: ``arch`` picks the context network (wav2vec 2.0's, or the squeezed one of
+parts: ``model_type`` picks the context network (wav2vec 2.0's, or the squeezed one of
 ``asrkit.models.sew`` with multi-head or disentangled attention, ``asrkit.models.sew_d``),
 ``predictor_layers`` the heads, ``feature_extractor`` the front end; ``wav2vec2_model`` composes them.
 """
@@ -85,12 +85,12 @@ class Wav2Vec2Config:
     logit_temp: float = 0.1  # kappa, temperature of the contrastive loss (eq. 3)
     # SEW / SEW-D (Wu et al., 2021, §3); the defaults are plain wav2vec 2.0
     # context network: wav2vec2; sew = squeezed (§3.1) with multi-head attention; sew_d = squeezed with
-    # disentangled attention (§3.4). asapp model._name squeeze_wav2vec2 / squeeze_wav2vec2_deberta
-    arch: Literal["wav2vec2", "sew", "sew_d"] = "wav2vec2"
-    squeeze_factor: int = 1  # s (§3.1; asapp/HF squeeze_factor): 2 in the paper; needs arch sew or sew_d
+    # disentangled attention (§3.4). HF model_type (sew-d); asapp model._name squeeze_wav2vec2(_deberta)
+    model_type: Literal["wav2vec2", "sew", "sew_d"] = "wav2vec2"
+    squeeze_factor: int = 1  # s (§3.1; asapp/HF squeeze_factor): 2 in the paper; needs model_type sew or sew_d
     predictor_layers: int = 1  # final_proj and project_q: 1 linear (W2V2), 2 MLP with BatchNorm (§3.3; asapp mlp_num_layers)
     predictor_hidden_dim: int = 4096  # hidden size of the MLP heads (§3.3; asapp mlp_hidden_size)
-    # disentangled attention (arch sew_d; DeBERTa-v2 options as asapp sets them, HF SEWDConfig)
+    # disentangled attention (model_type sew_d; DeBERTa-v2 options as asapp sets them, HF SEWDConfig)
     position_buckets: int = 256  # log-bucketed relative positions, 2 x 256 embeddings (position_buckets); 0: none
     max_relative_positions: int = 512  # m, farthest offset given its own bucket; asapp -1 = max_position_embeddings = 512
     pos_att_type: str = "p2c|c2p"  # position terms added to content-to-content (pos_att_type)
@@ -107,10 +107,10 @@ class Wav2Vec2Config:
             raise ValueError(f"extractor_mode must be 'group_norm' or 'layer_norm', got {self.extractor_mode!r}")
         parse_conv_layers(self.conv_feature_layers)
         parse_conv_layers(self.fbank_conv_layers)
-        if self.squeeze_factor < 1 or (self.squeeze_factor > 1 and self.arch == "wav2vec2"):
-            raise ValueError(f"squeeze_factor {self.squeeze_factor} needs arch 'sew' or 'sew_d' (and must be >= 1)")
-        if self.arch == "sew_d" and self.layer_norm_first:
-            raise ValueError("arch 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
+        if self.squeeze_factor < 1 or (self.squeeze_factor > 1 and self.model_type == "wav2vec2"):
+            raise ValueError(f"squeeze_factor {self.squeeze_factor} needs model_type 'sew' or 'sew_d' (and must be >= 1)")
+        if self.model_type == "sew_d" and self.layer_norm_first:
+            raise ValueError("model_type 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
         if self.predictor_layers < 1:
             raise ValueError(f"predictor_layers must be >= 1, got {self.predictor_layers}")
         parse_pos_att_type(self.pos_att_type)
@@ -312,15 +312,15 @@ def _numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
 
 
 def _context_network(cfg: Wav2Vec2Config) -> nn.Module:
-    """g for ``cfg.arch``: wav2vec 2.0's Transformer, or SEW's squeezed one around multi-head (sew) or
+    """g for ``cfg.model_type``: wav2vec 2.0's Transformer, or SEW's squeezed one around multi-head (sew) or
     disentangled (sew_d) attention blocks."""
     common = dict(dropout=cfg.dropout, attention_dropout=cfg.attention_dropout, layerdrop=cfg.encoder_layerdrop)
     size = (cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim)
-    if cfg.arch == "wav2vec2":
+    if cfg.model_type == "wav2vec2":
         return transformer_encoder(*size, conv_pos=cfg.conv_pos, conv_pos_groups=cfg.conv_pos_groups,
                                    activation_dropout=cfg.activation_dropout, layer_norm_first=cfg.layer_norm_first,
                                    **common)
-    if cfg.arch == "sew":  # the wav2vec 2.0 Transformer; its positional convolution moves into the squeeze
+    if cfg.model_type == "sew":  # the wav2vec 2.0 Transformer; its positional convolution moves into the squeeze
         transformer = transformer_encoder(*size, conv_pos=0, activation_dropout=cfg.activation_dropout,
                                           layer_norm_first=cfg.layer_norm_first, **common)
     else:
@@ -337,7 +337,7 @@ def _context_network(cfg: Wav2Vec2Config) -> nn.Module:
 
 
 def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
-    """Build a randomly initialised ``Wav2Vec2Model`` (any ``cfg.arch``) from a config or a named config."""
+    """Build a randomly initialised ``Wav2Vec2Model`` (any ``cfg.model_type``) from a config or a named config."""
     if not isinstance(cfg, Wav2Vec2Config):
         cfg = load_wav2vec2_config(cfg)
     if cfg.feature_extractor == "fbank":  # FBFE projects to the Transformer width (asapp conv_flatten_dim)
@@ -367,11 +367,11 @@ def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
     )
 
 
-def _checked(cfg: Wav2Vec2Config | str, arch: str) -> Wav2Vec2Config:
+def _checked(cfg: Wav2Vec2Config | str, model_type: str) -> Wav2Vec2Config:
     if not isinstance(cfg, Wav2Vec2Config):
         cfg = load_wav2vec2_config(cfg)
-    if cfg.arch != arch:
-        raise ValueError(f"config has arch {cfg.arch!r}, not {arch!r}")
+    if cfg.model_type != model_type:
+        raise ValueError(f"config has model_type {cfg.model_type!r}, not {model_type!r}")
     return cfg
 
 

@@ -33,8 +33,8 @@ MICRO = dict(
 )  # fmt: skip
 
 
-def _micro(arch: str = "sew_d", **changes) -> Wav2Vec2Config:
-    return Wav2Vec2Config.from_dict({**MICRO, "arch": arch, **changes})
+def _micro(model_type: str = "sew_d", **changes) -> Wav2Vec2Config:
+    return Wav2Vec2Config.from_dict({**MICRO, "model_type": model_type, **changes})
 
 
 def test_wfe_c_layers_are_transformers_default_and_the_papers_progression():
@@ -204,7 +204,7 @@ def test_fbank_encoder_frames_and_padding():
     assert torch.allclose(y[1, :13], alone[0], atol=1e-5)  # valid frames never see the padding
 
 
-def test_configs_are_validated_and_archs_dispatch():
+def test_configs_are_validated_and_model_types_dispatch():
     with pytest.raises(ValueError, match="squeeze_factor"):
         _micro("wav2vec2")
     with pytest.raises(ValueError, match="post-LN"):
@@ -219,7 +219,7 @@ def test_configs_are_validated_and_archs_dispatch():
     with torch.device("meta"):
         assert type(sew_d_model().encoder.transformer).__name__ == "DisentangledTransformer"
     plain = load_wav2vec2_config("base")
-    assert plain.arch == "wav2vec2" and plain.squeeze_factor == 1 and plain.predictor_layers == 1
+    assert plain.model_type == "wav2vec2" and plain.squeeze_factor == 1 and plain.predictor_layers == 1
 
 
 @pytest.mark.parametrize(

@@ -101,7 +101,7 @@ def test_ctc_model_imports_its_encoder_and_identity_projection():
     hf_cfg.conv_dim, hf_cfg.vocab_size = CONV["conv_dim"][:-1] + (64,), 7
     hf = _perturbed(SEWDForCTC(hf_cfg))
     cfg, sd = import_hf(hf)
-    assert cfg.arch == "sew_d" and torch.equal(sd["feature_projection.projection.weight"], torch.eye(64))
+    assert cfg.model_type == "sew_d" and torch.equal(sd["feature_projection.projection.weight"], torch.eye(64))
     model = wav2vec2_model(cfg)
     model.load_state_dict(sd, strict=False)
     model.eval()
@@ -125,3 +125,25 @@ def test_hf_config_for_round_trips(arch):
     if arch == "sew_d":
         assert (back.position_buckets, back.max_position_embeddings, back.share_att_key) == (16, 40, False)
         assert set(back.pos_att_type) == {"c2p", "p2c"} and back.layer_norm_eps == hf_cfg.layer_norm_eps
+
+
+def test_import_checkpoint_cli_routes_by_model_type(tmp_path):
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+    from asrkit.models.wav2vec2 import Wav2Vec2Config
+    from asrkit.train.checkpoint import load_checkpoint
+
+    torch.manual_seed(0)
+    hf = _perturbed(SEWDModel(_sew_d_config()))
+    hf.save_pretrained(tmp_path / "hf")
+    res = CliRunner().invoke(cli, ["import-checkpoint", "--from", "hf", str(tmp_path / "hf"), str(tmp_path / "o.pt")])
+    assert res.exit_code == 0, res.output
+    state = load_checkpoint(tmp_path / "o.pt")
+    model = wav2vec2_model(Wav2Vec2Config.from_dict(state["config"]["model"]))
+    model.load_state_dict(state["model"])
+    x = torch.randn(2, 3000)
+    with torch.no_grad():
+        ref = hf(x).last_hidden_state
+        ours = model.eval().extract_features(x).x
+    assert state["config"]["model"]["model_type"] == "sew_d" and (ours - ref).abs().max() < TOL
