@@ -531,5 +531,49 @@ def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_thres
     console.print(f"decoded {result['utterances']} utterances -> {out_dir}/hyp.trn{wer}")
 
 
+@cli.command("benchmark", context_settings=CONTEXT)
+@click.option("--config", default=None, help="Model config: a name in asrkit/conf/model (tiny, base, sew_d_tiny, ...) "
+              "or a YAML file; random weights unless --checkpoint is given.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="asrkit checkpoint, pre-training or fine-tuned CTC (its encoder is timed).")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Utterances to time, one at a time, in manifest order.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows as TSV.")
+@click.option("--max-utterances", default=0, help="Time only the first N usable utterances (0: all).")
+@click.option("--warmup", default=2, help="Utterances run untimed first.")
+@click.option("--threads", default=0, help="torch intra-op threads (0: torch's default).")
+@click.option("--precision", default="fp32,bf16", help="Comma-separated: fp32, bf16 (autocast).")
+@click.option("--device", default="auto", help="auto (cuda when available), cpu or cuda.")
+@click.option("--pretrain-batch", default=4, help="Utterances in the pre-training batch (0: skip that measurement).")
+@click.option("--pretrain-steps", default=3, help="Timed pre-training updates.")
+def benchmark_cmd(config, checkpoint, manifest, out, max_utterances, warmup, threads, precision, device,
+                  pretrain_batch, pretrain_steps):
+    """Parameters, inference time per utterance at batch 1 (mean ± std, real-time factor) and
+    pre-training throughput, as SEW-D (Wu et al., 2021) compares models."""
+    from .benchmark import BenchmarkOptions, benchmark, results_table, write_tsv
+    from .config import ConfigError
+    from .data.audio import AudioError
+    from .data.manifest import ManifestError
+
+    try:
+        opts = BenchmarkOptions(tuple(p.strip() for p in precision.split(",") if p.strip()), max_utterances, warmup,
+                                threads, device, pretrain_batch, pretrain_steps)
+        with _progress(transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(what: str, advance: int, total: int) -> None:
+                if what not in tasks:
+                    tasks[what] = bar.add_task(what, total=total)
+                bar.update(tasks[what], advance=advance)
+
+            rows = benchmark(manifest, config, checkpoint, opts, progress=progress)
+    except (ValueError, ConfigError, ManifestError, AudioError, RuntimeError) as e:
+        _fail(str(e))
+    Console(width=None if sys.stdout.isatty() else 140).print(results_table(rows, f"{rows[0]['model']} on {manifest}"))
+    if out is not None:
+        console.print(f"wrote {write_tsv(rows, out)}")
+    if rows[0]["skipped"]:
+        console.print(f"[yellow]{rows[0]['skipped']} utterance(s) shorter than the receptive field were left out")
+
 if __name__ == "__main__":
     cli()

@@ -1,0 +1,292 @@
+"""``asrkit benchmark``: model size, inference time and pre-training throughput (SEW-D, Wu et al., 2021).
+
+SEW-D studies the trade-off between inference time and WER (§1, §4.1, Table 2). Its protocol:
+parameters counted without the pre-training heads (quantizer and projection heads are dropped
+after pre-training, §3.3); inference time of the encoder, one utterance at a time, in fp32. Here:
+
+- **parameters**: every parameter except ``quantizer.*`` and ``final_proj.*``;
+- **inference**: the forward pass of the encoder (feature encoder, projection, context network;
+  ``Wav2Vec2Model.extract_features``) on each utterance at batch 1 under ``torch.inference_mode``,
+  after ``warmup`` utterances that are run untimed first; mean and standard deviation over the
+  utterances; real-time factor = mean time / mean duration;
+- **pre-training throughput**: seconds of audio per second of one update (forward with span masking
+  and distractor sampling, contrastive + diversity + feature-penalty loss, backward, AdamW step) on a
+  batch of utterances from the same manifest, cropped to the shortest as in pre-training.
+
+Each precision is measured in turn: ``fp32``, and ``bf16`` as autocast (CPU or CUDA). A fine-tuned
+CTC checkpoint is timed through its encoder; its pre-training heads, which it no longer has, are
+freshly initialised for the throughput measurement (the time of an update does not depend on them).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .config import ConfigError
+from .data.audio import AudioError
+from .data.datasets import AudioDataset
+from .data.manifest import read_manifest
+from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config, wav2vec2_model
+from .train.checkpoint import load_checkpoint
+
+PRECISIONS = ("fp32", "bf16")
+HEADS = ("quantizer.", "final_proj.")  # pre-training heads, not counted (SEW-D Table 1, 2)
+COLUMNS = ["model", "precision", "device", "threads", "params_m", "utterances", "skipped", "audio_s",
+           "mean_duration_s", "mean_ms", "std_ms", "rtf", "pretrain_batch", "pretrain_audio_s_per_s"]
+
+
+@dataclass(frozen=True)
+class BenchmarkOptions:
+    precisions: tuple[str, ...] = PRECISIONS  # fp32 and/or bf16 (autocast)
+    max_utterances: int = 0  # time the first N usable utterances of the manifest; 0 = all
+    warmup: int = 2  # utterances run untimed before timing (oneDNN/MKL kernel selection, allocator)
+    threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    device: str = "auto"  # auto: cuda when available, else cpu
+    pretrain_batch: int = 4  # utterances in the pre-training batch; 0 skips the throughput measurement
+    pretrain_steps: int = 3  # timed updates (after one untimed)
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.precisions if p not in PRECISIONS]
+        if unknown or not self.precisions:
+            raise ValueError(f"precision must be among {', '.join(PRECISIONS)}, got {', '.join(self.precisions)}")
+        if min(self.max_utterances, self.warmup, self.threads, self.pretrain_batch) < 0 or self.pretrain_steps < 1:
+            raise ValueError("counts must be >= 0 (pretrain_steps >= 1)")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Parameters of the encoder as the SEW-D tables count them: without the pre-training heads."""
+    return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(HEADS))
+
+
+def load_benchmark_model(config: str | Path | None = None, checkpoint: str | Path | None = None
+                         ) -> tuple[Wav2Vec2Model, str, bool]:
+    """The model to time, its name, and whether its input is normalised (the data config's ``normalize``).
+
+    ``config``: a named config (``asrkit/conf/model``) or a YAML path, for random weights or to check a
+    checkpoint against. ``checkpoint``: an asrkit pre-training checkpoint (also ``import-checkpoint``
+    output) or a fine-tuned CTC one (``asrkit finetune``), whose encoder is loaded.
+    """
+    if config is None and checkpoint is None:
+        raise ConfigError("give --config, --checkpoint or both")
+    normalize, weights, cfg = False, None, None
+    if checkpoint is not None:
+        if not Path(checkpoint).is_file():
+            raise ConfigError(f"{checkpoint}: checkpoint not found")
+        state = load_checkpoint(checkpoint)
+        saved = state.get("config") if isinstance(state, dict) else None
+        if not isinstance(saved, dict) or not isinstance(state.get("model"), Mapping):
+            raise ConfigError(f"{checkpoint}: not an asrkit checkpoint (no model weights and config)")
+        fine_tuned = "encoder" in saved  # asrkit finetune keeps the encoder's config under "encoder"
+        try:
+            cfg = Wav2Vec2Config.from_dict(saved["encoder"] if fine_tuned else saved["model"])
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"{checkpoint}: not an asrkit wav2vec 2.0 checkpoint (no model config)") from e
+        weights = state["model"]
+        if fine_tuned:
+            weights = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
+        normalize = bool(saved.get("data", {}).get("normalize", False))
+    if config is not None:  # the named architecture, with the checkpoint's weights if one is given
+        cfg = load_wav2vec2_config(config)
+    model = wav2vec2_model(cfg)
+    if weights is not None:
+        try:
+            missing, unexpected = model.load_state_dict(weights, strict=False)
+        except RuntimeError as e:  # shape mismatch: another architecture
+            raise ConfigError(f"{checkpoint}: weights do not fit config {config}: {str(e).splitlines()[-1].strip()}") from e
+        missing = [k for k in missing if not k.startswith(HEADS)]
+        if missing or unexpected:
+            raise ConfigError(f"{checkpoint}: weights do not fit the model (missing {missing[:5]}, "
+                              f"unexpected {unexpected[:5]})")
+    name = Path(config).stem if config is not None else Path(checkpoint).stem
+    return model, name, normalize
+
+
+def load_utterances(manifest: str | Path, *, max_utterances: int = 0, min_samples: int = 1,
+                    normalize: bool = False, sample_rate: int = 16000) -> tuple[list[str], list[Tensor], list[str]]:
+    """Utterance ids and ``(L,)`` waveforms of ``manifest``, in manifest order, and the ids left out
+    because they are shorter than ``min_samples`` (the encoder's receptive field). Unreadable audio is
+    an ``AudioError`` naming the utterance and its file."""
+    df = read_manifest(manifest)
+    ds = AudioDataset(df, sample_rate=sample_rate, normalize=normalize, crop="start")
+    ids, wavs, short = [], [], []
+    for i in range(len(ds)):
+        if max_utterances and len(wavs) == max_utterances:
+            break
+        utt = str(ds.ids[i])
+        if int(ds.sizes[i]) < min_samples:
+            short.append(utt)
+            continue
+        try:
+            wavs.append(ds[i]["source"])
+        except AudioError as e:
+            raise AudioError(f"{manifest}: utterance {utt!r}: {e}") from e
+        ids.append(utt)
+    if not wavs:
+        raise AudioError(f"{manifest}: no utterance of at least {min_samples} samples (the receptive field)")
+    return ids, wavs, short
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def autocast(precision: str, device: torch.device):
+    """bf16: autocast on ``device``; fp32: nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Sequence[Tensor], *, precision: str,
+                   device: torch.device, warmup: int = 2, progress: Callable[[int], None] | None = None
+                   ) -> dict[str, list[float]]:
+    """Seconds per utterance of each forward function, at batch 1, under ``torch.inference_mode``.
+
+    Several functions (asrkit and ``transformers``, say) are timed interleaved, utterance by
+    utterance, so that load from other processes falls on all of them alike. The first ``warmup``
+    utterances run once untimed beforehand. The autocast region spans the whole run, so fp32
+    weights are cast to bf16 once, as in a deployed bf16 model.
+    """
+    times: dict[str, list[float]] = {name: [] for name in forwards}
+    with torch.inference_mode(), autocast(precision, device):
+        for wav in wavs[:warmup]:
+            for forward in forwards.values():
+                forward(wav[None].to(device))
+        for wav in wavs:
+            x = wav[None].to(device)
+            for name, forward in forwards.items():
+                _sync(device)
+                start = time.perf_counter()
+                forward(x)
+                _sync(device)
+                times[name].append(time.perf_counter() - start)
+            if progress is not None:
+                progress(1)
+    return times
+
+
+def encoder_forward(model: Wav2Vec2Model) -> Callable[[Tensor], Tensor]:
+    """The timed function: waveform ``(1, L)`` -> context representations ``(1, T, D)``."""
+    return lambda x: model.extract_features(x).x
+
+
+def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precision: str, device: torch.device,
+                        batch_size: int = 4, steps: int = 3, seed: int = 0) -> tuple[float, int]:
+    """Audio seconds per second of pre-training updates of a copy of ``model`` on the first
+    ``batch_size`` utterances cropped to the shortest (fairseq ``pad=False``), and the batch size used.
+    One untimed update first."""
+    from .objectives.contrastive import wav2vec2_loss
+
+    wavs = list(wavs[:batch_size])
+    length = min(len(w) for w in wavs)
+    source = torch.stack([w[:length] for w in wavs]).to(device)
+    train = copy.deepcopy(model).to(device).train()
+    optimizer = torch.optim.AdamW(train.parameters(), lr=1e-6)
+    generator = torch.Generator(device=device).manual_seed(seed)
+
+    def update() -> None:
+        with autocast(precision, device):
+            out = train(source, generator=generator)
+            loss, _ = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    update()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        update()
+    _sync(device)
+    seconds = (time.perf_counter() - start) / steps
+    return len(wavs) * length / 16000 / seconds, len(wavs)
+
+
+def summarize(times: Sequence[float], wavs: Sequence[Tensor], sample_rate: int = 16000) -> dict:
+    """Mean and (sample) standard deviation of the times in ms, and the real-time factor."""
+    mean_s = statistics.fmean(times)
+    mean_duration = statistics.fmean(len(w) for w in wavs) / sample_rate
+    return {"utterances": len(times), "audio_s": round(sum(len(w) for w in wavs) / sample_rate, 3),
+            "mean_duration_s": round(mean_duration, 3), "mean_ms": mean_s * 1e3,
+            "std_ms": statistics.stdev(times) * 1e3 if len(times) > 1 else 0.0, "rtf": mean_s / mean_duration}
+
+
+@contextlib.contextmanager
+def num_threads(threads: int):
+    """Run with ``threads`` intra-op threads (0: unchanged)."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def benchmark(manifest: str | Path, config: str | Path | None = None, checkpoint: str | Path | None = None,
+              opts: BenchmarkOptions = BenchmarkOptions(), *,
+              progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
+    """One row per precision with the columns of ``COLUMNS`` (times in ms, throughput in audio s / s)."""
+    model, name, normalize = load_benchmark_model(config, checkpoint)
+    device = resolve_device(opts.device)
+    model = model.to(device).eval()
+    receptive = model.feature_encoder.receptive_field
+    ids, wavs, short = load_utterances(manifest, max_utterances=opts.max_utterances, min_samples=receptive,
+                                       normalize=normalize)
+    params = count_parameters(model)
+    rows = []
+    with num_threads(opts.threads) as threads:
+        for precision in opts.precisions:
+            what = f"{name} {precision}"
+            report = (lambda k, what=what: progress(what, k, len(wavs))) if progress else None
+            times = time_inference({"model": encoder_forward(model)}, wavs, precision=precision, device=device,
+                                   warmup=opts.warmup, progress=report)["model"]
+            row = {"model": name, "precision": precision, "device": device.type, "threads": threads,
+                   "params_m": params / 1e6, "skipped": len(short), **summarize(times, wavs),
+                   "pretrain_batch": 0, "pretrain_audio_s_per_s": float("nan")}
+            if opts.pretrain_batch:
+                row["pretrain_audio_s_per_s"], row["pretrain_batch"] = pretrain_throughput(
+                    model, wavs, precision=precision, device=device, batch_size=opts.pretrain_batch,
+                    steps=opts.pretrain_steps)
+            rows.append({c: row[c] for c in COLUMNS})
+    return rows
+
+
+def results_table(rows: Sequence[dict], title: str):
+    """The rows as a rich table: one line per precision."""
+    from rich.table import Table
+
+    first = rows[0]
+    table = Table(title=f"{title} ({first['utterances']} utterances of {first['mean_duration_s']:.2f} s on average, "
+                        f"{first['device']}, {first['threads']} threads)")
+    for col in ("precision", "params (M)", "inference ms / utterance", "RTF", "pre-training audio s / s"):
+        table.add_column(col, justify="left" if col == "precision" else "right")
+    for r in rows:
+        pretrain = f"{r['pretrain_audio_s_per_s']:.2f} (batch {r['pretrain_batch']})" if r["pretrain_batch"] else "-"
+        table.add_row(r["precision"], f"{r['params_m']:.2f}", f"{r['mean_ms']:.1f} ± {r['std_ms']:.1f}",
+                      f"{r['rtf']:.4f}", pretrain)
+    return table
+
+
+def write_tsv(rows: Sequence[dict], path: str | Path) -> Path:
+    import pandas as pd
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(list(rows), columns=COLUMNS).to_csv(path, sep="\t", index=False, float_format="%.6g")
+    return path

@@ -1,0 +1,146 @@
+"""``asrkit benchmark``: the numbers are consistent with each other and with the model (no timing thresholds)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+import yaml
+from click.testing import CliRunner
+
+from asrkit.benchmark import (COLUMNS, BenchmarkOptions, benchmark, count_parameters, load_benchmark_model,
+                              load_utterances, time_inference)
+from asrkit.cli import cli
+from asrkit.config import ConfigError, to_dict
+from asrkit.data.manifest import read_manifest
+from asrkit.models.heads import Wav2Vec2ForCTC
+from asrkit.models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+from asrkit.testing import make_tone_manifest
+
+TINY = {  # a few thousand parameters: stride 40, receptive field 90 samples
+    "conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]",
+    "encoder_layers": 2, "encoder_embed_dim": 32, "encoder_ffn_embed_dim": 64, "encoder_attention_heads": 4,
+    "conv_pos": 16, "conv_pos_groups": 4, "latent_vars": 8, "final_dim": 16, "num_negatives": 5,
+}  # fmt: skip
+FAST = BenchmarkOptions(warmup=1, pretrain_batch=2, pretrain_steps=1)
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    return make_tone_manifest(tmp_path / "data", num_utts=4, name="dev.tsv")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["benchmark", *map(str, args)], catch_exceptions=False)
+
+
+def test_rows_are_consistent_with_the_model_and_the_manifest(config, manifest):
+    rows = benchmark(manifest, config, opts=FAST)
+    assert [r["precision"] for r in rows] == ["fp32", "bf16"]
+    model = wav2vec2_model(load_wav2vec2_config(config))
+    heads = sum(p.numel() for n, p in model.named_parameters() if n.startswith(("quantizer.", "final_proj.")))
+    assert heads > 0 and count_parameters(model) == sum(p.numel() for p in model.parameters()) - heads
+    durations = read_manifest(manifest)["duration"]
+    for r in rows:
+        assert list(r) == COLUMNS
+        assert r["params_m"] * 1e6 == count_parameters(model)
+        assert r["utterances"] == 4 and r["skipped"] == 0
+        assert r["audio_s"] == pytest.approx(durations.sum(), abs=1e-3)
+        assert r["mean_duration_s"] == pytest.approx(durations.mean(), abs=1e-3)
+        assert r["mean_ms"] > 0 and r["std_ms"] >= 0
+        assert r["rtf"] == pytest.approx(r["mean_ms"] / 1e3 / r["mean_duration_s"], rel=1e-3)
+        assert r["pretrain_batch"] == 2 and r["pretrain_audio_s_per_s"] > 0
+        assert r["device"] == "cpu" and r["threads"] == torch.get_num_threads()
+
+
+def test_max_utterances_threads_and_no_pretraining(config, manifest):
+    threads = torch.get_num_threads()
+    opts = BenchmarkOptions(precisions=("fp32",), max_utterances=3, warmup=0, threads=2, pretrain_batch=0)
+    (row,) = benchmark(manifest, config, opts=opts)
+    assert row["utterances"] == 3 and row["threads"] == 2 and torch.get_num_threads() == threads
+    assert row["pretrain_batch"] == 0 and math.isnan(row["pretrain_audio_s_per_s"])
+
+
+def test_interleaved_timing_gives_one_time_per_utterance_and_function():
+    calls = []
+    wavs = [torch.zeros(100 * (i + 1)) for i in range(3)]
+    times = time_inference({"a": lambda x: calls.append(("a", x.shape)), "b": lambda x: calls.append(("b", x.shape))},
+                           wavs, precision="fp32", device=torch.device("cpu"), warmup=1)
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
+    assert calls[:2] == [("a", (1, 100)), ("b", (1, 100))]  # warm-up, untimed
+    assert [c[1] for c in calls[2:]] == [(1, 100), (1, 100), (1, 200), (1, 200), (1, 300), (1, 300)]
+
+
+def test_short_utterances_are_left_out_and_counted(tmp_path, config):
+    manifest = make_tone_manifest(tmp_path / "data", num_utts=3, name="dev.tsv")
+    df = read_manifest(manifest)
+    sf.write(tmp_path / "short.flac", torch.zeros(50).numpy(), 16000)  # under the 90-sample receptive field
+    short = {**df.iloc[0].to_dict(), "id": "short", "audio": str(tmp_path / "short.flac"), "num_samples": 50,
+             "duration": 50 / 16000}
+    from asrkit.data.manifest import write_manifest
+
+    write_manifest(pd.concat([pd.DataFrame([short]), df]), tmp_path / "with_short.tsv")
+    ids, wavs, skipped = load_utterances(tmp_path / "with_short.tsv", min_samples=90)
+    assert skipped == ["short"] and ids == list(df["id"]) and [len(w) for w in wavs] == list(df["num_samples"])
+    (row,) = benchmark(tmp_path / "with_short.tsv", config, opts=BenchmarkOptions(("fp32",), pretrain_batch=0))
+    assert row["skipped"] == 1 and row["utterances"] == 3
+
+
+def test_checkpoints_pretraining_and_fine_tuned(tmp_path, config, manifest):
+    cfg = load_wav2vec2_config(config)
+    torch.manual_seed(0)
+    pretrained = wav2vec2_model(cfg)
+    torch.save({"model": pretrained.state_dict(), "config": {"model": to_dict(cfg), "data": {"normalize": True}}},
+               tmp_path / "pretrain.pt")
+    ctc = Wav2Vec2ForCTC(wav2vec2_model(cfg), vocab_size=5)
+    torch.save({"model": ctc.state_dict(), "config": {"encoder": to_dict(cfg), "tokens": list("-|ab'")}},
+               tmp_path / "ctc.pt")
+    model, name, normalize = load_benchmark_model(checkpoint=tmp_path / "pretrain.pt")
+    assert name == "pretrain" and normalize
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), pretrained.state_dict().values()))
+    model, _, normalize = load_benchmark_model(checkpoint=tmp_path / "ctc.pt")
+    assert not normalize and torch.equal(model.encoder.layers[0].attention.q_proj.weight,
+                                         ctc.encoder.encoder.layers[0].attention.q_proj.weight)
+    res = run("--checkpoint", tmp_path / "ctc.pt", "--manifest", manifest, "--precision", "fp32",
+              "--pretrain-batch", 2, "--pretrain-steps", 1, "--out", tmp_path / "ctc.tsv")
+    assert res.exit_code == 0, res.output
+    (row,) = pd.read_csv(tmp_path / "ctc.tsv", sep="\t").to_dict("records")
+    assert row["params_m"] * 1e6 == pytest.approx(count_parameters(model)) and row["pretrain_audio_s_per_s"] > 0
+    with pytest.raises(ConfigError, match="do not fit"):
+        load_benchmark_model("tiny", tmp_path / "pretrain.pt")
+
+
+def test_cli_table_and_tsv(tmp_path, config, manifest):
+    res = run("--config", config, "--manifest", manifest, "--out", tmp_path / "b.tsv", "--max-utterances", 2,
+              "--warmup", 0, "--threads", 1, "--precision", "fp32,bf16", "--pretrain-batch", 2, "--pretrain-steps", 1)
+    assert res.exit_code == 0, res.output
+    assert "inference ms / utterance" in res.output and "fp32" in res.output and "bf16" in res.output
+    df = pd.read_csv(tmp_path / "b.tsv", sep="\t")
+    assert list(df.columns) == COLUMNS and list(df["precision"]) == ["fp32", "bf16"]
+    assert (df["utterances"] == 2).all() and (df["threads"] == 1).all()
+    assert (df["rtf"] - df["mean_ms"] / 1e3 / df["mean_duration_s"]).abs().max() < 1e-4
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, config, manifest):
+    res = run("--config", config, "--manifest", tmp_path / "nope.tsv")
+    assert res.exit_code == 1 and "nope.tsv" in res.output and "not found" in res.output
+    res = run("--config", "huge", "--manifest", manifest)
+    assert res.exit_code == 1 and "no model config 'huge'" in res.output
+    res = run("--config", config, "--manifest", manifest, "--precision", "fp16")
+    assert res.exit_code == 1 and "fp16" in res.output
+    res = run("--checkpoint", tmp_path / "missing.pt", "--manifest", manifest)
+    assert res.exit_code == 1 and "missing.pt" in res.output
+    df = read_manifest(manifest)
+    (tmp_path / "data" / "audio" / "dev-002.flac").write_bytes(b"not audio")
+    res = run("--config", config, "--manifest", manifest, "--pretrain-batch", 0)
+    assert res.exit_code == 1 and f"utterance {df['id'][2]!r}" in res.output and "dev-002.flac" in res.output
+    assert "Traceback" not in res.output
