@@ -81,26 +81,31 @@ class Fp32LayerNorm(nn.LayerNorm):
 
 
 class InferenceCache:
-    """Tensors derived from parameters (re-laid-out, concatenated, cast to the autocast dtype), kept
-    between forward passes while no gradient is recorded and the parameters are unchanged (same
-    storage, same version counter: an optimizer step or ``load_state_dict`` invalidates them).
-    With gradients enabled they are recomputed on every call, so autograd sees the parameters."""
+    """Tensors derived from parameters (re-laid-out, concatenated, projected, cast to the autocast
+    dtype), kept between forward passes while no gradient is recorded and the source tensors are
+    unchanged: the same objects (held here, so their ids stay theirs), storage and version counter.
+    An optimizer step, ``load_state_dict`` or ``.to()`` invalidates them; writing through ``p.data``
+    bypasses the version counter and does not. With gradients enabled they are recomputed on every
+    call, so autograd sees the parameters."""
 
     def __init__(self) -> None:
+        self.sources: tuple[Tensor, ...] = ()
         self.key: tuple | None = None
         self.value = None
 
-    def get(self, params: Sequence[Tensor], derive):
+    def get(self, sources: Sequence[Tensor], derive):
+        """``derive()`` (a list of tensors), or its cached result for the same ``sources``."""
         if torch.is_grad_enabled():
             return derive()
-        device = params[0].device.type
+        device = sources[0].device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
-        key = (dtype, *((p.data_ptr(), p._version, p.dtype) for p in params))
+        # inference tensors (made under torch.inference_mode, e.g. by another cache) have no version counter
+        key = (dtype, *((id(t), t.data_ptr(), -1 if t.is_inference() else t._version, t.dtype) for t in sources))
         if key != self.key:
             value = derive()
             if dtype is not None:  # autocast would cast the fp32 result again on every call
                 value = [v.to(dtype) if v is not None and v.is_floating_point() else v for v in value]
-            self.key, self.value = key, value
+            self.sources, self.key, self.value = tuple(sources), key, value
         return self.value
 
 

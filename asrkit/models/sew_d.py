@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import EncoderLayer, FeedForward, init_bert_params
+from asrkit.models.components import EncoderLayer, FeedForward, InferenceCache, init_bert_params
 
 POSITION_TERMS = ("c2p", "p2c")
 
@@ -109,23 +109,43 @@ class DisentangledSelfAttention(nn.Module):
                 self.pos_q_proj = nn.Linear(embed_dim, embed_dim)
         self.position_dropout = nn.Dropout(position_dropout)
         self.scale = 1.0 / math.sqrt(embed_dim // num_heads * (1 + len(self.position_terms)))
+        self._cache = InferenceCache()  # the fused q/k/v projection
+        self._position_cache = InferenceCache()  # K^r, Q^r: input-independent, so kept for inference
+
+    def _in_proj(self) -> list[Tensor]:
+        """``(3D, D)`` weight and ``(3D,)`` bias projecting to queries, keys and values at once."""
+        projs = (self.q_proj, self.k_proj, self.v_proj)
+        return [torch.cat([p.weight for p in projs]), torch.cat([p.bias for p in projs])]
 
     def _position_heads(self, proj: nn.Linear, rel_embeddings: Tensor) -> Tensor:
         """``(2k, D)`` relative embeddings -> ``(H, 2k, D/H)`` position keys or queries."""
-        return proj(rel_embeddings).view(rel_embeddings.size(0), self.num_heads, -1).transpose(0, 1)
+        return proj(rel_embeddings).view(rel_embeddings.size(0), self.num_heads, -1).transpose(0, 1).contiguous()
+
+    def _position_projections(self, rel_embeddings: Tensor) -> list[Tensor]:
+        """K^r (for c2p) and Q^r (for p2c), in ``position_terms`` order. They depend on the weights and
+        the relative-embedding table only: with no gradient they are computed once and kept."""
+        def project() -> list[Tensor]:
+            rel = self.position_dropout(rel_embeddings)
+            projs = {"c2p": self.k_proj if self.share_att_key else self.pos_k_proj,
+                     "p2c": self.q_proj if self.share_att_key else self.pos_q_proj}
+            return [self._position_heads(projs[term], rel) for term in self.position_terms]
+
+        if self.training:  # a fresh dropout mask on every call
+            return project()
+        projs = [self.k_proj, self.q_proj] if self.share_att_key else \
+            [getattr(self, name) for name in ("pos_k_proj", "pos_q_proj") if hasattr(self, name)]
+        return self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))], project)
 
     def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel_index: Tensor) -> Tensor:
         """c2p + p2c scores ``(N, H, T, T)`` (unscaled) for content queries/keys ``(N, H, T, D/H)``."""
         n, h, t, _ = q.shape
-        rel = self.position_dropout(rel_embeddings)
+        tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings)))
         bias = None
         if "c2p" in self.position_terms:  # q_i . K^r[d(i, j)]
-            pos_k = self._position_heads(self.k_proj if self.share_att_key else self.pos_k_proj, rel)
-            c2p = torch.matmul(q, pos_k.transpose(-1, -2))  # (N, H, T, 2k)
+            c2p = torch.matmul(q, tables["c2p"].transpose(-1, -2))  # (N, H, T, 2k)
             bias = c2p.gather(-1, rel_index.expand(n, h, t, t))
         if "p2c" in self.position_terms:  # k_j . Q^r[d(i, j)]: gathered per key j, then transposed
-            pos_q = self._position_heads(self.q_proj if self.share_att_key else self.pos_q_proj, rel)
-            p2c = torch.matmul(k, pos_q.transpose(-1, -2))  # (N, H, T_key, 2k)
+            p2c = torch.matmul(k, tables["p2c"].transpose(-1, -2))  # (N, H, T_key, 2k)
             term = p2c.gather(-1, rel_index.t().expand(n, h, t, t)).transpose(-1, -2)
             bias = term if bias is None else bias + term
         return bias
@@ -136,7 +156,10 @@ class DisentangledSelfAttention(nn.Module):
         """``(N, T, D)``, key padding mask ``(N, T)``, relative embeddings ``(2k, D)`` and
         ``relative_position_index`` ``(T, T)`` -> ``(N, T, D)``."""
         n, t, d = x.shape
-        q, k, v = (p(x).view(n, t, self.num_heads, -1).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj))
+        params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
+        weight, bias = self._cache.get(params, self._in_proj)
+        qkv = F.linear(x, weight, bias).view(n, t, 3, self.num_heads, -1)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each
         bias = self.position_bias(q, k, rel_embeddings, rel_index) * self.scale
         if padding_mask is not None and padding_mask.any():
             # an utterance of zero frames would mask every key and give NaN; its outputs are padding anyway
@@ -199,13 +222,18 @@ class DisentangledTransformer(nn.Module):
         self.position_buckets = position_buckets
         self.max_relative_positions = max_relative_positions
         self.layerdrop = layerdrop
+        self._cache = InferenceCache()
+
+    def _relative_embeddings(self) -> list[Tensor]:
+        rel = self.rel_embeddings.weight
+        return [self.rel_norm(rel) if self.rel_norm is not None else rel]
 
     def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)``."""
         rel_index = relative_position_index(x.size(1), self.position_buckets, self.max_relative_positions, x.device)
-        rel = self.rel_embeddings.weight
-        if self.rel_norm is not None:
-            rel = self.rel_norm(rel)
+        norm = list(self.rel_norm.parameters()) if self.rel_norm is not None else []
+        # the same table object on every inference call, so the layers can keep their projections of it
+        (rel,) = self._cache.get([self.rel_embeddings.weight, *norm], self._relative_embeddings)
         for layer in self.layers:
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
