@@ -12,7 +12,8 @@ content-to-content, content-to-position ("c2p") and position-to-content ("p2c"),
 row of i - j in the table after log-bucketing (``relative_position_index``). The index is built once
 per forward pass and shared by all layers; each term is one batched matmul against the 2k table rows
 followed by a gather, and the two position terms enter ``F.scaled_dot_product_attention`` as an
-additive bias together with the key padding mask.
+additive bias together with the key padding mask. The attention scale is folded into the query
+projection, so neither the queries nor the ``(N, H, T, T)`` bias take a pass of their own for it.
 
 Blocks are post-LN like wav2vec 2.0 BASE (``EncoderLayer``), with DeBERTa's LayerNorm epsilon. There is
 no LayerNorm or dropout at the input of the stack (the squeezed input goes straight in, as in asapp
@@ -113,9 +114,13 @@ class DisentangledSelfAttention(nn.Module):
         self._position_cache = InferenceCache()  # K^r, Q^r: input-independent, so kept for inference
 
     def _in_proj(self) -> list[Tensor]:
-        """``(3D, D)`` weight and ``(3D,)`` bias projecting to queries, keys and values at once."""
+        """``(3D, D)`` weight and ``(3D,)`` bias projecting to queries, keys and values at once; the
+        query rows carry the attention scale, so neither the queries nor the ``(N, H, T, T)`` scores
+        need a pass of their own for it."""
         projs = (self.q_proj, self.k_proj, self.v_proj)
-        return [torch.cat([p.weight for p in projs]), torch.cat([p.bias for p in projs])]
+        weights, biases = [p.weight for p in projs], [p.bias for p in projs]
+        weights[0], biases[0] = weights[0] * self.scale, biases[0] * self.scale
+        return [torch.cat(weights), torch.cat(biases)]
 
     def _position_heads(self, proj: nn.Linear, rel_embeddings: Tensor) -> Tensor:
         """``(2k, D)`` relative embeddings -> ``(H, 2k, D/H)`` position keys or queries."""
@@ -137,7 +142,8 @@ class DisentangledSelfAttention(nn.Module):
         return self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))], project)
 
     def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel_index: Tensor) -> Tensor:
-        """c2p + p2c scores ``(N, H, T, T)`` (unscaled) for content queries/keys ``(N, H, T, D/H)``."""
+        """c2p + p2c scores ``(N, H, T, T)`` for content queries/keys ``(N, H, T, D/H)``, in the scale of
+        ``q`` (``forward`` passes scaled queries; the position queries get the same scale here)."""
         n, h, t, _ = q.shape
         tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings)))
         bias = None
@@ -145,9 +151,9 @@ class DisentangledSelfAttention(nn.Module):
             c2p = torch.matmul(q, tables["c2p"].transpose(-1, -2))  # (N, H, T, 2k)
             bias = c2p.gather(-1, rel_index.expand(n, h, t, t))
         if "p2c" in self.position_terms:  # k_j . Q^r[d(i, j)]: gathered per key j, then transposed
-            p2c = torch.matmul(k, tables["p2c"].transpose(-1, -2))  # (N, H, T_key, 2k)
+            p2c = torch.matmul(k, (tables["p2c"] * self.scale).transpose(-1, -2))  # (N, H, T_key, 2k)
             term = p2c.gather(-1, rel_index.t().expand(n, h, t, t)).transpose(-1, -2)
-            bias = term if bias is None else bias + term
+            bias = term if bias is None else bias.add_(term)  # gather's backward needs only the index
         return bias
 
     def forward(
@@ -159,14 +165,14 @@ class DisentangledSelfAttention(nn.Module):
         params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
         weight, bias = self._cache.get(params, self._in_proj)
         qkv = F.linear(x, weight, bias).view(n, t, 3, self.num_heads, -1)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each
-        bias = self.position_bias(q, k, rel_embeddings, rel_index) * self.scale
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each; q already scaled
+        scores = self.position_bias(q, k, rel_embeddings, rel_index)
         if padding_mask is not None and padding_mask.any():
             # an utterance of zero frames would mask every key and give NaN; its outputs are padding anyway
             padding_mask = padding_mask & ~padding_mask.all(dim=1, keepdim=True)
-            bias = bias.masked_fill(padding_mask[:, None, None, :], float("-inf"))
+            scores = scores.masked_fill_(padding_mask[:, None, None, :], float("-inf"))
         x = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0, scale=self.scale
+            q, k, v, attn_mask=scores, dropout_p=self.dropout if self.training else 0.0, scale=1.0
         )
         return self.out_proj(x.transpose(1, 2).reshape(n, t, d))
 
