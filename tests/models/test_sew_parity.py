@@ -147,3 +147,23 @@ def test_import_checkpoint_cli_routes_by_model_type(tmp_path):
         ref = hf(x).last_hidden_state
         ours = model.eval().extract_features(x).x
     assert state["config"]["model"]["model_type"] == "sew_d" and (ours - ref).abs().max() < TOL
+
+
+@pytest.mark.parametrize("name", ["tiny", "small", "mid", "base", "large", "sew_tiny", "sew_d_tiny", "sew_d_small",
+                                  "sew_d_mid", "sew_d_base", "sew_d_base_plus"])
+def test_hf_config_for_builds_the_same_model_in_transformers(name):
+    """The benchmark's transformers counterpart of each Table 2 row has our parameters, less the
+    pre-training heads (transformers' SEW / SEW-D have none) and the feature projection transformers
+    leaves out when the encoder's width equals the Transformer's (asrkit always has it)."""
+    from asrkit.models.wav2vec2 import load_wav2vec2_config
+
+    cfg = load_wav2vec2_config(name)
+    hf_cfg = hf_config_for(cfg)
+    hf_model = {"wav2vec2": transformers.Wav2Vec2Model, "sew": SEWModel, "sew_d": SEWDModel}[cfg.model_type]
+    with torch.device("meta"):
+        ours, theirs = wav2vec2_model(cfg), hf_model(hf_cfg)
+    counted = sum(p.numel() for n, p in ours.named_parameters() if not n.startswith(("quantizer.", "final_proj.")))
+    proj = ours.feature_projection.projection
+    if cfg.model_type != "wav2vec2" and proj.in_features == proj.out_features:
+        counted -= proj.weight.numel() + proj.bias.numel()
+    assert counted == sum(p.numel() for p in theirs.parameters())
