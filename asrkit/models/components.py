@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import threading
 from collections.abc import Sequence
 
 import torch
@@ -149,8 +150,9 @@ class ConvBlock(nn.Module):
             return [taps.reshape(-1, weight.size(0))]
         return [taps[i : i + stride].reshape(-1, weight.size(0)) for i in range(0, taps.size(0), stride)]
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, T, C_in)`` -> ``(N, T', C_out)``, channels last."""
+    def forward(self, x: Tensor, scratch: ScratchBuffer | None = None) -> Tensor:
+        """``(N, T, C_in)`` -> ``(N, T', C_out)``, channels last. With ``scratch`` (fp32 inference on CPU),
+        the output is written into that buffer, not into fresh memory."""
         n, t, c_in = x.shape
         kernel, stride = self.conv.kernel_size[0], self.conv.stride[0]
         t_out = (t - kernel) // stride + 1
@@ -160,8 +162,8 @@ class ConvBlock(nn.Module):
         if c_in == 1:
             windows = x[..., 0].unfold(1, kernel, stride)  # (N, T', K) view; K / stride times the waveform once copied
             if isinstance(self.norm, nn.GroupNorm) and self.norm.num_groups == self.norm.num_channels:
-                return gelu_(_conv_channel_norm(windows, weights[0], self.norm))
-            chunks = [(windows, weights[0])]
+                return gelu_(_conv_channel_norm(windows, weights[0], self.norm, scratch))
+            chunks = [(windows.contiguous(), weights[0])]
         else:
             chunks = []
             for i, w in zip(range(0, kernel, stride), weights):
@@ -169,21 +171,22 @@ class ConvBlock(nn.Module):
                 # (N, T', taps * C_in) view with row stride stride * C_in: a valid GEMM operand as is
                 view = x[:, i:].unfold(1, taps, stride)[:, :t_out].transpose(2, 3).reshape(n, t_out, taps * c_in)
                 chunks.append((view, w))
-        y = None
-        for view, w in chunks:
-            if n == 1:  # 2-D GEMMs take the strided view without a copy
-                if y is None:
-                    y = (torch.mm(view[0], w) if bias is None else torch.addmm(bias, view[0], w)).unsqueeze(0)
-                elif y.requires_grad or view.requires_grad:
-                    y = torch.addmm(y[0], view[0], w).unsqueeze(0)
-                else:  # accumulate into y (GEMM with beta = 1): no extra pass over the output
-                    y[0].addmm_(view[0], w)
-            else:
+        if torch.is_grad_enabled():  # functional ops for autograd (3-D matmul: no copy at batch 1)
+            y = None
+            for view, w in chunks:
                 term = torch.matmul(view, w)
-                if y is None:
-                    y = term if bias is None else term + bias
-                else:
-                    y = y + term
+                y = (term if bias is None else term + bias) if y is None else y + term
+        else:  # 2-D GEMMs per utterance on the strided views, accumulated in place (beta = 1)
+            (first, w0), rest = chunks[0], chunks[1:]
+            if scratch is not None:
+                y = scratch.take((n, t_out, w0.size(1)), x.dtype)
+                for b in range(n):
+                    torch.mm(first[b], w0, out=y[b]) if bias is None else torch.addmm(bias, first[b], w0, out=y[b])
+            else:  # functional, so that autocast applies
+                y = torch.matmul(first, w0) if bias is None else torch.matmul(first, w0) + bias
+            for view, w in rest:
+                for b in range(n):
+                    y[b].addmm_(view[b], w)
         if isinstance(self.norm, nn.LayerNorm):
             y = self.norm(y)
         elif self.norm is not None:  # a GroupNorm over channel groups: statistics over (time, group)
@@ -191,7 +194,8 @@ class ConvBlock(nn.Module):
         return gelu_(y)
 
 
-def _conv_channel_norm(windows: Tensor, weight: Tensor, norm: nn.GroupNorm) -> Tensor:
+def _conv_channel_norm(windows: Tensor, weight: Tensor, norm: nn.GroupNorm, scratch: ScratchBuffer | None = None
+                       ) -> Tensor:
     """``GroupNorm(C, C)(conv(x))`` for the first block, channels last, as one GEMM per utterance.
 
     ``windows`` ``(N, T', K)`` waveform windows, ``weight`` ``(K, C)``. The statistics of each
@@ -214,9 +218,43 @@ def _conv_channel_norm(windows: Tensor, weight: Tensor, norm: nn.GroupNorm) -> T
     # the shift rides in the GEMM as the weight row of a column of ones appended to the windows
     weight_aug = torch.cat([wd[None] * scale[:, None, :], shift], dim=1).to(windows.dtype)  # (N, K + 1, C)
     windows_aug = F.pad(windows, (0, 1), value=1.0)
+    if scratch is not None:
+        y = scratch.take((windows.size(0), windows.size(1), weight.size(1)), windows.dtype)
+        for b in range(windows.size(0)):
+            torch.mm(windows_aug[b], weight_aug[b], out=y[b])
+        return y
     if windows.size(0) == 1:
         return torch.mm(windows_aug[0], weight_aug[0]).unsqueeze(0)
     return torch.bmm(windows_aug, weight_aug)
+
+
+class ScratchBuffer:
+    """Memory reused for the feature encoder's large activations across inference calls.
+
+    The first blocks' outputs are tens of MB per utterance (T' x C floats at 3.2 kHz); fresh memory
+    that size comes from the OS page by page (glibc maps allocations over 32 MB afresh each time),
+    which on a VM costs about as much as the GEMM that fills it. Buffers are per thread and grow to
+    the largest activation seen, which they keep.
+    """
+
+    _local = threading.local()
+
+    def __init__(self) -> None:
+        self.data: Tensor | None = None
+
+    @classmethod
+    def pair(cls) -> tuple[ScratchBuffer, ScratchBuffer]:
+        """This thread's two CPU buffers (blocks alternate between them)."""
+        if not hasattr(cls._local, "pair"):
+            cls._local.pair = (cls(), cls())
+        return cls._local.pair
+
+    def take(self, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+        numel = math.prod(shape)
+        if self.data is None or self.data.numel() < numel or self.data.dtype != dtype:
+            with torch.inference_mode(False):  # a normal tensor: usable under no_grad and inference_mode alike
+                self.data = torch.empty(numel, dtype=dtype)
+        return self.data[:numel].view(shape)
 
 
 class FeatureEncoder(nn.Module):
@@ -252,8 +290,12 @@ class FeatureEncoder(nn.Module):
                 f"({self.receptive_field} samples); pad or drop such utterances"
             )
         x = x.unsqueeze(-1)  # (N, L, 1): the blocks run channels last
-        for block in self.conv_layers:
-            x = block(x)
+        # fp32 inference on CPU: intermediate activations go to reused scratch memory; the output is fresh
+        scratch = ScratchBuffer.pair() if not torch.is_grad_enabled() and x.device.type == "cpu" \
+            and x.dtype == torch.float32 and not torch.is_autocast_enabled("cpu") else None
+        last = len(self.conv_layers) - 1
+        for i, block in enumerate(self.conv_layers):
+            x = block(x, scratch[i % 2] if scratch is not None and i < last else None)
         if lengths is not None:
             lengths = self.output_lengths(lengths)
         return x, lengths
