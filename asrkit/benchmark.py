@@ -80,7 +80,10 @@ def load_benchmark_model(config: str | Path | None = None, checkpoint: str | Pat
     if checkpoint is not None:
         if not Path(checkpoint).is_file():
             raise ConfigError(f"{checkpoint}: checkpoint not found")
-        state = load_checkpoint(checkpoint)
+        try:
+            state = load_checkpoint(checkpoint)
+        except RuntimeError as e:  # not a torch file
+            raise ConfigError(str(e)) from e
         saved = state.get("config") if isinstance(state, dict) else None
         if not isinstance(saved, dict) or not isinstance(state.get("model"), Mapping):
             raise ConfigError(f"{checkpoint}: not an asrkit checkpoint (no model weights and config)")

@@ -567,7 +567,7 @@ def benchmark_cmd(config, checkpoint, manifest, out, max_utterances, warmup, thr
                 bar.update(tasks[what], advance=advance)
 
             rows = benchmark(manifest, config, checkpoint, opts, progress=progress)
-    except (ValueError, ConfigError, ManifestError, AudioError, RuntimeError) as e:
+    except (ValueError, ConfigError, ManifestError, AudioError) as e:
         _fail(str(e))
     Console(width=None if sys.stdout.isatty() else 140).print(results_table(rows, f"{rows[0]['model']} on {manifest}"))
     if out is not None:

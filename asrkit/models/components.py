@@ -94,6 +94,9 @@ class InferenceCache:
         self.key: tuple | None = None
         self.value = None
 
+    def __getstate__(self) -> dict:  # copies and pickles of a model start with an empty cache
+        return {"sources": (), "key": None, "value": None}
+
     def get(self, sources: Sequence[Tensor], derive):
         """``derive()`` (a list of tensors), or its cached result for the same ``sources``."""
         if torch.is_grad_enabled():
@@ -212,12 +215,11 @@ def _conv_channel_norm(windows: Tensor, weight: Tensor, norm: nn.GroupNorm, scra
     scale = torch.rsqrt(var + norm.eps)
     if norm.weight is not None:
         scale = scale * norm.weight.double()
-    shift = -(mean @ wd) * scale[:, None, :]  # (N, 1, C)
-    if norm.bias is not None:
-        shift = shift + norm.bias.double()
-    # the shift rides in the GEMM as the weight row of a column of ones appended to the windows
+    # centred windows times the scaled weight: the mean is gone before the GEMM (no cancellation for
+    # waveforms with a DC offset); the affine bias rides in the GEMM as the weight row of a column of ones
+    shift = (norm.bias.double() if norm.bias is not None else wd.new_zeros(wd.size(1))).expand(scale.size(0), 1, -1)
     weight_aug = torch.cat([wd[None] * scale[:, None, :], shift], dim=1).to(windows.dtype)  # (N, K + 1, C)
-    windows_aug = F.pad(windows, (0, 1), value=1.0)
+    windows_aug = F.pad(centred.to(windows.dtype), (0, 1), value=1.0)
     if scratch is not None:
         y = scratch.take((windows.size(0), windows.size(1), weight.size(1)), windows.dtype)
         for b in range(windows.size(0)):

@@ -1,0 +1,126 @@
+"""The fast inference paths of the building blocks compute what the plain formulation computes.
+
+The feature encoder runs channels-last as GEMMs on strided views (first-block GroupNorm folded into
+its GEMM, scratch buffers without grad), attention projections and SEW-D position tables are cached
+between inference calls: each is checked against ``nn.Conv1d`` / ``F.group_norm`` / fresh weights,
+with and without gradients, at batch 1 and above, and after the weights change.
+"""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from asrkit.models.components import ConvBlock, FeatureEncoder, feature_encoder
+from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+
+LAYERS = [(16, 10, 5), (24, 3, 2), (24, 3, 2), (16, 2, 2), (16, 1, 1)]  # k = 1 as in WFE-C
+
+
+def _reference(encoder: FeatureEncoder, wav: torch.Tensor) -> torch.Tensor:
+    """fairseq ConvFeatureExtractionModel: (N, C, T) convolutions, GroupNorm / transposed LayerNorm, GELU."""
+    x = wav.unsqueeze(1)
+    for block in encoder.conv_layers:
+        x = F.conv1d(x, block.conv.weight, block.conv.bias, stride=block.conv.stride)
+        if isinstance(block.norm, torch.nn.LayerNorm):
+            x = F.layer_norm(x.transpose(1, 2), block.norm.normalized_shape, block.norm.weight, block.norm.bias,
+                             block.norm.eps).transpose(1, 2)
+        elif block.norm is not None:
+            x = F.group_norm(x, block.norm.num_groups, block.norm.weight, block.norm.bias, block.norm.eps)
+        x = F.gelu(x)
+    return x.transpose(1, 2)
+
+
+def _perturbed_encoder(mode: str, bias: bool) -> FeatureEncoder:
+    torch.manual_seed(0)
+    encoder = feature_encoder(LAYERS, mode, bias)
+    with torch.no_grad():
+        for p in encoder.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # norms away from 1 / 0
+    return encoder
+
+
+@pytest.mark.parametrize("mode, bias", [("group_norm", False), ("group_norm", True), ("layer_norm", True)])
+def test_feature_encoder_matches_plain_convolutions(mode, bias):
+    encoder = _perturbed_encoder(mode, bias)
+    wav = torch.randn(3, 2345) + 0.5  # an offset: the folded GroupNorm must centre it
+    ref = _reference(encoder, wav)
+    with torch.no_grad():
+        fast, _ = encoder(wav)
+    with torch.inference_mode():
+        again, _ = encoder(wav)
+        single, _ = encoder(wav[1:2])
+    grad, _ = encoder(wav)
+    for out in (fast, again, grad):
+        assert out.shape == ref.shape and torch.allclose(out, ref, atol=1e-5)
+    assert torch.allclose(single[0], ref[1], atol=1e-5)
+    # gradients through the GEMM formulation equal those of the convolutions
+    wav.requires_grad_(True)
+    params = [wav, *encoder.parameters()]
+    # the first convolution's bias cancels in its GroupNorm: unused by the fold, zero gradient in the reference
+    g_fast = torch.autograd.grad(encoder(wav)[0].square().sum(), params, allow_unused=True)
+    g_ref = torch.autograd.grad(_reference(encoder, wav).square().sum(), params)
+    for a, b in zip(g_fast, g_ref):
+        assert torch.allclose(torch.zeros_like(b) if a is None else a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_first_block_norm_fold_is_accurate_for_large_offsets():
+    """Per-channel statistics from the windows' covariance, windows centred before the GEMM: with a DC
+    offset 300 times the signal, as close to a float64 computation as F.group_norm in float32."""
+    encoder = _perturbed_encoder("group_norm", False)
+    block: ConvBlock = encoder.conv_layers[0]
+    wav = 0.01 * torch.randn(1, 4000) + 3.0
+
+    def reference(wav, block):
+        y = F.conv1d(wav[:, None], block.conv.weight, stride=5)
+        return F.gelu(F.group_norm(y, 16, block.norm.weight, block.norm.bias, block.norm.eps)).transpose(1, 2)
+
+    with torch.no_grad():
+        exact = reference(wav.double(), copy.deepcopy(block).double())
+        fp32_error = (reference(wav, block) - exact).abs().max()
+        fold_error = (block(wav[..., None]) - exact).abs().max()
+    assert fold_error <= max(fp32_error, 1e-6)
+
+
+def _model(**kw) -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = Wav2Vec2Config(conv_feature_layers="[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]", encoder_layers=2,
+                         encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4, conv_pos=16,
+                         conv_pos_groups=4, latent_vars=8, final_dim=16, **kw)
+    return wav2vec2_model(cfg).eval()
+
+
+@pytest.mark.parametrize("model_type", ["wav2vec2", "sew_d"])
+def test_cached_weights_follow_optimizer_steps_and_loads(model_type):
+    extra = {"model_type": "sew_d", "squeeze_factor": 2, "position_buckets": 8, "max_relative_positions": 16} \
+        if model_type == "sew_d" else {}
+    model = _model(**extra)
+    wav = torch.randn(1, 3000)
+    with torch.inference_mode():
+        before = model.extract_features(wav).x
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.extract_features(wav).x.square().mean().backward()
+    opt.step()
+    with torch.inference_mode():
+        cached = model.extract_features(wav).x
+    fresh = copy.deepcopy(model)  # a copy starts with empty caches
+    with torch.no_grad():
+        assert torch.allclose(cached, fresh.extract_features(wav).x, atol=1e-6)
+        assert not torch.allclose(cached, before, atol=1e-3)
+    with torch.inference_mode():
+        model.load_state_dict(_model(**extra).state_dict())
+        assert torch.allclose(model.extract_features(wav).x, before, atol=1e-6)
+
+
+def test_bf16_autocast_stays_close_to_fp32():
+    model = _model()
+    wav = torch.randn(2, 3000)
+    with torch.inference_mode():
+        fp32 = model.extract_features(wav).x
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            bf16 = model.extract_features(wav).x
+            bf16_again = model.extract_features(wav).x
+    assert bf16.dtype == torch.bfloat16 and torch.equal(bf16, bf16_again)
+    assert (bf16.float() - fp32).abs().max() < 0.1
