@@ -146,12 +146,13 @@ class ConvBlock(nn.Module):
         self._cache = InferenceCache()
 
     def _gemm_weights(self) -> list[Tensor]:
-        """``(C_out, C_in, K)`` -> one ``(taps * C_in, C_out)`` matrix per chunk of ``stride`` taps."""
+        """``(C_out, C_in, K)`` -> one ``(taps * C_in, C_out)`` matrix per chunk of ``stride`` taps, then the bias."""
         weight, stride = self.conv.weight, self.conv.stride[0]
         taps = weight.permute(2, 1, 0)  # (K, C_in, C_out)
         if weight.size(1) == 1:  # the first block: the waveform's windows are materialised, one GEMM
-            return [taps.reshape(-1, weight.size(0))]
-        return [taps[i : i + stride].reshape(-1, weight.size(0)) for i in range(0, taps.size(0), stride)]
+            return [taps.reshape(-1, weight.size(0)), self.conv.bias]
+        chunks = [taps[i : i + stride].reshape(-1, weight.size(0)) for i in range(0, taps.size(0), stride)]
+        return [*chunks, self.conv.bias]
 
     def forward(self, x: Tensor, scratch: ScratchBuffer | None = None) -> Tensor:
         """``(N, T, C_in)`` -> ``(N, T', C_out)``, channels last. With ``scratch`` (fp32 inference on CPU),
@@ -160,8 +161,7 @@ class ConvBlock(nn.Module):
         kernel, stride = self.conv.kernel_size[0], self.conv.stride[0]
         t_out = (t - kernel) // stride + 1
         params = [self.conv.weight] if self.conv.bias is None else [self.conv.weight, self.conv.bias]
-        weights = self._cache.get(params, self._gemm_weights)
-        bias = self.conv.bias
+        *weights, bias = self._cache.get(params, self._gemm_weights)  # in the autocast dtype if any
         if c_in == 1:
             windows = x[..., 0].unfold(1, kernel, stride)  # (N, T', K) view; K / stride times the waveform once copied
             if isinstance(self.norm, nn.GroupNorm) and self.norm.num_groups == self.norm.num_channels:
@@ -178,7 +178,7 @@ class ConvBlock(nn.Module):
             y = None
             for view, w in chunks:
                 term = torch.matmul(view, w)
-                y = (term if bias is None else term + bias) if y is None else y + term
+                y = (term if bias is None else term + bias.to(term.dtype)) if y is None else y + term
         else:  # 2-D GEMMs per utterance on the strided views, accumulated in place (beta = 1)
             (first, w0), rest = chunks[0], chunks[1:]
             if scratch is not None:
@@ -186,7 +186,9 @@ class ConvBlock(nn.Module):
                 for b in range(n):
                     torch.mm(first[b], w0, out=y[b]) if bias is None else torch.addmm(bias, first[b], w0, out=y[b])
             else:  # functional, so that autocast applies
-                y = torch.matmul(first, w0) if bias is None else torch.matmul(first, w0) + bias
+                y = torch.matmul(first, w0)
+                if bias is not None:
+                    y.add_(bias)
             for view, w in rest:
                 for b in range(n):
                     y[b].addmm_(view[b], w)

@@ -114,13 +114,17 @@ def test_cached_weights_follow_optimizer_steps_and_loads(model_type):
         assert torch.allclose(model.extract_features(wav).x, before, atol=1e-6)
 
 
-def test_bf16_autocast_stays_close_to_fp32():
-    model = _model()
+@pytest.mark.parametrize("extra", [{}, {"extractor_mode": "layer_norm", "conv_bias": True, "layer_norm_first": True}])
+def test_bf16_autocast_stays_close_to_fp32(extra):
+    model = _model(**extra)
     wav = torch.randn(2, 3000)
     with torch.inference_mode():
         fp32 = model.extract_features(wav).x
         with torch.autocast("cpu", dtype=torch.bfloat16):
             bf16 = model.extract_features(wav).x
             bf16_again = model.extract_features(wav).x
-    assert bf16.dtype == torch.bfloat16 and torch.equal(bf16, bf16_again)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # training path, gradients through the GEMMs
+        model.train().extract_features(wav).x.float().square().mean().backward()
+    assert torch.equal(bf16, bf16_again)
     assert (bf16.float() - fp32).abs().max() < 0.1
+    assert all(p.grad is not None for p in model.feature_encoder.parameters())
