@@ -161,7 +161,8 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Seq
     """Seconds per utterance of each forward function, at batch 1, under ``torch.inference_mode``.
 
     Several functions (asrkit and ``transformers``, say) are timed interleaved, utterance by
-    utterance, so that load from other processes falls on all of them alike. The first ``warmup``
+    utterance, their order rotating from one utterance to the next, so that load from other
+    processes and the state of caches and the allocator fall on all of them alike. The first ``warmup``
     utterances run once untimed beforehand. The autocast region spans the whole run, so fp32
     weights are cast to bf16 once, as in a deployed bf16 model.
     """
@@ -170,9 +171,11 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Seq
         for wav in wavs[:warmup]:
             for forward in forwards.values():
                 forward(wav[None].to(device))
-        for wav in wavs:
+        names = list(forwards)
+        for i, wav in enumerate(wavs):
             x = wav[None].to(device)
-            for name, forward in forwards.items():
+            for name in names[i % len(names):] + names[: i % len(names)]:
+                forward = forwards[name]
                 _sync(device)
                 start = time.perf_counter()
                 forward(x)
