@@ -575,5 +575,32 @@ def benchmark_cmd(config, checkpoint, manifest, out, max_utterances, warmup, thr
     if rows[0]["skipped"]:
         console.print(f"[yellow]{rows[0]['skipped']} utterance(s) shorter than the receptive field were left out")
 
+
+@cli.command("compare", context_settings=CONTEXT)
+@click.option("--model", "models", nargs=3, multiple=True, required=True,
+              metavar="NAME BENCHMARK_TSV RESULTS_TSV",
+              help="One row, repeated per model: its name, an `asrkit benchmark --out` TSV and a results TSV "
+                   "(`asrkit score --results`, a recipe's exp/results.tsv).")
+@click.option("--exp", "exp_name", default="pretrained_10m", help="Experiment whose WERs to take (results column exp).")
+@click.option("--split", default="test", help="Split whose WERs to take (results column split).")
+@click.option("--decoders", default="greedy,4gram", help="Comma-separated decoders, one WER column each.")
+@click.option("--precision", default="fp32", help="Benchmark row to take (SEW-D times fp32).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the table as TSV.")
+def compare_cmd(models, exp_name, split, decoders, precision, out):
+    """Models side by side as SEW-D's Table 1: parameters, inference time (batch 1, mean ± std), WER
+    without and with the LM."""
+    from .compare import CompareError, ModelRun, compare_models, compare_table, write_tsv
+
+    try:
+        df = compare_models([ModelRun(name, Path(bench), Path(results)) for name, bench, results in models],
+                            exp=exp_name, split=split, precision=precision,
+                            decoders=[d.strip() for d in decoders.split(",") if d.strip()])
+    except CompareError as e:
+        _fail(str(e))
+    Console(width=None if sys.stdout.isatty() else 140).print(compare_table(df, f"{exp_name}, {split} set"))
+    if out is not None:
+        console.print(f"wrote {write_tsv(df, out)}")
+
+
 if __name__ == "__main__":
     cli()
