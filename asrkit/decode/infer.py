@@ -6,7 +6,6 @@ the search, never the network.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,6 +18,7 @@ from ..data.manifest import read_manifest
 from ..data.tokenizer import TokenizerError
 from ..models.heads import Wav2Vec2ForCTC
 from ..models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from ..precision import autocast, resolve_precision
 from ..train.checkpoint import load_checkpoint
 
 
@@ -57,8 +57,7 @@ def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, sample_rat
     sampler = BucketBatchSampler([int(ds.sizes[i]) for i in usable], max(max_tokens, int(ds.sizes.max(initial=1))),
                                  shuffle=False)
     out: dict[str, torch.Tensor] = {}
-    amp = torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if precision == "bf16" \
-        else contextlib.nullcontext()
+    amp = autocast(resolve_precision(precision, device), device)
     for batch_idx in sampler:
         batch = ds.collate([ds[usable[j]] for j in batch_idx])
         with amp:

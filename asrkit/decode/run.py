@@ -35,7 +35,7 @@ class DecodeOptions:
     lm_weight_range: tuple[float, float] = (0.0, 5.0)
     word_score_range: tuple[float, float] = (-5.0, 5.0)
     seed: int = 0
-    precision: str = "fp32"  # "bf16": autocast for the network
+    precision: str = "auto"  # "bf16": autocast for the network; "auto": bf16 only with native hardware support
     max_tokens: int = 1_600_000  # samples per batch for the network
 
 

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.samplers import BucketBatchSampler
+from ..precision import autocast, resolve_precision
 from .checkpoint import find_resume_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .optim import OptimConfig, build_optimizer, build_scheduler
 
@@ -38,7 +39,9 @@ from .optim import OptimConfig, build_optimizer, build_scheduler
 @dataclass(frozen=True)
 class TrainerConfig:
     seed: int = 1
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast dtype on CPU and CUDA; fp16 adds a loss scaler
+    # autocast dtype on CPU and CUDA; fp16 adds a loss scaler; auto: bf16 where the hardware has native
+    # bf16 arithmetic (CUDA Ampere+, CPUs with AVX-512 BF16 / AMX), else fp32 (asrkit.precision)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
     device: str = "auto"  # auto: cuda:<LOCAL_RANK> when available, else cpu
     max_tokens: int = 1_400_000  # samples per batch per device (§4.2: 1.4M BASE, 1.2M LARGE)
     max_batch_size: int = 0  # most utterances per batch; 0 = no limit
@@ -93,12 +96,6 @@ def init_distributed(device_pref: str) -> torch.device:
     return device
 
 
-def _autocast(device: torch.device, precision: str):
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
-
-
 def _all_reduce(values: list[float], device: torch.device) -> list[float]:
     if not _is_dist():
         return values
@@ -136,7 +133,8 @@ class Trainer:
         params = param_groups(self.model) if param_groups else [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(params, optim)
         self.scheduler = build_scheduler(self.optimizer, optim)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16")
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.train_set, self.valid_set = train_set, valid_set
         self.sampler = BucketBatchSampler(
             train_set.sizes, cfg.max_tokens, cfg.seed, num_replicas=self.world_size, rank=self.rank,
@@ -227,7 +225,7 @@ class Trainer:
     def _micro_step(self, batch: dict, last_in_window: bool) -> tuple[float, int, dict]:
         sync = contextlib.nullcontext() if last_in_window or not _is_dist() else self.ddp_model.no_sync()
         with sync:
-            with _autocast(self.device, self.cfg.precision):
+            with autocast(self.precision, self.device):
                 loss, sample_size, stats = self.task.loss(self.ddp_model, batch)
             if not torch.isfinite(loss.detach()):
                 # a zero backward keeps DDP's gradient all-reduce in step with the other ranks
@@ -255,7 +253,7 @@ class Trainer:
             grad_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))
         window["grad_norm"] = float(grad_norm)
         if not torch.isfinite(grad_norm):
-            if self.cfg.precision == "fp16":
+            if self.precision == "fp16":
                 self.scaler.step(self.optimizer)  # skips the step; update() lowers the scale
                 self.scaler.update()
             self.optimizer.zero_grad(set_to_none=True)
@@ -365,7 +363,7 @@ class Trainer:
         row = {"update": self.num_updates, "epoch": self.epoch, **stats.means(),
                "lr": self.scheduler.get_last_lr()[0], "grad_norm": window.get("grad_norm", math.nan),
                "audio_s_per_s": throughput * self.world_size}
-        if self.cfg.precision == "fp16":
+        if self.precision == "fp16":
             row["loss_scale"] = self.scaler.get_scale()
         row.update(getattr(self.task, "extra_metrics", lambda m: {})(self.model))
         metrics.log("train", row)
@@ -387,7 +385,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)  # same masks every time
             for batch in loader:
-                with _autocast(self.device, self.cfg.precision):
+                with autocast(self.precision, self.device):
                     _, n, s = self.task.loss(self.model, self._to_device(batch), generator=gen)
                 stats.add(s, n)
         self.model.train()

@@ -97,5 +97,5 @@ def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Pat
             n = sum(p.numel() for p in model.parameters())
             console.log(f"wav2vec 2.0: {n / 1e6:.2f}M parameters; {len(train)} training utterances "
                         f"({float(train.sizes.sum()) / cfg.data.sample_rate / 3600:.2f} h after cropping); "
-                        f"{trainer.world_size} process(es) on {trainer.device}, precision {cfg.trainer.precision}")
+                        f"{trainer.world_size} process(es) on {trainer.device}, precision {trainer.precision}")
     return trainer.fit(resume=resume)

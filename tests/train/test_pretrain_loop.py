@@ -102,3 +102,18 @@ def test_unreadable_audio_stops_with_its_name_or_is_skipped_with_skip_bad(micro_
     assert res.exit_code == 0, res.output
     assert "skipped unreadable utterance utt0-003" in res.output
     assert load_checkpoint(tmp_path / "lenient" / LAST)["num_updates"] == 6
+
+
+def test_precision_auto_trains_in_what_the_hardware_supports(micro_config, tmp_path, monkeypatch):
+    from asrkit import precision
+
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    cfg = load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1"])
+    run_pretrain(cfg, tmp_path / "fp32")
+    run_pretrain(load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1",
+                                                     "trainer.precision=auto"]), tmp_path / "auto")
+    assert per_update(tmp_path / "auto") == per_update(tmp_path / "fp32")  # auto -> fp32 here
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    run_pretrain(load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1",
+                                                     "trainer.precision=auto"]), tmp_path / "auto_bf16")
+    assert per_update(tmp_path / "auto_bf16") != per_update(tmp_path / "fp32")  # bf16 rounding shows
