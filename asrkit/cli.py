@@ -502,7 +502,8 @@ def results_cmd(results_tsv: Path):
 @click.option("--tune-method", type=click.Choice(["bayes", "random"]), default="bayes",
               help="Gaussian-process Bayesian optimisation (as §4.4) or random search.")
 @click.option("--seed", default=0, help="Seed of the search.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", help="Network precision.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+              help="Network precision; auto: bf16 where the hardware has native bf16 (asrkit.precision), else fp32.")
 def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_threshold, lm_weight, word_score,
                tune_manifest, trials, tune_method, seed, precision):
     """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
