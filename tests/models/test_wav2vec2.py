@@ -185,7 +185,7 @@ def test_config_files_and_defaults():
     base = load_wav2vec2_config("base")
     assert base == Wav2Vec2Config()  # dataclass defaults are BASE
     demo = load_wav2vec2_config("demo", ["encoder_layers=2"])
-    assert demo.encoder_layers == 2 and demo.conv_layers[0] == (256, 10, 5)
+    assert demo.encoder_layers == 2 and demo.conv_layers[0] == (32, 10, 5)  # WFE-C-c32
     large = load_wav2vec2_config("large")
     assert large.codevector_dim // large.latent_groups == 384 and large.latent_temp == (2.0, 0.1, 0.999995)
     with pytest.raises(ConfigError, match="unknown key"):
