@@ -1,17 +1,20 @@
-"""recipes/synth/w2v2_tiny/run.sh end to end on a miniature corpus; re-runs skip done stages."""
+"""recipes/synth/{w2v2_tiny,sewd_tiny}/run.sh end to end on a miniature corpus; re-runs skip done stages."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "synth" / "w2v2_tiny"
+import pytest
+import yaml
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "synth"
 TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
         "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2")
 
 
-def run_recipe(*args):
+def run_recipe(*args, recipe="w2v2_tiny"):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "2"}
-    return subprocess.run(["bash", str(RECIPE / "run.sh"), *map(str, args)], env=env,
+    return subprocess.run(["bash", str(RECIPES / recipe / "run.sh"), *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -30,13 +33,30 @@ def test_recipe_stages_run_and_skip_when_done(tmp_path):
     assert (data / "synth" / "SPEAKERS.TXT").stat().st_mtime_ns == stamp
 
 
-def test_recipe_runs_every_stage_end_to_end_in_miniature(tmp_path):
-    data, exp = tmp_path / "data", tmp_path / "exp"
-    few = "--set optim.max_updates=4 --set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
-    res = run_recipe("--data", data, "--exp", exp, "--synth-opts", TINY, "--lm-sentences", 2000,
-                     "--pretrain-opts", few + " --set model.encoder_layers=1",
-                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--decode-opts", "--trials 2")
+@pytest.fixture(scope="module")
+def mini_data(tmp_path_factory):
+    """Stages 0-2 of w2v2_tiny on a miniature corpus: the corpus, manifests and 4-gram both recipes train on."""
+    data = tmp_path_factory.mktemp("synth") / "data"
+    res = run_recipe("--stage", 0, "--stop-stage", 2, "--data", data, "--synth-opts", TINY, "--lm-sentences", 2000)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert all((data / f".stage{n}.done").exists() for n in (0, 1, 2))
+    return data
+
+
+@pytest.mark.parametrize("recipe, arch, model_type", [("w2v2_tiny", "demo", "wav2vec2"),
+                                                      ("sewd_tiny", "sew_d_demo", "sew_d")])
+def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, recipe, arch, model_type):
+    """Stages 3-7 of each recipe on w2v2_tiny's data (stages 0-2: mini_data), as `make table1` runs sewd_tiny."""
+    exp = tmp_path / "exp"
+    few = "--set optim.max_updates=4 --set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
+    res = run_recipe("--stage", 3, "--data", mini_data, "--exp", exp,
+                     "--pretrain-opts", few + " --set model.encoder_layers=1",
+                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--decode-opts", "--trials 2",
+                     recipe=recipe)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    pretrained = yaml.safe_load((exp / "pretrain" / "config.yaml").read_text())["model"]
+    assert pretrained["model_type"] == model_type and pretrained["encoder_layers"] == 1  # the recipe's own conf/
+    assert yaml.safe_load((exp / "scratch_10m" / "config.yaml").read_text())["model"]["arch"] == arch
     rows = (exp / "results.tsv").read_text().splitlines()
     assert rows[0].startswith("exp\tdecoder\tsplit\twer")
     assert sorted(r.split("\t")[0] + "/" + r.split("\t")[1] for r in rows[1:]) == [

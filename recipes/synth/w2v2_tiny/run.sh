@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# wav2vec 2.0 on the built-in synthetic spoken-command corpus.
+# wav2vec 2.0 on the built-in synthetic spoken-command corpus. The model is the recipe directory's conf/:
+# demo in w2v2_tiny, sew_d_demo in sewd_tiny (whose run.sh, path.sh and cmd.sh link here). sewd_tiny can
+# start from this recipe's corpus and LM: ../sewd_tiny/run.sh --stage 3 --data ../w2v2_tiny/data
+# (relative paths are taken from the recipe directory).
 #
 # Stages (one map for every asrkit recipe):
 #   0 data       synthesise the corpus (espeak-ng, offline) into $data/synth
