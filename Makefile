@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: install tools sclite test demo bench clean help
+.PHONY: install tools sclite test demo table1 bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
+	@echo "make table1   make demo, then SEW-D on its corpus (recipes/synth/sewd_tiny): SEW-D Table 1 in miniature"
 	@echo "make test     install, then run the test suite"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
 	@echo "make install  create $(VENV) and install asrkit with its dev extra"
@@ -45,6 +46,22 @@ test: install tools sclite
 
 demo: install tools
 	cd recipes/synth/w2v2_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh
+
+# SEW-D's Table 1 (Wu et al., 2021) in miniature: W2V2 (demo) vs SEW-D (sew_d_demo, demo's inference time)
+# on the synth corpus. sewd_tiny trains on w2v2_tiny's corpus and LM (stages 3-7); each pre-trained + fine-tuned
+# model is timed on the test set (batch 1, fp32, one thread); `asrkit compare` joins times and test WERs.
+SYNTH := recipes/synth
+TABLE1 ?= $(SYNTH)/sewd_tiny/exp/table1.tsv
+table1: demo
+	cd $(SYNTH)/sewd_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --stage 3 --data ../w2v2_tiny/data
+	for r in w2v2_tiny sewd_tiny; do \
+	  $(VENV)/bin/asrkit benchmark --checkpoint $(SYNTH)/$$r/exp/pretrained_10m/checkpoint_best.pt \
+	    --manifest $(SYNTH)/w2v2_tiny/data/manifests/test.tsv --precision fp32 --threads 1 --pretrain-batch 0 \
+	    --out $(SYNTH)/$$r/exp/pretrained_10m/benchmark_test.tsv || exit 1; \
+	done
+	$(VENV)/bin/asrkit compare --out $(TABLE1) \
+	  --model "W2V2 (demo)" $(SYNTH)/w2v2_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/w2v2_tiny/exp/results.tsv \
+	  --model "SEW-D (sew_d_demo)" $(SYNTH)/sewd_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/sewd_tiny/exp/results.tsv
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

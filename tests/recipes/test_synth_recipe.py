@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
+
+from asrkit.cli import cli
+from asrkit.compare import ModelRun, compare_models
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "synth"
 TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
@@ -67,6 +71,15 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, re
     assert (exp / "pretrained_10m" / "test_4gram" / "tune.tsv").exists()
     for n in (3, 5, 6, 7):
         assert (exp / f".stage{n}.done").exists()
+
+    # `make table1`: the fine-tuned model timed on the test set, joined with its WERs
+    bench = exp / "pretrained_10m" / "benchmark_test.tsv"
+    timed = CliRunner().invoke(cli, ["benchmark", "--checkpoint", str(exp / "pretrained_10m" / "checkpoint_best.pt"),
+                                     "--manifest", str(mini_data / "manifests" / "test.tsv"), "--precision", "fp32",
+                                     "--threads", "1", "--max-utterances", "3", "--pretrain-batch", "0", "--out", str(bench)])
+    assert timed.exit_code == 0, timed.output
+    table = compare_models([ModelRun(recipe, bench, exp / "results.tsv")])
+    assert table.loc[0, "utterances"] == 3 and table.loc[0, "wer_4gram"] >= 0 and table.loc[0, "infer_mean_ms"] > 0
 
 
 def test_recipe_rejects_unknown_options(tmp_path):
