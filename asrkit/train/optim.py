@@ -4,6 +4,10 @@
   decayed linearly to zero (fairseq ``polynomial_decay`` with power 1);
 - fine-tuning (§4.3, App. B): tri-state, 10 % warm-up, 40 % constant, 50 % linear decay
   (fairseq ``tri_stage`` with ``final_lr_scale``).
+
+A run can stop before its schedule ends (``total_updates`` > ``max_updates``): SEW-D pre-trains for the
+first 100k updates of W2V2-base's 400k-update schedule (Wu et al., 2021, §4.1; asapp ``pt-sew-d.sh``:
+``max_update=100000``, ``lr_scheduler.total_num_update=400000``).
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+
+from ..config import ConfigError
 
 
 @dataclass(frozen=True)
@@ -20,12 +26,18 @@ class OptimConfig:
     eps: float = 1e-6  # fairseq adam_eps
     weight_decay: float = 0.01  # fairseq wav2vec2 pre-training configs
     max_updates: int = 400_000  # BASE 400k, LARGE 250k (§4.2)
+    total_updates: int = 0  # length of the LR schedule; 0 = max_updates (fairseq lr_scheduler.total_num_update)
     schedule: Literal["linear", "tri_stage"] = "linear"
     warmup_ratio: float = 0.08  # first 8 % of updates (§4.2); tri_stage: 0.1
     hold_ratio: float = 0.4  # tri_stage only: constant phase (App. B)
     final_lr_scale: float = 0.05  # tri_stage only: LR at the end relative to the peak (fairseq)
     clip_norm: float = 10.0  # max gradient norm; 0 disables clipping (not stated in the paper)
     update_freq: int = 1  # gradient accumulation: micro-batches per update (fairseq update_freq)
+
+    def __post_init__(self) -> None:
+        if self.total_updates and self.total_updates < self.max_updates:
+            raise ConfigError(f"optim.total_updates ({self.total_updates}) is shorter than optim.max_updates "
+                              f"({self.max_updates}): the LR would be zero for the last updates; 0 = max_updates")
 
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -34,7 +46,7 @@ def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
 
 def lr_multiplier(step: int, cfg: OptimConfig) -> float:
     """LR at update ``step`` relative to the peak."""
-    total = max(1, cfg.max_updates)
+    total = max(1, cfg.total_updates or cfg.max_updates)
     warmup = int(round(cfg.warmup_ratio * total))
     if step < warmup:
         return (step + 1) / warmup
