@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # wav2vec 2.0 on LibriSpeech + Libri-light (Baevski et al., 2020): pre-train on 960 h without
 # labels, fine-tune on one labelled subset (10m, 1h, 10h, 100h, 960h), decode with the official
-# 4-gram LM and score. The model size is this directory's conf/ (w2v2_base or w2v2_large).
+# 4-gram LM and score. The model is this directory's conf/: w2v2_base, w2v2_large, or SEW-D (Wu et al.,
+# 2021) in sewd_mid and sewd_base_plus, which link this script as w2v2_large does.
 #
 #   0 data       download LibriSpeech, Libri-light's fine-tuning sets and the LM resources
 #   1 manifests  local/prepare_librispeech.py, train-960 = the three training sets, validation
 #   2 lm         official 4-gram -> KenLM binary; lexicon of its vocabulary
 #   3 pretrain   $train_cmd pretrain (torchrun: all GPUs of all nodes)
 #   5 finetune   $train_cmd finetune on $subset (conf/finetune_$subset.yaml)
-#   6 decode     dev/test: Viterbi and 4-gram beam search with the Table 7 weights
+#   6 decode     dev/test: Viterbi and 4-gram beam search with conf/decode.yaml (wav2vec 2.0: Table 7 weights)
 #   7 score      sclite-identical WER -> exp/results.tsv
 set -euo pipefail
 cd "$(dirname "$0")"
