@@ -10,6 +10,9 @@ from click.testing import CliRunner
 
 from asrkit.cli import cli
 from asrkit.compare import ModelRun, compare_models
+from asrkit.config import to_dict
+from asrkit.train.finetune import load_finetune_config
+from asrkit.train.pretrain import load_pretrain_config
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "synth"
 TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
@@ -85,3 +88,14 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, re
 def test_recipe_rejects_unknown_options(tmp_path):
     res = run_recipe("--no-such-option", 1)
     assert res.returncode != 0 and "unknown option --no-such-option" in res.stderr
+
+
+def test_sewd_tiny_trains_as_w2v2_tiny_with_another_model():
+    """Table 1 compares models under one training setup (SEW-D §4.1): the recipes' confs differ in the model only."""
+    conf = {r: RECIPES / r / "conf" for r in ("w2v2_tiny", "sewd_tiny")}
+    w2v2, sewd = (to_dict(load_pretrain_config(conf[r] / "pretrain.yaml")) for r in conf)
+    assert (w2v2.pop("model")["model_type"], sewd.pop("model")["model_type"]) == ("wav2vec2", "sew_d")
+    assert sewd == w2v2
+    w2v2, sewd = (to_dict(load_finetune_config(conf[r] / "finetune_10m.yaml")) for r in conf)
+    assert (w2v2["model"].pop("arch"), sewd["model"].pop("arch")) == ("demo", "sew_d_demo")
+    assert sewd == w2v2
