@@ -6,12 +6,17 @@ Timing goals live here, never in tests. Sections:
   (seconds of audio per second) on a freshly synthesised corpus;
 - pretrain: wav2vec 2.0 pre-training throughput (seconds of audio per second: forward,
   backward and optimizer step, masking and distractor sampling included) of asrkit and of
-  ``transformers.Wav2Vec2ForPreTraining`` on the same config and batch, fp32 and bf16.
+  ``transformers.Wav2Vec2ForPreTraining`` on the same config and batch, fp32 and bf16;
+- inference: every model of SEW-D Table 2 (W2V2-tiny ... large, SEW-D-tiny ... base+) in asrkit
+  and in ``transformers`` (``Wav2Vec2Model``, ``SEWDModel``) with the same weights, measured in the
+  same run: parameters without pre-training heads, ms per utterance at batch 1 (mean ± std) in fp32
+  and bf16, and the speed ratio. Written in full to ``inference.tsv`` / ``inference.md``.
 """
 from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -138,41 +143,191 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     return rows
 
 
+# SEW-D Table 2 by inference-time category: (row name, asrkit config). The models of a category are
+# timed together, interleaved, so the SEW-D / W2V2 ratio within a category is as robust as the
+# asrkit / transformers one.
+TABLE2 = {
+    "tiny": [("W2V2-tiny", "tiny"), ("SEW-D-tiny", "sew_d_tiny")],
+    "small": [("W2V2-small", "small"), ("SEW-D-small", "sew_d_small")],
+    "mid": [("W2V2-mid", "mid"), ("SEW-D-mid", "sew_d_mid")],
+    "base": [("W2V2-base", "base"), ("SEW-D-base", "sew_d_base"), ("SEW-D-base+", "sew_d_base_plus")],
+    "large": [("W2V2-large", "large")],
+}
+# Utterance lengths (s) standing in for LibriSpeech dev-clean (mean 7.2 s, 1.5 to 33 s), so the table
+# is reproducible without the corpus; categories with a model over 150M parameters take every other one.
+UTTERANCE_SECONDS = (2.0, 3.0, 4.5, 6.0, 7.5, 9.0, 11.0, 14.5)
+
+
+def synthetic_utterances(seconds=UTTERANCE_SECONDS, sample_rate: int = 16000, seed: int = 0) -> list[torch.Tensor]:
+    """Noise waveforms of the given lengths (the time of a forward pass does not depend on content)."""
+    gen = torch.Generator().manual_seed(seed)
+    return [0.1 * torch.randn(int(s * sample_rate), generator=gen) for s in seconds]
+
+
+def transformers_model(cfg):
+    """The ``transformers`` encoder of an asrkit config (``Wav2Vec2Model``, ``SEWModel``, ``SEWDModel``),
+    with SDPA attention where transformers has it."""
+    import transformers
+
+    from .models.checkpoint_import import hf_config_for
+
+    hf_config = hf_config_for(cfg)
+    try:
+        return transformers.AutoModel.from_config(hf_config, attn_implementation="sdpa")
+    except ValueError:  # SEW-D: DeBERTa attention, eager only
+        return transformers.AutoModel.from_config(hf_config, attn_implementation="eager")
+
+
+def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[torch.Tensor] | None = None,
+                    warmup: int = 1, big_model: float = 150e6, progress=None) -> list[dict]:
+    """asrkit vs transformers, batch-1 encoder forward. All models of a category, asrkit's and
+    transformers', are timed interleaved utterance by utterance (``asrkit.benchmark.time_inference``);
+    asrkit's models get the transformers models' weights."""
+    from .benchmark import count_parameters, encoder_forward, summarize, time_inference
+    from .models.checkpoint_import import import_hf
+    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+
+    wavs = wavs if wavs is not None else synthetic_utterances()
+    device = torch.device("cpu")
+    rows = []
+    for category, members in categories.items():
+        models = {}
+        for row_name, config in members:
+            cfg = load_wav2vec2_config(config)
+            torch.manual_seed(0)
+            theirs = transformers_model(cfg).eval()
+            ours = wav2vec2_model(cfg).eval()
+            _, weights = import_hf(theirs)
+            missing, unexpected = ours.load_state_dict(weights, strict=False)
+            if unexpected or not all(k.startswith(("quantizer.", "final_proj.")) for k in missing):
+                raise RuntimeError(f"{config}: transformers weights do not fit asrkit's model "
+                                   f"({missing[:3]}, {unexpected[:3]})")
+            models[row_name] = (config, ours, theirs)
+        big = any(count_parameters(ours) > big_model for _, ours, _ in models.values())
+        utts = wavs[::2] if big else wavs
+        diffs = {}
+        with torch.inference_mode():
+            for name, (_, ours, theirs) in models.items():
+                x = utts[0][None]
+                diffs[name] = float((ours.extract_features(x).x - theirs(x).last_hidden_state).abs().max())
+        forwards = {}
+        for name, (_, ours, theirs) in models.items():
+            forwards[name, "asrkit"] = encoder_forward(ours)
+            forwards[name, "transformers"] = lambda x, m=theirs: m(x).last_hidden_state
+        for precision in precisions:
+            what = f"{category} {precision} ({', '.join(models)})"
+            times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup,
+                                   progress=(lambda k, what=what: progress(what, k, len(utts))) if progress else None)
+            reference = next(iter(models))  # the W2V2 model of the category
+            for name, (config, ours, theirs) in models.items():
+                a, t = summarize(times[name, "asrkit"], utts), summarize(times[name, "transformers"], utts)
+                rows.append({
+                    "model": name, "config": config, "category": category, "precision": precision,
+                    "threads": torch.get_num_threads(), "params_m": round(count_parameters(ours) / 1e6, 2),
+                    "transformers_params_m": round(sum(p.numel() for p in theirs.parameters()) / 1e6, 2),
+                    "utterances": len(utts), "mean_duration_s": a["mean_duration_s"],
+                    "asrkit_ms": round(a["mean_ms"], 1), "asrkit_std_ms": round(a["std_ms"], 1),
+                    "transformers_ms": round(t["mean_ms"], 1), "transformers_std_ms": round(t["std_ms"], 1),
+                    "speedup": round(t["mean_ms"] / a["mean_ms"], 2),
+                    "speedup_median_paired": round(_paired_median(times[name, "transformers"], times[name, "asrkit"]), 2),
+                    "asrkit_rtf": round(a["rtf"], 4),
+                    "vs_w2v2_same_category": round(a["mean_ms"] / summarize(times[reference, "asrkit"], utts)["mean_ms"], 2),
+                    "max_abs_diff_fp32": float(f"{diffs[name]:.2g}"),
+                })
+        del models, forwards
+    return rows
+
+
+def _paired_median(numerator: list[float], denominator: list[float]) -> float:
+    """Median over utterances of the per-utterance time ratio (robust to load that varies over the run)."""
+    ratios = sorted(a / b for a, b in zip(numerator, denominator))
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+
+
+def inference_summary(rows: list[dict]) -> list[dict]:
+    """The speed ratios as rows of the main table."""
+    return [_row("inference", f"{r['model']} asrkit / transformers {r['precision']}", r["speedup"], "x",
+                 f"{r['asrkit_ms']} vs {r['transformers_ms']} ms per utterance of {r['mean_duration_s']} s on average")
+            for r in rows]
+
+
+def write_markdown(df: pd.DataFrame, path: Path, header: str = "") -> Path:
+    md = header + "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
+    md += "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in df.itertuples(index=False))
+    path.write_text(md)
+    return path
+
+
 def write_table(rows: list[dict], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     df = pd.DataFrame(rows)
     df.to_csv(out / "bench.tsv", sep="\t", index=False)
-    header = f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, " \
-             f"{torch.get_num_threads()} threads\n\n"
-    md = header + "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    md += "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in df.itertuples(index=False))
-    (out / "bench.md").write_text(md)
-    return out / "bench.md"
+    return write_markdown(df, out / "bench.md", _machine())
+
+
+def _machine() -> str:
+    return (f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads\n\n")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--hours", type=float, default=0.25, help="size of the synthesised pool to time")
-    parser.add_argument("--sections", default="data,pretrain", help="comma-separated: data, pretrain")
+    parser.add_argument("--sections", default="data,pretrain,inference",
+                        help="comma-separated: data, pretrain, inference")
+    parser.add_argument("--categories", default=",".join(TABLE2),
+                        help="inference section: SEW-D Table 2 inference-time categories to time")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
     from rich.console import Console
+    from rich.progress import Progress
     from rich.table import Table
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    console = Console(width=None if sys.stdout.isatty() else 160)
     rows = []
     if "data" in sections:
         with tempfile.TemporaryDirectory() as tmp:
             rows += bench_data(Path(tmp), args.hours)
     if "pretrain" in sections:
         rows += bench_pretrain()
+    if "inference" in sections:
+        categories = {c: TABLE2[c] for c in args.categories.split(",")}
+        with Progress(console=console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(what: str, advance: int, total: int) -> None:
+                if what not in tasks:
+                    tasks[what] = bar.add_task(what, total=total)
+                bar.update(tasks[what], advance=advance)
+
+            inference = bench_inference(categories, progress=progress)
+        df = pd.DataFrame(inference)
+        args.out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.out / "inference.tsv", sep="\t", index=False)
+        write_markdown(df, args.out / "inference.md", _machine())
+        table = Table(title=f"inference, batch 1: asrkit vs transformers ({args.out / 'inference.tsv'})")
+        for col in ("model", "precision", "params (M)", "utts", "asrkit ms", "transformers ms", "speedup",
+                    "vs W2V2 same category"):
+            table.add_column(col, justify="left" if col in ("model", "precision") else "right")
+        for r in inference:
+            table.add_row(r["model"], r["precision"], f"{r['params_m']:.1f}", str(r["utterances"]),
+                          f"{r['asrkit_ms']:.1f} ± {r['asrkit_std_ms']:.1f}",
+                          f"{r['transformers_ms']:.1f} ± {r['transformers_std_ms']:.1f}", f"{r['speedup']:.2f}x",
+                          f"{r['vs_w2v2_same_category']:.2f}")
+        console.print(table)
+        rows += inference_summary(inference)
     path = write_table(rows, args.out)
     table = Table(title=f"asrkit benchmarks ({path})")
     for col in rows[0]:
         table.add_column(col)
     for r in rows:
         table.add_row(*(str(v) for v in r.values()))
-    Console().print(table)
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -489,7 +489,7 @@ class FeedForward(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.fc2(self.activation_dropout(F.gelu(self.fc1(x)))))
+        return self.dropout(self.fc2(self.activation_dropout(gelu_(self.fc1(x)))))
 
 
 class EncoderLayer(nn.Module):

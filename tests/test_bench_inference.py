@@ -1,0 +1,44 @@
+"""``make bench`` inference section on micro models: rows are complete and consistent (no timing thresholds)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import yaml
+
+from asrkit.bench import TABLE2, bench_inference, synthetic_utterances
+
+W2V2 = {"conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]", "encoder_layers": 2,
+        "encoder_embed_dim": 32, "encoder_ffn_embed_dim": 64, "encoder_attention_heads": 4, "conv_pos": 16,
+        "conv_pos_groups": 4, "latent_vars": 8, "final_dim": 16}
+SEW_D = {**W2V2, "model_type": "sew_d", "squeeze_factor": 2, "conv_pos": 7, "position_buckets": 8,
+         "max_relative_positions": 16, "predictor_layers": 2, "predictor_hidden_dim": 24}
+
+
+def test_table2_categories_cover_the_papers_rows():
+    names = [name for members in TABLE2.values() for name, _ in members]
+    assert names == ["W2V2-tiny", "SEW-D-tiny", "W2V2-small", "SEW-D-small", "W2V2-mid", "SEW-D-mid", "W2V2-base",
+                     "SEW-D-base", "SEW-D-base+", "W2V2-large"]
+    assert all(members[0][0].startswith("W2V2") for members in TABLE2.values())
+
+
+def test_inference_rows_compare_like_with_like(tmp_path):
+    for name, cfg in (("w2v2", W2V2), ("sew_d", SEW_D)):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    categories = {"micro": [("W2V2-micro", str(tmp_path / "w2v2.yaml")), ("SEW-D-micro", str(tmp_path / "sew_d.yaml"))]}
+    wavs = synthetic_utterances((0.3, 0.5, 0.4))
+    calls = []
+    rows = bench_inference(categories, wavs=wavs, progress=lambda what, k, total: calls.append((what, k, total)))
+    assert [(r["model"], r["precision"]) for r in rows] == [
+        ("W2V2-micro", "fp32"), ("SEW-D-micro", "fp32"), ("W2V2-micro", "bf16"), ("SEW-D-micro", "bf16")]
+    for r in rows:
+        assert r["utterances"] == 3 and r["mean_duration_s"] == pytest.approx(0.4)
+        assert r["params_m"] == r["transformers_params_m"]  # the same architecture, counted alike
+        assert r["max_abs_diff_fp32"] < 1e-4  # and the same weights
+        # (columns are rounded to 0.1 ms, 2 and 4 decimals: micro models take a few ms)
+        assert r["speedup"] == pytest.approx(r["transformers_ms"] / r["asrkit_ms"], rel=0.1)
+        assert r["asrkit_rtf"] * 0.4 * 1e3 == pytest.approx(r["asrkit_ms"], abs=0.1)
+        assert r["threads"] == torch.get_num_threads() and not math.isnan(r["speedup_median_paired"])
+    assert [r["vs_w2v2_same_category"] for r in rows if r["model"] == "W2V2-micro"] == [1.0, 1.0]
+    assert sum(k for what, k, _ in calls if "fp32" in what) == 3
