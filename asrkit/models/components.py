@@ -113,6 +113,27 @@ class InferenceCache:
         return self.value
 
 
+# MKL's packed-weight GEMM (the op behind PyTorch inductor's frozen fp32 CPU linears): the weight is
+# reordered for MKL's kernel once, not on every call. Same products and sums as F.linear (bit for bit
+# in our tests), 1.1-1.7x faster for the Transformer's (T, D) x (D, F) products at T of a few hundred
+# frames. The packed copy takes about twice the weight's memory, held while the model is used for
+# inference; ``PACKED_LINEAR["enabled"] = False`` turns it off.
+PACKED_LINEAR = {"enabled": torch.backends.mkl.is_available() and hasattr(torch.ops.mkl, "_mkl_linear")}
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache,
+           sources: Sequence[Tensor] | None = None) -> Tensor:
+    """``F.linear(x, weight, bias)``; without gradients in fp32 on CPU through MKL's packed GEMM, the
+    packed weight kept in ``cache`` for as long as ``sources`` (default: the weight itself, else the
+    parameters the weight is derived from) are unchanged."""
+    if (not PACKED_LINEAR["enabled"] or torch.is_grad_enabled() or x.device.type != "cpu"
+            or x.dtype != torch.float32 or weight.dtype != torch.float32 or torch.is_autocast_enabled("cpu")):
+        return F.linear(x, weight, bias)
+    (packed,) = cache.get(sources or [weight], lambda: [torch.ops.mkl._mkl_reorder_linear_weight(weight, 256)])
+    x = x.contiguous()
+    return torch.ops.mkl._mkl_linear(x, packed, weight, bias, x.numel() // x.size(-1))
+
+
 def gelu_(x: Tensor) -> Tensor:
     """GELU, in place when no gradient flows through ``x`` (saves a pass of allocation over big activations)."""
     return F.gelu(x) if x.requires_grad else torch.ops.aten.gelu_(x)
@@ -446,6 +467,7 @@ class SelfAttention(nn.Module):
         self.v_proj = nn.Linear(embed_dim, embed_dim)
         self.out_proj = nn.Linear(embed_dim, embed_dim)
         self._cache = InferenceCache()
+        self._packed = (InferenceCache(), InferenceCache())  # in_proj, out_proj
 
     def _in_proj(self) -> list[Tensor]:
         """``(3D, D)`` weight and ``(3D,)`` bias projecting to queries, keys and values at once."""
@@ -457,7 +479,7 @@ class SelfAttention(nn.Module):
         n, t, d = x.shape
         params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
         weight, bias = self._cache.get(params, self._in_proj)
-        qkv = F.linear(x, weight, bias).view(n, t, 3, self.num_heads, -1)
+        qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each
         attn_mask = None
         if padding_mask is not None and padding_mask.any():
@@ -468,7 +490,7 @@ class SelfAttention(nn.Module):
         x = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
         )
-        return self.out_proj(x.transpose(1, 2).reshape(n, t, d))
+        return linear(x.transpose(1, 2).reshape(n, t, d), self.out_proj.weight, self.out_proj.bias, self._packed[1])
 
 
 class FeedForward(nn.Module):
@@ -487,9 +509,11 @@ class FeedForward(nn.Module):
         self.fc2 = nn.Linear(ffn_dim, embed_dim)
         self.activation_dropout = nn.Dropout(activation_dropout)
         self.dropout = nn.Dropout(dropout)
+        self._packed = (InferenceCache(), InferenceCache())
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.fc2(self.activation_dropout(gelu_(self.fc1(x)))))
+        h = gelu_(linear(x, self.fc1.weight, self.fc1.bias, self._packed[0]))
+        return self.dropout(linear(self.activation_dropout(h), self.fc2.weight, self.fc2.bias, self._packed[1]))
 
 
 class EncoderLayer(nn.Module):

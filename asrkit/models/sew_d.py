@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import EncoderLayer, FeedForward, InferenceCache, init_bert_params
+from asrkit.models.components import EncoderLayer, FeedForward, InferenceCache, init_bert_params, linear
 
 POSITION_TERMS = ("c2p", "p2c")
 
@@ -112,6 +112,7 @@ class DisentangledSelfAttention(nn.Module):
         self.scale = 1.0 / math.sqrt(embed_dim // num_heads * (1 + len(self.position_terms)))
         self._cache = InferenceCache()  # the fused q/k/v projection
         self._position_cache = InferenceCache()  # K^r, Q^r: input-independent, so kept for inference
+        self._packed = (InferenceCache(), InferenceCache())  # MKL-packed in_proj, out_proj (fp32 CPU inference)
 
     def _in_proj(self) -> list[Tensor]:
         """``(3D, D)`` weight and ``(3D,)`` bias projecting to queries, keys and values at once; the
@@ -164,7 +165,7 @@ class DisentangledSelfAttention(nn.Module):
         n, t, d = x.shape
         params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
         weight, bias = self._cache.get(params, self._in_proj)
-        qkv = F.linear(x, weight, bias).view(n, t, 3, self.num_heads, -1)
+        qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each; q already scaled
         scores = self.position_bias(q, k, rel_embeddings, rel_index)
         if padding_mask is not None and padding_mask.any():
@@ -174,7 +175,7 @@ class DisentangledSelfAttention(nn.Module):
         x = F.scaled_dot_product_attention(
             q, k, v, attn_mask=scores, dropout_p=self.dropout if self.training else 0.0, scale=1.0
         )
-        return self.out_proj(x.transpose(1, 2).reshape(n, t, d))
+        return linear(x.transpose(1, 2).reshape(n, t, d), self.out_proj.weight, self.out_proj.bias, self._packed[1])
 
 
 class DisentangledEncoderLayer(EncoderLayer):

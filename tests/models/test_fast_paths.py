@@ -13,7 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asrkit.models.components import ConvBlock, FeatureEncoder, feature_encoder
+from asrkit.models.components import (PACKED_LINEAR, ConvBlock, FeatureEncoder, InferenceCache, feature_encoder,
+                                      linear)
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 
 LAYERS = [(16, 10, 5), (24, 3, 2), (24, 3, 2), (16, 2, 2), (16, 1, 1)]  # k = 1 as in WFE-C
@@ -128,3 +129,18 @@ def test_bf16_autocast_stays_close_to_fp32(extra):
     assert torch.equal(bf16, bf16_again)
     assert (bf16.float() - fp32).abs().max() < 0.1
     assert all(p.grad is not None for p in model.feature_encoder.parameters())
+
+
+@pytest.mark.skipif(not PACKED_LINEAR["enabled"], reason="torch built without MKL")
+def test_packed_linear_matches_f_linear_and_follows_the_weights():
+    torch.manual_seed(0)
+    layer, cache = torch.nn.Linear(64, 96), InferenceCache()
+    x = torch.randn(2, 57, 64)
+    with torch.inference_mode():
+        assert torch.allclose(linear(x, layer.weight, layer.bias, cache), F.linear(x, layer.weight, layer.bias), atol=1e-6)
+        assert cache.value is not None  # packed once, kept
+        layer.weight.mul_(2.0)  # a new version of the weight: packed again
+        assert torch.allclose(linear(x[0], layer.weight, layer.bias, cache), F.linear(x[0], layer.weight, layer.bias),
+                              atol=1e-6)
+    out = linear(x, layer.weight, layer.bias, cache)  # with gradients: plain F.linear, differentiable
+    assert out.requires_grad
