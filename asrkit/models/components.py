@@ -123,11 +123,17 @@ PACKED_LINEAR = {"enabled": torch.backends.mkl.is_available() and hasattr(torch.
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache,
            sources: Sequence[Tensor] | None = None) -> Tensor:
-    """``F.linear(x, weight, bias)``; without gradients in fp32 on CPU through MKL's packed GEMM, the
-    packed weight kept in ``cache`` for as long as ``sources`` (default: the weight itself, else the
-    parameters the weight is derived from) are unchanged."""
-    if (not PACKED_LINEAR["enabled"] or torch.is_grad_enabled() or x.device.type != "cpu"
-            or x.dtype != torch.float32 or weight.dtype != torch.float32 or torch.is_autocast_enabled("cpu")):
+    """``F.linear(x, weight, bias)``. Without gradients, what is derived from the weight is kept in
+    ``cache`` for as long as ``sources`` (default: the weight itself, else the parameters the weight is
+    derived from) are unchanged: under autocast the weight and bias in the autocast dtype (cast once,
+    not on every call); in fp32 on CPU the weight packed for MKL's GEMM."""
+    if torch.is_grad_enabled():
+        return F.linear(x, weight, bias)
+    if torch.is_autocast_enabled(x.device.type):
+        weight, bias = cache.get(sources or [weight], lambda: [weight, bias])
+        return F.linear(x, weight, bias)
+    if (not PACKED_LINEAR["enabled"] or x.device.type != "cpu" or x.dtype != torch.float32
+            or weight.dtype != torch.float32):
         return F.linear(x, weight, bias)
     (packed,) = cache.get(sources or [weight], lambda: [torch.ops.mkl._mkl_reorder_linear_weight(weight, 256)])
     x = x.contiguous()
