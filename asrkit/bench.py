@@ -154,7 +154,9 @@ TABLE2 = {
     "large": [("W2V2-large", "large")],
 }
 # Utterance lengths (s) standing in for LibriSpeech dev-clean (mean 7.2 s, 1.5 to 33 s), so the table
-# is reproducible without the corpus; categories with a model over 150M parameters take every other one.
+# is reproducible without the corpus. To keep `make bench` to minutes on 2 cores, categories with a
+# model over 150M parameters take every other one, and bf16 (emulated, ~3x slower than fp32 on CPUs
+# without AVX512-BF16/AMX) every other one of those.
 UTTERANCE_SECONDS = (2.0, 3.0, 4.5, 6.0, 7.5, 9.0, 11.0, 14.5)
 
 
@@ -182,7 +184,8 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
                     warmup: int = 1, big_model: float = 150e6, progress=None) -> list[dict]:
     """asrkit vs transformers, batch-1 encoder forward. All models of a category, asrkit's and
     transformers', are timed interleaved utterance by utterance (``asrkit.benchmark.time_inference``);
-    asrkit's models get the transformers models' weights."""
+    asrkit's models get the transformers models' weights. Precisions other than fp32 use every other
+    utterance."""
     from .benchmark import count_parameters, encoder_forward, summarize, time_inference
     from .models.checkpoint_import import import_hf
     from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
@@ -214,7 +217,9 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
         for name, (_, ours, theirs) in models.items():
             forwards[name, "asrkit"] = encoder_forward(ours)
             forwards[name, "transformers"] = lambda x, m=theirs: m(x).last_hidden_state
+        all_utts = utts
         for precision in precisions:
+            utts = all_utts if precision == "fp32" else all_utts[1::2]
             what = f"{category} {precision} ({', '.join(models)})"
             times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup,
                                    progress=(lambda k, what=what: progress(what, k, len(utts))) if progress else None)
