@@ -103,7 +103,8 @@ def load_benchmark_model(config: str | Path | None = None, checkpoint: str | Pat
         try:
             missing, unexpected = model.load_state_dict(weights, strict=False)
         except RuntimeError as e:  # shape mismatch: another architecture
-            raise ConfigError(f"{checkpoint}: weights do not fit config {config}: {str(e).splitlines()[-1].strip()}") from e
+            reason = str(e).splitlines()[-1].strip()
+            raise ConfigError(f"{checkpoint}: weights do not fit config {config}: {reason}") from e
         missing = [k for k in missing if not k.startswith(HEADS)]
         if missing or unexpected:
             raise ConfigError(f"{checkpoint}: weights do not fit the model (missing {missing[:5]}, "

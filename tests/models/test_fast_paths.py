@@ -137,7 +137,8 @@ def test_packed_linear_matches_f_linear_and_follows_the_weights():
     layer, cache = torch.nn.Linear(64, 96), InferenceCache()
     x = torch.randn(2, 57, 64)
     with torch.inference_mode():
-        assert torch.allclose(linear(x, layer.weight, layer.bias, cache), F.linear(x, layer.weight, layer.bias), atol=1e-6)
+        expected = F.linear(x, layer.weight, layer.bias)
+        assert torch.allclose(linear(x, layer.weight, layer.bias, cache), expected, atol=1e-6)
         assert cache.value is not None  # packed once, kept
         layer.weight.mul_(2.0)  # a new version of the weight: packed again
         assert torch.allclose(linear(x[0], layer.weight, layer.bias, cache), F.linear(x[0], layer.weight, layer.bias),
