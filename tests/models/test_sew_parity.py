@@ -16,6 +16,7 @@ from transformers import SEWDForCTC, SEWDModel, SEWModel  # import time, not tes
 
 from asrkit.models.checkpoint_import import hf_config_for, import_hf, import_hf_sew, import_hf_sew_d
 from asrkit.models.wav2vec2 import wav2vec2_model
+from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4
 LENGTHS = (2400, 1600, 1900)  # samples -> 119, 79, 94 frames
@@ -39,21 +40,6 @@ def _sew_d_config(**deberta) -> transformers.SEWDConfig:
     )  # fmt: skip
 
 
-def _perturbed(model: torch.nn.Module) -> torch.nn.Module:
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    return model.eval()
-
-
-def _batch() -> tuple[torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1)
-    wav = torch.randn(len(LENGTHS), max(LENGTHS), generator=gen)
-    attention_mask = torch.arange(max(LENGTHS))[None, :] < torch.tensor(LENGTHS)[:, None]
-    return wav * attention_mask, attention_mask
-
-
 def _compare(hf: torch.nn.Module, importer) -> float:
     cfg, sd = importer(hf)
     model = wav2vec2_model(cfg)
@@ -61,7 +47,7 @@ def _compare(hf: torch.nn.Module, importer) -> float:
     assert not unexpected
     assert all(k.startswith(("quantizer.", "final_proj.")) for k in missing), missing
     model.eval()
-    wav, attention_mask = _batch()
+    wav, attention_mask = padded_batch(LENGTHS)
     with torch.no_grad():
         ref = hf(wav, attention_mask=attention_mask).last_hidden_state
         out = model.extract_features(wav, padding_mask=~attention_mask)
@@ -74,7 +60,7 @@ def _compare(hf: torch.nn.Module, importer) -> float:
 @pytest.mark.parametrize("conv_pos", [31, 16], ids=["odd_kernel", "even_kernel"])
 def test_sew_last_hidden_state_matches_transformers(conv_pos):
     torch.manual_seed(0)
-    hf = _perturbed(SEWModel(_sew_config(conv_pos)))
+    hf = perturbed(SEWModel(_sew_config(conv_pos)))
     diff = _compare(hf, import_hf_sew)
     print(f"SEW (conv_pos {conv_pos}) max abs diff on valid frames: {diff:.2e}")
     assert diff <= TOL
@@ -87,7 +73,7 @@ def test_sew_last_hidden_state_matches_transformers(conv_pos):
 )
 def test_sew_d_last_hidden_state_matches_transformers(deberta):
     torch.manual_seed(0)
-    hf = _perturbed(SEWDModel(_sew_d_config(**deberta)))
+    hf = perturbed(SEWDModel(_sew_d_config(**deberta)))
     diff = _compare(hf, import_hf_sew_d)
     print(f"SEW-D ({deberta or 'defaults'}) max abs diff on valid frames: {diff:.2e}")
     assert diff <= TOL
@@ -99,13 +85,13 @@ def test_ctc_model_imports_its_encoder_and_identity_projection():
     torch.manual_seed(0)
     hf_cfg = _sew_d_config()
     hf_cfg.conv_dim, hf_cfg.vocab_size = CONV["conv_dim"][:-1] + (64,), 7
-    hf = _perturbed(SEWDForCTC(hf_cfg))
+    hf = perturbed(SEWDForCTC(hf_cfg))
     cfg, sd = import_hf(hf)
     assert cfg.model_type == "sew_d" and torch.equal(sd["feature_projection.projection.weight"], torch.eye(64))
     model = wav2vec2_model(cfg)
     model.load_state_dict(sd, strict=False)
     model.eval()
-    wav, attention_mask = _batch()
+    wav, attention_mask = padded_batch(LENGTHS)
     with torch.no_grad():
         ref = hf.sew_d(wav, attention_mask=attention_mask).last_hidden_state
         out = model.extract_features(wav, padding_mask=~attention_mask)
@@ -135,7 +121,7 @@ def test_import_checkpoint_cli_routes_by_model_type(tmp_path):
     from asrkit.train.checkpoint import load_checkpoint
 
     torch.manual_seed(0)
-    hf = _perturbed(SEWDModel(_sew_d_config()))
+    hf = perturbed(SEWDModel(_sew_d_config()))
     hf.save_pretrained(tmp_path / "hf")
     res = CliRunner().invoke(cli, ["import-checkpoint", "--from", "hf", str(tmp_path / "hf"), str(tmp_path / "o.pt")])
     assert res.exit_code == 0, res.output

@@ -20,6 +20,7 @@ import transformers
 
 from asrkit.models.checkpoint_import import import_fairseq_wav2vec2, import_hf_wav2vec2
 from asrkit.models.wav2vec2 import wav2vec2_model
+from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4
 LENGTHS = (2400, 1500)  # samples; the second utterance is padded
@@ -48,23 +49,6 @@ def _hf_config(stable: bool) -> transformers.Wav2Vec2Config:
     )
 
 
-def _perturbed(model: torch.nn.Module) -> torch.nn.Module:
-    """HF init leaves LayerNorms at 1/0 and biases at 0, which would hide swapped norms; randomise all."""
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.1 * torch.randn(p.shape, generator=gen))
-    return model.eval()
-
-
-def _batch() -> tuple[torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(1)
-    wav = torch.randn(len(LENGTHS), max(LENGTHS), generator=gen)
-    attention_mask = torch.arange(max(LENGTHS))[None, :] < torch.tensor(LENGTHS)[:, None]
-    wav = wav * attention_mask  # padded with zeros as a collater would
-    return wav, attention_mask
-
-
 def _asrkit_from(cfg, state_dict):
     model = wav2vec2_model(cfg)
     missing, unexpected = model.load_state_dict(state_dict, strict=False)
@@ -79,13 +63,13 @@ def _valid_max_diff(a: torch.Tensor, b: torch.Tensor, valid: torch.Tensor) -> fl
 @pytest.mark.parametrize("stable", [False, True], ids=["group_norm_post_ln", "layer_norm_pre_ln"])
 def test_last_hidden_state_matches_transformers(stable):
     torch.manual_seed(0)
-    hf = _perturbed(transformers.Wav2Vec2Model(_hf_config(stable)))
+    hf = perturbed(transformers.Wav2Vec2Model(_hf_config(stable)))
     cfg, sd = import_hf_wav2vec2(hf)
     assert cfg.extractor_mode == ("layer_norm" if stable else "group_norm") and cfg.layer_norm_first == stable
     model, missing = _asrkit_from(cfg, sd)
     assert all(k.startswith(("quantizer.", "final_proj.")) for k in missing), missing
 
-    wav, attention_mask = _batch()
+    wav, attention_mask = padded_batch(LENGTHS)
     with torch.no_grad():
         ref = hf(wav, attention_mask=attention_mask)
         out = model.extract_features(wav, padding_mask=~attention_mask)
@@ -101,12 +85,12 @@ def test_last_hidden_state_matches_transformers(stable):
 @pytest.mark.parametrize("stable", [False, True], ids=["group_norm_post_ln", "layer_norm_pre_ln"])
 def test_pretraining_heads_match_transformers(stable):
     torch.manual_seed(0)
-    hf = _perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable)))
+    hf = perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable)))
     cfg, sd = import_hf_wav2vec2(hf)
     model, missing = _asrkit_from(cfg, sd)
     assert missing == []
 
-    wav, attention_mask = _batch()
+    wav, attention_mask = padded_batch(LENGTHS)
     with torch.no_grad():
         ref = hf(wav, attention_mask=attention_mask)  # eval: no masking, argmax quantization
         out = model.extract_features(wav, padding_mask=~attention_mask)
@@ -173,13 +157,13 @@ def _fairseq_checkpoint(hf: transformers.Wav2Vec2ForPreTraining) -> dict:
 @pytest.mark.parametrize("stable", [False, True], ids=["group_norm_post_ln", "layer_norm_pre_ln"])
 def test_fairseq_checkpoint_import_matches_transformers(stable):
     torch.manual_seed(0)
-    hf = _perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable)))
+    hf = perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable)))
     cfg, sd = import_fairseq_wav2vec2(_fairseq_checkpoint(hf))
     assert cfg.latent_temp == (2.0, 0.5, 0.999995) and cfg.final_dim == 12
     model = wav2vec2_model(cfg)
     model.load_state_dict(sd, strict=True)
     model.eval()
-    wav, attention_mask = _batch()
+    wav, attention_mask = padded_batch(LENGTHS)
     with torch.no_grad():
         ref = hf(wav, attention_mask=attention_mask)
         out = model.extract_features(wav, padding_mask=~attention_mask)
