@@ -5,9 +5,10 @@ from click.testing import CliRunner
 
 from asrkit.cli import cli
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from asrkit.testing.parity import perturbed
 from asrkit.train.checkpoint import load_checkpoint
 
-from .test_wav2vec2_parity import _fairseq_checkpoint, _hf_config, _perturbed
+from .test_wav2vec2_parity import _fairseq_checkpoint, _hf_config
 
 
 def _load(path):
@@ -19,7 +20,7 @@ def _load(path):
 
 def test_import_hf_directory_and_fairseq_file_give_the_transformers_outputs(tmp_path):
     torch.manual_seed(0)
-    hf = _perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable=True))).eval()
+    hf = perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable=True))).eval()
     hf.save_pretrained(tmp_path / "hf")
     torch.save(_fairseq_checkpoint(hf), tmp_path / "fairseq.pt")
     x = torch.randn(2, 8000)
