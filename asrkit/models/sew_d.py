@@ -10,9 +10,9 @@ per layer into position keys K^r and queries Q^r, and the score of query i for k
 
 content-to-content, content-to-position ("c2p") and position-to-content ("p2c"), with d(i, j) the
 row of i - j in the table after log-bucketing (``relative_position_index``). The index is built once
-per forward pass and shared by all layers; each term is one batched matmul against the 2k table rows
-followed by a gather, and the two position terms enter ``F.scaled_dot_product_attention`` as an
-additive bias together with the key padding mask. The attention scale is folded into the query
+per input length and shared by all layers; each term is one batched matmul against the table rows
+the input can reach followed by an ``index_select``, and the two position terms enter
+``F.scaled_dot_product_attention`` as an additive bias together with the key padding mask. The attention scale is folded into the query
 projection, so neither the queries nor the ``(N, H, T, T)`` bias take a pass of their own for it.
 
 Blocks are post-LN like wav2vec 2.0 BASE (``EncoderLayer``), with DeBERTa's LayerNorm epsilon. There is
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +68,35 @@ def relative_position_index(
         rel = torch.where(dist <= mid, rel, far * rel.sign())
         span = position_buckets
     return (rel + span).clamp(0, 2 * span - 1)
+
+
+@dataclass(frozen=True)
+class RelativePositions:
+    """``relative_position_index`` of a T-frame input, laid out for the attention's two look-ups.
+
+    Only table rows ``first`` .. ``first + width - 1`` occur (2T - 1 of them while T <= b/2), so the
+    position terms are computed against ``rows`` only. ``c2p`` and ``p2c`` are flat ``(T * T,)``
+    indices into a ``(T, width)`` term: ``i * width + d(i, j) - first`` and ``j * width + d(i, j) - first``
+    for entry (i, j); the second reads the p2c term (one row per key j) already transposed.
+    """
+
+    index: Tensor
+    first: int
+    width: int
+    c2p: Tensor
+    p2c: Tensor
+
+    @property
+    def rows(self) -> slice:
+        return slice(self.first, self.first + self.width)
+
+    @classmethod
+    def of(cls, index: Tensor) -> RelativePositions:
+        first, last = int(index.min()), int(index.max())
+        width = last - first + 1
+        local = index - first
+        frames = torch.arange(index.size(0), device=index.device) * width
+        return cls(index, first, width, (frames[:, None] + local).reshape(-1), (frames[None, :] + local).reshape(-1))
 
 
 class DisentangledSelfAttention(nn.Module):
@@ -127,47 +157,57 @@ class DisentangledSelfAttention(nn.Module):
         """``(2k, D)`` relative embeddings -> ``(H, 2k, D/H)`` position keys or queries."""
         return proj(rel_embeddings).view(rel_embeddings.size(0), self.num_heads, -1).transpose(0, 1).contiguous()
 
-    def _position_projections(self, rel_embeddings: Tensor) -> list[Tensor]:
-        """K^r (for c2p) and Q^r (for p2c), in ``position_terms`` order. They depend on the weights and
-        the relative-embedding table only: with no gradient they are computed once and kept."""
-        def project() -> list[Tensor]:
-            rel = self.position_dropout(rel_embeddings)
+    def _position_projections(self, rel_embeddings: Tensor, rows: slice) -> list[Tensor]:
+        """K^r (for c2p) and Q^r (for p2c) ``(H, rows, D/H)``, in ``position_terms`` order. They depend on the
+        weights and the relative-embedding table only: with no gradient all 2k rows are projected once and
+        kept (``rows`` is then a view); in training only ``rows`` are projected."""
+        def project(rel: Tensor) -> list[Tensor]:
+            rel = self.position_dropout(rel)
             projs = {"c2p": self.k_proj if self.share_att_key else self.pos_k_proj,
                      "p2c": self.q_proj if self.share_att_key else self.pos_q_proj}
             return [self._position_heads(projs[term], rel) for term in self.position_terms]
 
         if self.training:  # a fresh dropout mask on every call
-            return project()
+            return project(rel_embeddings[rows])
         projs = [self.k_proj, self.q_proj] if self.share_att_key else \
             [getattr(self, name) for name in ("pos_k_proj", "pos_q_proj") if hasattr(self, name)]
-        return self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))], project)
+        tables = self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))],
+                                          lambda: project(rel_embeddings))
+        return [table[:, rows] for table in tables]
 
-    def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel_index: Tensor) -> Tensor:
+    def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions) -> Tensor:
         """c2p + p2c scores ``(N, H, T, T)`` for content queries/keys ``(N, H, T, D/H)``, in the scale of
-        ``q`` (``forward`` passes scaled queries; the position queries get the same scale here)."""
+        ``q`` (``forward`` passes scaled queries; the position queries get the same scale here).
+
+        Each term is a matmul against the table rows the sequence uses (``rel.rows``: 2T - 1 of the 2k for
+        short inputs) and one ``index_select`` from its flattened ``(N H, T W)`` result; the flat index of
+        the p2c term already holds its transpose, so both write contiguous ``(T, T)`` blocks. On one CPU thread
+        this is 3-4x faster than a ``gather`` over all 2k rows plus a transposed add for T <= 125 frames
+        (5 s at 25 Hz), 1.2-1.4x for 180-700."""
         n, h, t, _ = q.shape
-        tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings)))
+        tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, rel.rows)))
         bias = None
         if "c2p" in self.position_terms:  # q_i . K^r[d(i, j)]
-            c2p = torch.matmul(q, tables["c2p"].transpose(-1, -2))  # (N, H, T, 2k)
-            bias = c2p.gather(-1, rel_index.expand(n, h, t, t))
-        if "p2c" in self.position_terms:  # k_j . Q^r[d(i, j)]: gathered per key j, then transposed
-            p2c = torch.matmul(k, (tables["p2c"] * self.scale).transpose(-1, -2))  # (N, H, T_key, 2k)
-            term = p2c.gather(-1, rel_index.t().expand(n, h, t, t)).transpose(-1, -2)
-            bias = term if bias is None else bias.add_(term)  # gather's backward needs only the index
-        return bias
+            c2p = torch.matmul(q, tables["c2p"].transpose(-1, -2))  # (N, H, T, W)
+            bias = c2p.view(n * h, -1).index_select(1, rel.c2p)
+        if "p2c" in self.position_terms:  # k_j . Q^r[d(i, j)], read at row j, column d(i, j)
+            p2c = torch.matmul(k, (tables["p2c"] * self.scale).transpose(-1, -2))  # (N, H, T_key, W)
+            term = p2c.view(n * h, -1).index_select(1, rel.p2c)
+            bias = term if bias is None else bias.add_(term)  # index_select's backward needs only the index
+        return bias.view(n, h, t, t)
 
     def forward(
-        self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor
+        self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor | RelativePositions
     ) -> Tensor:
         """``(N, T, D)``, key padding mask ``(N, T)``, relative embeddings ``(2k, D)`` and
-        ``relative_position_index`` ``(T, T)`` -> ``(N, T, D)``."""
+        ``relative_position_index`` ``(T, T)`` (or its ``RelativePositions``) -> ``(N, T, D)``."""
         n, t, d = x.shape
+        rel = rel_index if isinstance(rel_index, RelativePositions) else RelativePositions.of(rel_index)
         params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
         weight, bias = self._cache.get(params, self._in_proj)
         qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each; q already scaled
-        scores = self.position_bias(q, k, rel_embeddings, rel_index)
+        scores = self.position_bias(q, k, rel_embeddings, rel)
         if padding_mask is not None and padding_mask.any():
             # an utterance of zero frames would mask every key and give NaN; its outputs are padding anyway
             padding_mask = padding_mask & ~padding_mask.all(dim=1, keepdim=True)
@@ -194,8 +234,8 @@ class DisentangledEncoderLayer(EncoderLayer):
         self.attention_norm.eps = layer_norm_eps
         self.feed_forward_norm.eps = layer_norm_eps
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor) -> Tensor:
-        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, rel_embeddings, rel_index)))
+    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel: RelativePositions) -> Tensor:
+        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, rel_embeddings, rel)))
         return self.feed_forward_norm(x + self.feed_forward(x))
 
 
@@ -230,6 +270,18 @@ class DisentangledTransformer(nn.Module):
         self.max_relative_positions = max_relative_positions
         self.layerdrop = layerdrop
         self._cache = InferenceCache()
+        self._positions: dict[tuple[int, str], RelativePositions] = {}  # by (frames, device)
+
+    def relative_positions(self, num_frames: int, device) -> RelativePositions:
+        """The index for ``num_frames``, shared by all layers; the last few lengths are kept."""
+        key = (num_frames, str(device))
+        if key not in self._positions:
+            if len(self._positions) >= 16:
+                self._positions.pop(next(iter(self._positions)))
+            with torch.inference_mode(False):  # normal tensors: usable under inference_mode and autograd alike
+                index = relative_position_index(num_frames, self.position_buckets, self.max_relative_positions, device)
+                self._positions[key] = RelativePositions.of(index)
+        return self._positions[key]
 
     def _relative_embeddings(self) -> list[Tensor]:
         rel = self.rel_embeddings.weight
@@ -237,14 +289,14 @@ class DisentangledTransformer(nn.Module):
 
     def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)``."""
-        rel_index = relative_position_index(x.size(1), self.position_buckets, self.max_relative_positions, x.device)
+        positions = self.relative_positions(x.size(1), x.device)
         norm = list(self.rel_norm.parameters()) if self.rel_norm is not None else []
         # the same table object on every inference call, so the layers can keep their projections of it
         (rel,) = self._cache.get([self.rel_embeddings.weight, *norm], self._relative_embeddings)
         for layer in self.layers:
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
-            x = layer(x, padding_mask, rel, rel_index)
+            x = layer(x, padding_mask, rel, positions)
         return x
 
 

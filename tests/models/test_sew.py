@@ -22,7 +22,8 @@ from asrkit.models.sew import (
     fbank_feature_encoder,
     wfe_c_layers,
 )
-from asrkit.models.sew_d import DisentangledSelfAttention, disentangled_transformer, relative_position_index
+from asrkit.models.sew_d import (DisentangledSelfAttention, RelativePositions, disentangled_transformer,
+                                 relative_position_index)
 from asrkit.models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
 
 MICRO = dict(
@@ -125,6 +126,19 @@ def test_relative_position_index_matches_direct_formula(buckets, max_rel):
             assert index[i, j] == min(max(rel + span, 0), 2 * span - 1), (i, j)
     if buckets > 0:  # offsets up to m - 1 use b - 1 buckets on each side of 0
         assert index.max() == 2 * span - 1 if t >= max_rel else index.max() < 2 * span - 1
+
+
+@pytest.mark.parametrize("t", [1, 40, 300])
+def test_relative_positions_read_the_rows_of_the_index(t):
+    """The flat c2p / p2c look-ups into a (T, width) term pick row i (query) / j (key) and column d(i, j)."""
+    index = relative_position_index(t, 256, 512)
+    rel = RelativePositions.of(index)
+    assert (rel.first, rel.width) == (int(index.min()), int(index.max()) - int(index.min()) + 1)
+    if t <= 128:  # unbucketed: the 2T - 1 offsets only
+        assert rel.width == 2 * t - 1
+    i, j = torch.meshgrid(torch.arange(t), torch.arange(t), indexing="ij")
+    assert torch.equal(rel.c2p.view(t, t), i * rel.width + index - rel.first)
+    assert torch.equal(rel.p2c.view(t, t), j * rel.width + index - rel.first)
 
 
 def test_disentangled_scores_follow_the_three_term_formula():
