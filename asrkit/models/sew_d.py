@@ -12,8 +12,9 @@ content-to-content, content-to-position ("c2p") and position-to-content ("p2c"),
 row of i - j in the table after log-bucketing (``relative_position_index``). The index is built once
 per input length and shared by all layers; each term is one batched matmul against the table rows
 the input can reach followed by an ``index_select``, and the two position terms enter
-``F.scaled_dot_product_attention`` as an additive bias together with the key padding mask. The attention scale is folded into the query
-projection, so neither the queries nor the ``(N, H, T, T)`` bias take a pass of their own for it.
+``F.scaled_dot_product_attention`` as an additive bias together with the key padding mask. The
+attention scale is folded into the query projection, so neither the queries nor the ``(N, H, T, T)``
+bias take a pass of their own for it.
 
 Blocks are post-LN like wav2vec 2.0 BASE (``EncoderLayer``), with DeBERTa's LayerNorm epsilon. There is
 no LayerNorm or dropout at the input of the stack (the squeezed input goes straight in, as in asapp
