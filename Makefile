@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
 .PHONY: install tools sclite test demo table1 bench clean help
 
@@ -65,7 +66,7 @@ table1: demo
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) -m asrkit.bench --out bench/results
+	$(PY) -m asrkit.bench --out bench/results $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache bench/results tools

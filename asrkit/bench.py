@@ -284,6 +284,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated: data, pretrain, inference")
     parser.add_argument("--categories", default=",".join(TABLE2),
                         help="inference section: SEW-D Table 2 inference-time categories to time")
+    parser.add_argument("--precisions", default="fp32,bf16",
+                        help="inference section: comma-separated precisions (bf16 is emulated, and slow, on CPUs "
+                             "without AVX-512 BF16 / AMX)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
                     tasks[what] = bar.add_task(what, total=total)
                 bar.update(tasks[what], advance=advance)
 
-            inference = bench_inference(categories, progress=progress)
+            inference = bench_inference(categories, tuple(args.precisions.split(",")), progress=progress)
         df = pd.DataFrame(inference)
         args.out.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.out / "inference.tsv", sep="\t", index=False)
