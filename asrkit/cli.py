@@ -504,8 +504,11 @@ def results_cmd(results_tsv: Path):
 @click.option("--seed", default=0, help="Seed of the search.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
               help="Network precision; auto: bf16 where the hardware has native bf16 (asrkit.precision), else fp32.")
+@click.option("--num-workers", default=1,
+              help="Processes for the beam search, tuning trials and decode alike (0: one per CPU); "
+                   "the output is the same for any number.")
 def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_threshold, lm_weight, word_score,
-               tune_manifest, trials, tune_method, seed, precision):
+               tune_manifest, trials, tune_method, seed, precision, num_workers):
     """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
     from .data.audio import AudioError
     from .data.manifest import ManifestError
@@ -515,7 +518,7 @@ def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_thres
 
     opts = DecodeOptions(lm=lm, lexicon=lexicon, beam_size=beam_size, beam_threshold=beam_threshold,
                          lm_weight=lm_weight, word_score=word_score, tune=tune_manifest, trials=trials,
-                         tune_method=tune_method, seed=seed, precision=precision)
+                         tune_method=tune_method, seed=seed, precision=precision, num_workers=num_workers)
     with _progress() as bar:
         tasks: dict[str, int] = {}
 

@@ -5,9 +5,16 @@ weight and word score are searched on a dev manifest (wav2vec 2.0 §4.4: LM weig
 word insertion score in [-5, 5]) and the best pair decodes the test manifest. Output, in
 manifest order with one line per utterance: ``hyp.trn``, ``ref.trn`` (sclite), ``scores.tsv``,
 and ``decode.yaml`` with the settings used (``tune.tsv`` with every trial when tuning).
+
+The network runs once per manifest; the beam search, single-threaded, dominates the time when
+tuning (every trial searches the whole dev set). ``num_workers`` > 1 splits the utterances of
+each trial and of the final decode across that many processes (:mod:`.parallel`), with the same
+texts, scores and tuned weights as one process; the trials stay sequential, as the Bayesian
+search proposes each from the results before it.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -37,6 +44,7 @@ class DecodeOptions:
     seed: int = 0
     precision: str = "auto"  # "bf16": autocast for the network; "auto": bf16 only with native hardware support
     max_tokens: int = 1_600_000  # samples per batch for the network
+    num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
 
 
 def greedy_text(log_probs: torch.Tensor, tokens: list[str]) -> str:
@@ -52,7 +60,9 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
                     *, progress: Callable[[str, int, int], None] | None = None, log=print) -> dict:
     """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}``."""
     from .beam import LexiconBeamDecoder
+    from .parallel import BeamSearchPool, resolve_num_workers
 
+    num_workers = resolve_num_workers(opts.num_workers)
     out_dir = Path(out_dir)
     model, tokens, config = load_ctc_checkpoint(checkpoint)
     normalize = bool(config.get("data", {}).get("normalize", False))
@@ -78,27 +88,35 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
 
     lm_weight, word_score = opts.lm_weight, opts.word_score
     out_dir.mkdir(parents=True, exist_ok=True)
-    if opts.tune and decoder is not None:
-        from .tune import tune_lm_weights
-
-        dev = emissions(opts.tune, "dev emissions")
-        refs = dict(zip(dev.ids, dev.refs))
-
-        def dev_wer(lw: float, ws: float) -> float:
-            hyps, _ = run(decoder.with_weights(lw, ws), dev)
-            return score(refs, dict(zip(dev.ids, hyps))).total.wer
-
-        (lm_weight, word_score), trials = tune_lm_weights(
-            dev_wer, opts.trials, lm_weight_range=opts.lm_weight_range, word_score_range=opts.word_score_range,
-            method=opts.tune_method, seed=opts.seed,
-            progress=(lambda row: progress("tune", 1, opts.trials)) if progress else None)
-        trials.to_csv(out_dir / "tune.tsv", sep="\t", index=False)
-        log(f"tuned on {opts.tune}: lm_weight={lm_weight:.3f} word_score={word_score:.3f} "
-            f"(dev WER {trials['wer'].min():.2f} over {len(trials)} trials)")
-        decoder = decoder.with_weights(lm_weight, word_score)
-
+    tuning = bool(opts.tune) and decoder is not None
+    # both emission sets first: the pool's workers receive them once, when they start
+    dev = emissions(opts.tune, "dev emissions") if tuning else None
     em = emissions(manifest, "emissions")
-    hyps, scores = run(decoder, em)
+    sets = {"test": em, **({"dev": dev} if dev is not None else {})}
+    workers = min(num_workers, max(len(e.ids) for e in sets.values())) if decoder is not None else 1
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if workers > 1:  # one process: no pool, the search runs here
+            pool = stack.enter_context(BeamSearchPool(workers, decoder, {k: e.log_probs for k, e in sets.items()}))
+        if tuning:
+            from .tune import tune_lm_weights
+
+            refs = dict(zip(dev.ids, dev.refs))
+
+            def dev_wer(lw: float, ws: float) -> float:
+                hyps, _ = pool.decode("dev", lw, ws) if pool is not None else run(decoder.with_weights(lw, ws), dev)
+                return score(refs, dict(zip(dev.ids, hyps))).total.wer
+
+            (lm_weight, word_score), trials = tune_lm_weights(
+                dev_wer, opts.trials, lm_weight_range=opts.lm_weight_range, word_score_range=opts.word_score_range,
+                method=opts.tune_method, seed=opts.seed,
+                progress=(lambda row: progress("tune", 1, opts.trials)) if progress else None)
+            trials.to_csv(out_dir / "tune.tsv", sep="\t", index=False)
+            log(f"tuned on {opts.tune}: lm_weight={lm_weight:.3f} word_score={word_score:.3f} "
+                f"(dev WER {trials['wer'].min():.2f} over {len(trials)} trials)")
+            if pool is None:
+                decoder = decoder.with_weights(lm_weight, word_score)
+        hyps, scores = pool.decode("test", lm_weight, word_score) if pool is not None else run(decoder, em)
     write_hyp_trn(out_dir / "hyp.trn", em.ids, hyps)
     write_trn(out_dir / "ref.trn", dict(zip(em.ids, em.refs)))
     write_scores_tsv(out_dir / "scores.tsv", em.ids, hyps, scores)
