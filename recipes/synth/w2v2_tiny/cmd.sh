@@ -1,2 +1,2 @@
 # Parallelism for this recipe; edit for your machine.
-nj=${nj:-$(nproc)}   # CPU processes for corpus synthesis and manifest validation
+nj=${nj:-$(nproc)}   # CPU processes for corpus synthesis, manifest validation and the LM beam search

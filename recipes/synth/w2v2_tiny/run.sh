@@ -98,7 +98,8 @@ if run_stage 6; then
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_greedy"
     # shellcheck disable=SC2086
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram" \
-      --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" $decode_opts
+      --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
+      --num-workers "$nj" $decode_opts
   done
   touch "$(marker 6)"
 fi
