@@ -220,23 +220,10 @@ class ConvBlock(nn.Module):
                 for b in range(n):
                     y[b].addmm_(view[b], w)
         if isinstance(self.norm, nn.LayerNorm):
-            y = _layer_norm_(y, self.norm) if scratch is not None else self.norm(y)
+            y = self.norm(y)
         elif self.norm is not None:  # a GroupNorm over channel groups: statistics over (time, group)
             y = self.norm(y.transpose(1, 2)).transpose(1, 2)
         return gelu_(y)
-
-
-def _layer_norm_(y: Tensor, norm: nn.LayerNorm) -> Tensor:
-    """``norm(y)`` over the channels of an fp32 ``(N, T, C)`` scratch activation, written in place: a
-    fresh output of that size would be paged in afresh (see ``ScratchBuffer``). Biased variance, as
-    ``F.layer_norm``; statistics in one pass (``var_mean``)."""
-    var, mean = torch.var_mean(y, dim=-1, unbiased=False, keepdim=True)
-    y.sub_(mean).mul_(var.add_(norm.eps).rsqrt_())
-    if norm.weight is not None:
-        y.mul_(norm.weight)
-    if norm.bias is not None:
-        y.add_(norm.bias)
-    return y
 
 
 def _conv_channel_norm(windows: Tensor, weight: Tensor, norm: nn.GroupNorm, scratch: ScratchBuffer | None = None
