@@ -58,7 +58,7 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, re
     few = "--set optim.max_updates=4 --set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
     res = run_recipe("--stage", 3, "--data", mini_data, "--exp", exp,
                      "--pretrain-opts", few + " --set model.encoder_layers=1",
-                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--decode-opts", "--trials 2",
+                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--trials", "2",
                      recipe=recipe)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     pretrained = yaml.safe_load((exp / "pretrain" / "config.yaml").read_text())["model"]

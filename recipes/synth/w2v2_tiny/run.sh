@@ -27,10 +27,11 @@ pretrain_config=conf/pretrain.yaml
 pretrain_opts="" # extra `asrkit pretrain` options, e.g. "--set optim.max_updates=100"
 finetune_config=conf/finetune_10m.yaml
 finetune_opts="" # extra `asrkit finetune` options
-decode_opts=""   # extra `asrkit decode` options for the LM decode, e.g. "--trials 10"
+trials=24        # LM weight / word score tuning trials on dev (paper: 128; 2.8 s each here with 2 workers)
+decode_opts=""   # extra `asrkit decode` options for the LM decode, e.g. "--beam-size 100"
 lm_sentences=200000
 synth_opts=""   # extra `asrkit prepare synth` options, e.g. "--pretrain-hours 1 --train-speakers 60"
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--decode-opts \"...\"] [--lm-sentences N]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--trials N] [--decode-opts \"...\"] [--lm-sentences N]"
 
 . ./path.sh
 . ./cmd.sh
@@ -99,7 +100,7 @@ if run_stage 6; then
     # shellcheck disable=SC2086
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram" \
       --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
-      --num-workers "$nj" $decode_opts
+      --trials "$trials" --num-workers "$nj" $decode_opts
   done
   touch "$(marker 6)"
 fi
