@@ -290,6 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
+    unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
+    if unknown:
+        parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from fp32, bf16)")
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table

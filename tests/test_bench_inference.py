@@ -44,3 +44,11 @@ def test_inference_rows_compare_like_with_like(tmp_path):
         assert r["asrkit_std_ms"] >= 0 and r["transformers_std_ms"] >= 0
     assert [r["vs_w2v2_same_category"] for r in rows if r["model"] == "W2V2-micro"] == [1.0, 1.0]
     assert sum(k for what, k, _ in calls if "fp32" in what) == 3
+
+
+def test_bench_rejects_an_unknown_precision_before_timing(capsys):
+    from asrkit.bench import main
+
+    with pytest.raises(SystemExit):
+        main(["--sections", "inference", "--precisions", "fp32,fp16"])
+    assert "--precisions: unknown fp16" in capsys.readouterr().err

@@ -92,7 +92,10 @@ class LexiconBeamDecoder:
             raise LMError(f"{lm_path}: KenLM cannot load it: {str(e).splitlines()[-1]}") from e
 
     def with_weights(self, lm_weight: float, word_score: float) -> LexiconBeamDecoder:
-        """The same decoder with other LM weight / word score (for tuning on dev)."""
+        """The same decoder with other LM weight / word score (for tuning on dev); itself when they are
+        unchanged (a new decoder loads the LM again)."""
+        if (lm_weight, word_score) == (self.options["lm_weight"], self.options["word_score"]):
+            return self
         options = {**self.options, "lm_weight": lm_weight, "word_score": word_score}
         return LexiconBeamDecoder(self.tokens, self.lexicon_path, self.lm_path, **options)
 

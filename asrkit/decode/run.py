@@ -98,13 +98,20 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
         pool = None
         if workers > 1:  # one process: no pool, the search runs here
             pool = stack.enter_context(BeamSearchPool(workers, decoder, {k: e.log_probs for k, e in sets.items()}))
+
+        def search(name: str, lw: float, ws: float) -> tuple[list[str], list[float]]:
+            """Emission set ``name`` with the given weights: in the pool, or here (greedy without a decoder)."""
+            if pool is not None:
+                return pool.decode(name, lw, ws)
+            return run(decoder.with_weights(lw, ws) if decoder is not None else None, sets[name])
+
         if tuning:
             from .tune import tune_lm_weights
 
             refs = dict(zip(dev.ids, dev.refs))
 
             def dev_wer(lw: float, ws: float) -> float:
-                hyps, _ = pool.decode("dev", lw, ws) if pool is not None else run(decoder.with_weights(lw, ws), dev)
+                hyps, _ = search("dev", lw, ws)
                 return score(refs, dict(zip(dev.ids, hyps))).total.wer
 
             (lm_weight, word_score), trials = tune_lm_weights(
@@ -114,9 +121,7 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
             trials.to_csv(out_dir / "tune.tsv", sep="\t", index=False)
             log(f"tuned on {opts.tune}: lm_weight={lm_weight:.3f} word_score={word_score:.3f} "
                 f"(dev WER {trials['wer'].min():.2f} over {len(trials)} trials)")
-            if pool is None:
-                decoder = decoder.with_weights(lm_weight, word_score)
-        hyps, scores = pool.decode("test", lm_weight, word_score) if pool is not None else run(decoder, em)
+        hyps, scores = search("test", lm_weight, word_score)
     write_hyp_trn(out_dir / "hyp.trn", em.ids, hyps)
     write_trn(out_dir / "ref.trn", dict(zip(em.ids, em.refs)))
     write_scores_tsv(out_dir / "scores.tsv", em.ids, hyps, scores)

@@ -81,7 +81,6 @@ class RelativePositions:
     for entry (i, j); the second reads the p2c term (one row per key j) already transposed.
     """
 
-    index: Tensor
     first: int
     width: int
     c2p: Tensor
@@ -97,7 +96,7 @@ class RelativePositions:
         width = last - first + 1
         local = index - first
         frames = torch.arange(index.size(0), device=index.device) * width
-        return cls(index, first, width, (frames[:, None] + local).reshape(-1), (frames[None, :] + local).reshape(-1))
+        return cls(first, width, (frames[:, None] + local).reshape(-1), (frames[None, :] + local).reshape(-1))
 
 
 class DisentangledSelfAttention(nn.Module):

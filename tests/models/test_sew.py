@@ -129,16 +129,17 @@ def test_relative_position_index_matches_direct_formula(buckets, max_rel):
 
 
 @pytest.mark.parametrize("t", [1, 40, 300])
-def test_relative_positions_read_the_rows_of_the_index(t):
-    """The flat c2p / p2c look-ups into a (T, width) term pick row i (query) / j (key) and column d(i, j)."""
-    index = relative_position_index(t, 256, 512)
+def test_relative_positions_read_what_a_gather_over_all_rows_reads(t):
+    """From a (T, 2k) term over every table row: c2p is term[i, d(i, j)], p2c is term[j, d(i, j)] (DeBERTa's
+    gather, and gather of the transposed index then a transpose); both read from the used rows only."""
+    index = relative_position_index(t, 256, 512)  # log buckets from 128 frames on
     rel = RelativePositions.of(index)
-    assert (rel.first, rel.width) == (int(index.min()), int(index.max()) - int(index.min()) + 1)
     if t <= 128:  # unbucketed: the 2T - 1 offsets only
         assert rel.width == 2 * t - 1
-    i, j = torch.meshgrid(torch.arange(t), torch.arange(t), indexing="ij")
-    assert torch.equal(rel.c2p.view(t, t), i * rel.width + index - rel.first)
-    assert torch.equal(rel.p2c.view(t, t), j * rel.width + index - rel.first)
+    term = torch.randn(t, 512)
+    used = term[:, rel.rows].reshape(-1)
+    assert torch.equal(used[rel.c2p].view(t, t), term.gather(1, index))
+    assert torch.equal(used[rel.p2c].view(t, t), term.gather(1, index.t()).t())
 
 
 def test_disentangled_scores_follow_the_three_term_formula():
