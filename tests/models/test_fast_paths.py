@@ -1,9 +1,10 @@
 """The fast inference paths of the building blocks compute what the plain formulation computes.
 
 The feature encoder runs channels-last as GEMMs on strided views (first-block GroupNorm folded into
-its GEMM, scratch buffers without grad), attention projections and SEW-D position tables are cached
-between inference calls: each is checked against ``nn.Conv1d`` / ``F.group_norm`` / fresh weights,
-with and without gradients, at batch 1 and above, and after the weights change.
+its GEMM, scratch buffers without grad), the positional convolution runs by FFT without grad,
+attention projections and SEW-D position tables are cached between inference calls: each is checked
+against ``nn.Conv1d`` / ``F.group_norm`` / fresh weights, with and without gradients, at batch 1 and
+above, and after the weights change.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asrkit.models.components import (PACKED_LINEAR, ConvBlock, FeatureEncoder, InferenceCache, feature_encoder,
-                                      linear)
+from asrkit.models.components import (FFT_POS_CONV, PACKED_LINEAR, ConvBlock, ConvolutionalPositionalEmbedding,
+                                      FeatureEncoder, InferenceCache, feature_encoder, linear)
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 
 LAYERS = [(16, 10, 5), (24, 3, 2), (24, 3, 2), (16, 2, 2), (16, 1, 1)]  # k = 1 as in WFE-C
@@ -145,3 +146,41 @@ def test_packed_linear_matches_f_linear_and_follows_the_weights():
                               atol=1e-6)
     out = linear(x, layer.weight, layer.bias, cache)  # with gradients: plain F.linear, differentiable
     assert out.requires_grad
+
+
+@pytest.mark.parametrize("kernel", [128, 65], ids=["even_kernel", "odd_kernel"])
+def test_fft_positional_convolution_matches_the_grouped_convolution(kernel):
+    """Overlap-save blocks of 256 frames (129 or 192 new frames each): one partial block, an exact
+    block boundary and several blocks, in one zero-padded batch; weights changed in between."""
+    torch.manual_seed(0)
+    pos = ConvolutionalPositionalEmbedding(64, kernel, groups=4)
+    with torch.no_grad():
+        for p in pos.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    hop = pos._fft_size() - kernel + 1
+    lengths = (1, 40, hop, 3 * hop + 7)
+    x = torch.randn(len(lengths), max(lengths), 64) * (torch.arange(max(lengths))[None, :, None] < torch.tensor(lengths)[:, None, None])
+
+    def direct(inp):
+        conv = pos.conv
+        y = F.conv1d(inp.transpose(1, 2), conv.weight, conv.bias, padding=conv.padding, groups=conv.groups)
+        return F.gelu(y[..., : inp.size(1)].transpose(1, 2))
+
+    assert pos._use_fft(x.detach()) is False  # with gradients: the differentiable convolution
+    for _ in range(2):
+        with torch.inference_mode():
+            assert pos._use_fft(x)
+            fast = pos(x)
+            single = pos(x[2:3, : lengths[2]])
+        ref = direct(x)
+        assert fast.shape == ref.shape == x.shape
+        assert (fast - ref).abs().max() < 1e-5 * ref.abs().max()
+        assert torch.allclose(single[0], direct(x[2:3, : lengths[2]])[0], atol=1e-5)
+        with torch.no_grad():  # a new weight version: the kept spectrum is recomputed
+            pos.conv.parametrizations.weight.original1.mul_(1.5)
+    FFT_POS_CONV["enabled"] = False
+    try:
+        with torch.inference_mode():
+            assert not pos._use_fft(x)
+    finally:
+        FFT_POS_CONV["enabled"] = True
