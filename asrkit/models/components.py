@@ -456,9 +456,11 @@ class ConvolutionalPositionalEmbedding(nn.Module):
         return gelu_(y)
 
     def _use_fft(self, x: Tensor) -> bool:
-        return (FFT_POS_CONV["enabled"] and self.conv.stride[0] == 1 and self.conv.kernel_size[0] >= FFT_POS_CONV["min_kernel"]
-                and not torch.is_grad_enabled() and x.device.type == "cpu" and x.dtype == torch.float32
-                and not torch.is_autocast_enabled("cpu"))
+        """The FFT path: fp32 CPU inference (no grad, no autocast), stride 1, a long enough kernel."""
+        return (FFT_POS_CONV["enabled"] and self.conv.stride[0] == 1
+                and self.conv.kernel_size[0] >= FFT_POS_CONV["min_kernel"]
+                and not torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu")
+                and x.device.type == "cpu" and x.dtype == torch.float32 and x.size(1) > 0)
 
     def _fft_size(self) -> int:
         """Block length of the overlap-save convolution: the power of two at or above twice the kernel,

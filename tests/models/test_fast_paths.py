@@ -159,7 +159,8 @@ def test_fft_positional_convolution_matches_the_grouped_convolution(kernel):
             p.add_(0.1 * torch.randn_like(p))
     hop = pos._fft_size() - kernel + 1
     lengths = (1, 40, hop, 3 * hop + 7)
-    x = torch.randn(len(lengths), max(lengths), 64) * (torch.arange(max(lengths))[None, :, None] < torch.tensor(lengths)[:, None, None])
+    valid = torch.arange(max(lengths))[None, :, None] < torch.tensor(lengths)[:, None, None]
+    x = torch.randn(len(lengths), max(lengths), 64) * valid
 
     def direct(inp):
         conv = pos.conv
@@ -182,5 +183,6 @@ def test_fft_positional_convolution_matches_the_grouped_convolution(kernel):
     try:
         with torch.inference_mode():
             assert not pos._use_fft(x)
+            assert not pos._use_fft(x[:, :0])  # no frames: the convolution's own handling
     finally:
         FFT_POS_CONV["enabled"] = True
