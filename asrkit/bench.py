@@ -181,11 +181,11 @@ def transformers_model(cfg):
 
 
 def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[torch.Tensor] | None = None,
-                    warmup: int = 1, big_model: float = 150e6, progress=None) -> list[dict]:
+                    warmup: int = 1, repeats: int = 3, big_model: float = 150e6, progress=None) -> list[dict]:
     """asrkit vs transformers, batch-1 encoder forward. All models of a category, asrkit's and
-    transformers', are timed interleaved utterance by utterance (``asrkit.benchmark.time_inference``);
-    asrkit's models get the transformers models' weights. Precisions other than fp32 use every other
-    utterance."""
+    transformers', are timed interleaved utterance by utterance (``asrkit.benchmark.time_inference``),
+    each utterance the best of ``repeats`` rounds; asrkit's models get the transformers models'
+    weights. Precisions other than fp32 use every other utterance."""
     from .benchmark import count_parameters, encoder_forward, summarize, time_inference
     from .models.checkpoint_import import import_hf
     from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
@@ -221,7 +221,7 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
         for precision in precisions:
             utts = all_utts if precision == "fp32" else all_utts[1::2]
             what = f"{category} {precision} ({', '.join(models)})"
-            times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup,
+            times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup, repeats=repeats,
                                    progress=(lambda k, what=what: progress(what, k, len(utts))) if progress else None)
             w2v2_ms = summarize(times[next(iter(models)), "asrkit"], utts)["mean_ms"]  # the category's W2V2
             for name, (config, ours, theirs) in models.items():
@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="inference section: comma-separated precisions (bf16 is emulated, and slow, on CPUs "
                              "without AVX-512 BF16 / AMX)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="inference section: rounds per utterance, the fastest kept (timeit's best of k)")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
     unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
@@ -316,7 +318,8 @@ def main(argv: list[str] | None = None) -> None:
                     tasks[what] = bar.add_task(what, total=total)
                 bar.update(tasks[what], advance=advance)
 
-            inference = bench_inference(categories, tuple(args.precisions.split(",")), progress=progress)
+            inference = bench_inference(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
+                                        progress=progress)
         df = pd.DataFrame(inference)
         args.out.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.out / "inference.tsv", sep="\t", index=False)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -157,16 +158,20 @@ def _sync(device: torch.device) -> None:
 
 
 def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Sequence[Tensor], *, precision: str,
-                   device: torch.device, warmup: int = 2, progress: Callable[[int], None] | None = None
-                   ) -> dict[str, list[float]]:
+                   device: torch.device, warmup: int = 2, repeats: int = 1,
+                   progress: Callable[[int], None] | None = None) -> dict[str, list[float]]:
     """Seconds per utterance of each forward function, at batch 1, under ``torch.inference_mode``.
 
     Several functions (asrkit and ``transformers``, say) are timed interleaved, utterance by
     utterance, their order rotating from one utterance to the next, so that load from other
     processes and the state of caches and the allocator fall on all of them alike. The first ``warmup``
-    utterances run once untimed beforehand. The autocast region spans the whole run, so fp32
-    weights are cast to bf16 once, as in a deployed bf16 model.
+    utterances run once untimed beforehand. With ``repeats`` > 1 each utterance is run that many
+    rounds (all functions in each round) and its time is the fastest round, as ``timeit`` reports:
+    the run least disturbed by the rest of the machine. The autocast region spans the whole run, so
+    fp32 weights are cast to bf16 once, as in a deployed bf16 model.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
     times: dict[str, list[float]] = {name: [] for name in forwards}
     with torch.inference_mode(), autocast(precision, device):
         for wav in wavs[:warmup]:
@@ -175,13 +180,18 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Seq
         names = list(forwards)
         for i, wav in enumerate(wavs):
             x = wav[None].to(device)
-            for name in names[i % len(names):] + names[: i % len(names)]:
-                forward = forwards[name]
-                _sync(device)
-                start = time.perf_counter()
-                forward(x)
-                _sync(device)
-                times[name].append(time.perf_counter() - start)
+            best = dict.fromkeys(names, math.inf)
+            for r in range(repeats):
+                k = (i + r) % len(names)
+                for name in names[k:] + names[:k]:
+                    forward = forwards[name]
+                    _sync(device)
+                    start = time.perf_counter()
+                    forward(x)
+                    _sync(device)
+                    best[name] = min(best[name], time.perf_counter() - start)
+            for name in names:
+                times[name].append(best[name])
             if progress is not None:
                 progress(1)
     return times

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pandas as pd
 import pytest
@@ -79,6 +80,23 @@ def test_interleaved_timing_gives_one_time_per_utterance_and_function():
     assert calls[:2] == [("a", (1, 100)), ("b", (1, 100))]  # warm-up, untimed
     assert calls[2:] == [("a", (1, 100)), ("b", (1, 100)), ("b", (1, 200)), ("a", (1, 200)),
                          ("a", (1, 300)), ("b", (1, 300))]  # the order rotates
+
+
+def test_repeated_timing_keeps_the_fastest_round_per_utterance():
+    calls = []
+
+    def slow_first_round(x):  # the first round of each utterance is disturbed (40 ms), the second is not
+        calls.append(x.shape[1])
+        if calls.count(x.shape[1]) == 1:
+            time.sleep(0.04)
+
+    wavs = [torch.zeros(100 * (i + 1)) for i in range(2)]
+    times = time_inference({"a": slow_first_round, "b": lambda x: None}, wavs, precision="fp32",
+                           device=torch.device("cpu"), warmup=0, repeats=2)
+    assert calls == [100, 100, 200, 200] and len(times["b"]) == 2
+    assert all(t < 0.02 for t in times["a"])
+    with pytest.raises(ValueError, match="repeats"):
+        time_inference({"a": slow_first_round}, wavs, precision="fp32", device=torch.device("cpu"), repeats=0)
 
 
 def test_short_utterances_are_left_out_and_counted(tmp_path, config):

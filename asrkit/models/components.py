@@ -125,6 +125,13 @@ PACKED_LINEAR = {"enabled": torch.backends.mkl.is_available() and hasattr(torch.
 FFT_POS_CONV = {"enabled": True, "min_kernel": 64}
 
 
+# oneDNN's bf16 grouped convolution on CPUs with AMX (torch 2.14, measured on a Xeon with AMX-BF16) returns
+# wrong outputs (errors of the size of the outputs; the gradients are right) for fewer than 16 input
+# channels per group with even kernels. Every Table 2 model has 16 or more (D / 16 groups); narrower
+# positional convolutions, as in small test models, run in fp32 under bf16 autocast.
+ONEDNN_BF16_MIN_GROUP_CHANNELS = 16
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache,
            sources: Sequence[Tensor] | None = None) -> Tensor:
     """``F.linear(x, weight, bias)``. Without gradients, what is derived from the weight is kept in
@@ -451,6 +458,9 @@ class ConvolutionalPositionalEmbedding(nn.Module):
         """
         if self._use_fft(x):
             return gelu_(self._fft_conv(x))
+        if self._bf16_unsafe(x):  # see ONEDNN_BF16_MIN_GROUP_CHANNELS
+            with torch.autocast("cpu", enabled=False):
+                return self.forward(x.float())
         weight = self._cache.get(self._weight_sources(), self._weight)[0]
         y = F.conv2d(x.transpose(1, 2).unsqueeze(2), weight, self.conv.bias, stride=(1, self.conv.stride[0]),
                      padding=(0, self.conv.padding[0]), groups=self.conv.groups)
@@ -458,6 +468,12 @@ class ConvolutionalPositionalEmbedding(nn.Module):
         if self.num_remove:
             y = y[:, : -self.num_remove]
         return gelu_(y)
+
+    def _bf16_unsafe(self, x: Tensor) -> bool:
+        """bf16 autocast on a CPU, with fewer channels per group than oneDNN's bf16 kernel handles."""
+        channels = self.conv.in_channels // self.conv.groups
+        return (x.device.type == "cpu" and channels < ONEDNN_BF16_MIN_GROUP_CHANNELS
+                and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
 
     def _use_fft(self, x: Tensor) -> bool:
         """The FFT path: fp32 CPU inference (no grad, no autocast), stride 1, a long enough kernel."""
