@@ -128,7 +128,8 @@ FFT_POS_CONV = {"enabled": True, "min_kernel": 64}
 # oneDNN's bf16 grouped convolution on CPUs with AMX (torch 2.14, measured on a Xeon with AMX-BF16) returns
 # wrong outputs (errors of the size of the outputs; the gradients are right) for fewer than 16 input
 # channels per group with even kernels. Every Table 2 model has 16 or more (D / 16 groups); narrower
-# positional convolutions, as in small test models, run in fp32 under bf16 autocast.
+# positional convolutions, as in small test models, run in fp32 under bf16 autocast. (Other wrong bf16
+# convolutions of oneDNN's AMX kernels are known: pytorch/pytorch#163347, #169688.)
 ONEDNN_BF16_MIN_GROUP_CHANNELS = 16
 
 
@@ -231,10 +232,30 @@ class ConvBlock(nn.Module):
                 for b in range(n):
                     y[b].addmm_(view[b], w)
         if isinstance(self.norm, nn.LayerNorm):
+            if not torch.is_grad_enabled():
+                return _layer_norm_gelu_(y, self.norm)
             y = self.norm(y)
         elif self.norm is not None:  # a GroupNorm over channel groups: statistics over (time, group)
             y = self.norm(y.transpose(1, 2)).transpose(1, 2)
         return gelu_(y)
+
+
+def _layer_norm_gelu_(y: Tensor, norm: nn.LayerNorm, frames: int = 1024) -> Tensor:
+    """``GELU(norm(y))`` over channels, written into ``y`` (no gradient) a block of ``frames`` frames at a time.
+
+    The first blocks' activations are tens of MB; the norm's fp32 result (and, under bf16 autocast, the fp32
+    copy of its input) would be fresh memory of that size on every call, which the OS hands out page by page
+    (see ``ScratchBuffer``): on a 2-core Xeon the LayerNorm of a 7 s utterance's first block (23k x 512) took
+    18 ms that way, the GELU after it 4, and the whole block 54 ms in fp32; block by block, 18 ms. The
+    temporaries stay small and in cache, and GELU runs on each block while it is there. Same values as
+    ``gelu_(norm(y))``.
+    """
+    flat = y.view(-1, y.size(-1))
+    for start in range(0, flat.size(0), frames):
+        block = flat[start : start + frames]
+        block.copy_(norm(block))
+        gelu_(block)
+    return y
 
 
 def _conv_channel_norm(windows: Tensor, weight: Tensor, norm: nn.GroupNorm, scratch: ScratchBuffer | None = None

@@ -68,6 +68,26 @@ def test_feature_encoder_matches_plain_convolutions(mode, bias):
         assert torch.allclose(torch.zeros_like(b) if a is None else a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("autocast", [False, True])
+def test_blockwise_layer_norm_of_long_inputs_matches_the_training_path(autocast):
+    """Inference LayerNorm + GELU run in blocks of 1024 frames, in place: 1356 first-block frames per utterance
+    give a block across two utterances and a partial last one. In fp32 equal to the functional (gradient)
+    path, whose GEMMs are the same; under bf16 autocast (where the two paths round their GEMMs differently)
+    close to the fp32 convolutions."""
+    encoder = _perturbed_encoder("layer_norm", True)
+    wav = torch.randn(3, 6789)
+    assert (wav.size(1) - 10) // 5 + 1 == 1356
+    ref = _reference(encoder, wav).detach()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.no_grad():
+            blockwise, _ = encoder(wav)
+        functional, _ = encoder(wav)
+    if autocast:
+        assert blockwise.dtype == torch.bfloat16 and (blockwise.float() - ref).abs().max() < 0.1
+    else:
+        assert torch.equal(blockwise, functional.detach()) and torch.allclose(blockwise, ref, atol=1e-5)
+
+
 def test_first_block_norm_fold_is_accurate_for_large_offsets():
     """Per-channel statistics from the windows' covariance, windows centred before the GEMM: with a DC
     offset 300 times the signal, as close to a float64 computation as F.group_norm in float32."""
