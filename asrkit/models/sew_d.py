@@ -157,7 +157,7 @@ class DisentangledSelfAttention(nn.Module):
         """``(2k, D)`` relative embeddings -> position keys or queries (times ``scale``), transposed for the
         score matmul: ``(H, D/H, 2k)``, contiguous, so that a slice of its columns is a BLAS operand as is."""
         heads = proj(rel_embeddings).view(rel_embeddings.size(0), self.num_heads, -1).permute(1, 2, 0)
-        return heads.contiguous() if scale is None else heads * scale
+        return (heads if scale is None else heads * scale).contiguous()  # a product keeps the permuted strides
 
     def _position_projections(self, rel_embeddings: Tensor, rows: slice) -> list[Tensor]:
         """K^r (for c2p) and Q^r (for p2c), transposed: ``(H, D/H, rows)``, in ``position_terms`` order. They
