@@ -221,7 +221,8 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
         for precision in precisions:
             utts = all_utts if precision == "fp32" else all_utts[1::2]
             what = f"{category} {precision} ({', '.join(models)})"
-            times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup, repeats=repeats,
+            times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup,
+                                   repeats=repeats,
                                    progress=(lambda k, what=what: progress(what, k, len(utts))) if progress else None)
             w2v2_ms = summarize(times[next(iter(models)), "asrkit"], utts)["mean_ms"]  # the category's W2V2
             for name, (config, ours, theirs) in models.items():
@@ -295,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
     if unknown:
         parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from fp32, bf16)")
+    if args.repeats < 1:
+        parser.error(f"--repeats: must be at least 1, got {args.repeats}")
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table

@@ -52,3 +52,11 @@ def test_bench_rejects_an_unknown_precision_before_timing(capsys):
     with pytest.raises(SystemExit):
         main(["--sections", "inference", "--precisions", "fp32,fp16"])
     assert "--precisions: unknown fp16" in capsys.readouterr().err
+
+
+def test_bench_rejects_fewer_than_one_round_before_timing(capsys):
+    from asrkit.bench import main
+
+    with pytest.raises(SystemExit):
+        main(["--sections", "inference", "--precisions", "fp32", "--repeats", "0"])
+    assert "--repeats: must be at least 1, got 0" in capsys.readouterr().err

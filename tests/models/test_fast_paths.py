@@ -136,6 +136,21 @@ def test_cached_weights_follow_optimizer_steps_and_loads(model_type):
         assert torch.allclose(model.extract_features(wav).x, before, atol=1e-6)
 
 
+def test_narrow_positional_convolution_runs_in_fp32_under_bf16_autocast():
+    """oneDNN's bf16 grouped convolution is wrong on AMX CPUs below 16 channels per group
+    (ONEDNN_BF16_MIN_GROUP_CHANNELS): such a positional convolution gives its fp32 result under bf16
+    autocast, on any CPU; one of 16 channels per group runs in bf16."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 37, 32)
+    for groups, narrow in ((4, True), (2, False)):  # 8 and 16 channels per group
+        pos_conv = ConvolutionalPositionalEmbedding(32, 16, groups).eval()
+        with torch.no_grad():
+            fp32 = pos_conv(x)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                mixed = pos_conv(x)
+        assert (mixed.dtype == torch.float32 and torch.equal(mixed, fp32)) if narrow else mixed.dtype == torch.bfloat16
+
+
 @pytest.mark.parametrize("extra", [{}, {"extractor_mode": "layer_norm", "conv_bias": True, "layer_norm_first": True}])
 def test_bf16_autocast_stays_close_to_fp32(extra):
     model = _model(**extra)
