@@ -14,8 +14,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asrkit.models.components import (FFT_POS_CONV, PACKED_LINEAR, ConvBlock, ConvolutionalPositionalEmbedding,
-                                      FeatureEncoder, InferenceCache, feature_encoder, linear)
+from asrkit.models.components import (FFT_POS_CONV, ONEDNN_PACKED_LINEAR, PACKED_LINEAR, ConvBlock,
+                                      ConvolutionalPositionalEmbedding, FeatureEncoder, InferenceCache, attention,
+                                      feature_encoder, linear, padded_key_length)
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 
 LAYERS = [(16, 10, 5), (24, 3, 2), (24, 3, 2), (16, 2, 2), (16, 1, 1)]  # k = 1 as in WFE-C
@@ -181,6 +182,47 @@ def test_packed_linear_matches_f_linear_and_follows_the_weights():
                               atol=1e-6)
     out = linear(x, layer.weight, layer.bias, cache)  # with gradients: plain F.linear, differentiable
     assert out.requires_grad
+
+
+@pytest.mark.skipif(not ONEDNN_PACKED_LINEAR["enabled"], reason="torch built without oneDNN")
+def test_onednn_packed_linear_under_bf16_autocast():
+    """Packed once for oneDNN, the same products as autocast's F.linear (within one bf16 rounding); the
+    GELU is fused; a new weight version is packed again; the fp32 (MKL) and bf16
+    derivations of one weight are kept apart."""
+    torch.manual_seed(0)
+    layer, cache = torch.nn.Linear(64, 96), InferenceCache()
+    x = torch.randn(2, 57, 64)
+    with torch.inference_mode():
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            expected = F.linear(x, layer.weight, layer.bias)
+            out = linear(x, layer.weight, layer.bias, cache)
+            assert cache.key[0] == "onednn" and cache.value[0].is_mkldnn
+            gelu = linear(x, layer.weight, layer.bias, cache, gelu=True)
+        assert out.dtype == gelu.dtype == torch.bfloat16 and out.shape == (2, 57, 96)
+        assert (out.float() - expected.float()).abs().max() <= 0.01 * expected.float().abs().max()
+        exact = F.gelu(F.linear(x, layer.weight, layer.bias))
+        assert (gelu.float() - exact).abs().max() < 0.02
+        fp32 = linear(x, layer.weight, layer.bias, cache)  # fp32 after bf16: MKL's packing, not oneDNN's
+        assert fp32.dtype == torch.float32 and torch.allclose(fp32, F.linear(x, layer.weight, layer.bias), atol=1e-6)
+        layer.weight.mul_(-1.0)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            flipped = linear(x, layer.weight, layer.bias, cache)
+        assert (flipped.float() - F.linear(x, layer.weight, layer.bias)).abs().max() < 0.05
+
+
+def test_attention_pads_keys_to_the_mask_width():
+    """A bias P > T columns wide, -inf past T: keys and values are zero-padded to P and the result is
+    attention over the T real keys; only reduced-precision inference asks for the padding."""
+    torch.manual_seed(0)
+    q, k, v = torch.randn(3, 2, 4, 21, 8).unbind(0)
+    bias = torch.randn(2, 4, 21, 21)
+    wide = torch.cat([bias, torch.full((2, 4, 21, 11), float("-inf"))], dim=-1)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    assert torch.allclose(attention(q, k, v, attn_mask=wide), ref, atol=1e-6)
+    with torch.no_grad():
+        assert padded_key_length(q, 21) == 21  # fp32
+        assert padded_key_length(q.bfloat16(), 21) == 32 and padded_key_length(q.bfloat16(), 32) == 32
+    assert padded_key_length(q.bfloat16(), 21) == 21  # with gradients
 
 
 @pytest.mark.parametrize("kernel", [128, 65], ids=["even_kernel", "odd_kernel"])

@@ -142,6 +142,44 @@ def test_relative_positions_read_what_a_gather_over_all_rows_reads(t):
     assert torch.equal(used[rel.p2c].view(t, t), term.gather(1, index.t()).t())
 
 
+@pytest.mark.parametrize("terms, share", [(("c2p", "p2c"), True), (("c2p", "p2c"), False), (("c2p",), False),
+                                          (("p2c",), True)])
+def test_skewed_position_terms_equal_the_gathered_ones(terms, share, monkeypatch):
+    """Inference's skewed layout (one column per offset, strided views, no gather) gives the gathers'
+    attention: exactly in fp32, for inputs within the linear buckets, across the log buckets and beyond
+    the table (T > max_relative_positions), with a padded batch; under bf16 autocast it pads the keys to
+    a multiple of 16 and stays within bf16 rounding."""
+    torch.manual_seed(0)
+    att = DisentangledSelfAttention(48, 3, terms, share_att_key=share).eval()
+    rel = torch.randn(2 * 64, 48)  # 2k rows, k = 64 buckets
+    for t in (1, 5, 40, 90, 300):
+        x = torch.randn(2, t, 48)
+        padding = torch.zeros(2, t, dtype=torch.bool)
+        padding[1, t // 2 + 1:] = True
+        index = relative_position_index(t, 64, 100)
+        with torch.no_grad():
+            monkeypatch.setattr(DisentangledSelfAttention, "_use_skew", lambda self, q, rel: False)
+            gathered = att(x, padding, rel, index)
+            monkeypatch.setattr(DisentangledSelfAttention, "_use_skew", lambda self, q, rel: True)
+            skewed = att(x, padding, rel, index)
+            monkeypatch.undo()
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                bf16 = att(x, padding, rel, index)
+        assert torch.allclose(skewed, gathered, atol=1e-6, rtol=0), (terms, t)
+        assert (bf16.float() - gathered).abs().max() < 0.02, (terms, t)
+
+
+def test_skewed_position_terms_are_chosen_for_inference_only():
+    att = DisentangledSelfAttention(48, 3).eval()
+    q = torch.randn(1, 3, 300, 16)
+    short, long = (RelativePositions.of(relative_position_index(t, 256, 512)) for t in (300, 700))
+    with torch.no_grad():
+        assert att._use_skew(q, short)  # fp32: 608 columns for 449 table rows
+        assert not att._use_skew(q, long)  # fp32: 1408 columns for all 512 rows, the gathers are cheaper
+        assert att._use_skew(q.bfloat16(), long)
+    assert not att._use_skew(q, short)  # with gradients
+
+
 def test_disentangled_scores_follow_the_three_term_formula():
     """A_ij = (q_i.k_j + q_i.K^r[d(i,j)] + k_j.Q^r[d(i,j)]) / sqrt(3 d), written out per (i, j)."""
     torch.manual_seed(0)
