@@ -125,8 +125,8 @@ PACKED_LINEAR = {"enabled": torch.backends.mkl.is_available() and hasattr(torch.
 # oneDNN's prepacked linear (the op behind inductor's frozen bf16 CPU linears) for bf16 autocast inference
 # on CPU: the weight is reordered into oneDNN's blocked (AMX / AVX-512 BF16) layout once instead of on every
 # call, and the FFN's GELU runs as the GEMM's post-op instead of as a pass over the bf16 activations of its
-# own. The same products (bit for bit in our tests); on a 2-core Xeon with AMX 1.2-1.6x faster for the
-# Transformer's linears, and fc1 + GELU 1.4x. ``ONEDNN_PACKED_LINEAR["enabled"] = False`` turns it off.
+# own. The same products (up to a bf16 rounding of the output); on a 2-core Xeon with AMX 1.2-1.6x faster for
+# the Transformer's linears, and fc1 + GELU 1.4x. ``ONEDNN_PACKED_LINEAR["enabled"] = False`` turns it off.
 ONEDNN_PACKED_LINEAR = {"enabled": torch.backends.mkldnn.is_available()
                         and hasattr(torch.ops.mkldnn, "_linear_pointwise")
                         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")}
@@ -184,9 +184,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache
         if (ONEDNN_PACKED_LINEAR["enabled"] and x.device.type == "cpu"
                 and torch.get_autocast_dtype("cpu") == torch.bfloat16):
             packed, bias = cache.get(sources or [weight], lambda: [
-                torch.ops.mkldnn._reorder_linear_weight(weight.to(torch.bfloat16)), bias], kind="onednn")
+                torch.ops.mkldnn._reorder_linear_weight(weight.to(torch.bfloat16).contiguous()), bias], kind="onednn")
             return torch.ops.mkldnn._linear_pointwise(
-                x.to(torch.bfloat16), packed, bias, "gelu" if gelu else "none", [], "none" if gelu else "")
+                x.to(torch.bfloat16).contiguous(), packed, bias, "gelu" if gelu else "none", [], "none" if gelu else "")
         weight, bias = cache.get(sources or [weight], lambda: [weight, bias])
         y = F.linear(x, weight, bias)
     elif (not PACKED_LINEAR["enabled"] or x.device.type != "cpu" or x.dtype != torch.float32
@@ -231,6 +231,7 @@ class ConvBlock(nn.Module):
         self.conv = conv
         self.norm = norm
         self._cache = InferenceCache()
+        self._packed = InferenceCache()  # bf16 inference of a one-GEMM block (``linear``)
 
     def _gemm_weights(self) -> list[Tensor]:
         """``(C_out, C_in, K)`` -> one ``(taps * C_in, C_out)`` matrix per chunk of ``stride`` taps, then the bias."""
@@ -261,6 +262,11 @@ class ConvBlock(nn.Module):
                 # (N, T', taps * C_in) view with row stride stride * C_in: a valid GEMM operand as is
                 view = x[:, i:].unfold(1, taps, stride)[:, :t_out].transpose(2, 3).reshape(n, t_out, taps * c_in)
                 chunks.append((view, w))
+        if (len(chunks) == 1 and self.norm is None and not torch.is_grad_enabled() and x.device.type == "cpu"
+                and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16):
+            # kernel = stride (or 1): one GEMM over contiguous frames, GELU fused into it by oneDNN
+            view, w = chunks[0]
+            return linear(view, w.t(), bias, self._packed, sources=params, gelu=True)
         if torch.is_grad_enabled():  # functional ops for autograd (3-D matmul: no copy at batch 1)
             y = None
             for view, w in chunks:

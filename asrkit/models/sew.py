@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import ConvLayerSpec, ConvolutionalPositionalEmbedding, conv_output_lengths
+from asrkit.models.components import (ConvLayerSpec, ConvolutionalPositionalEmbedding, InferenceCache,
+                                      conv_output_lengths, linear)
 
 
 def wfe_c_layers(c: int, pointwise: bool = True, first_kernel: int = 10) -> str:
@@ -122,12 +123,19 @@ class Upsample(nn.Module):
         self.weight = nn.Parameter(torch.empty(embed_dim, embed_dim, factor))
         self.bias = nn.Parameter(torch.zeros(embed_dim, factor))
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")  # asapp get_upsample
+        self._cache = InferenceCache()  # the Linear's weight and bias, for inference
+        self._packed = InferenceCache()  # packed for MKL / oneDNN (``linear``)
+
+    def _linear(self) -> list[Tensor]:
+        """The ``(s * D_out, D_in)`` weight (row j * D_out + c) and ``(s * D_out,)`` bias of the Linear."""
+        return [self.weight.permute(2, 1, 0).flatten(0, 1), self.bias.t().flatten()]
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, T', D)`` -> ``(N, T' * s, D)``."""
         n, t, _ = x.shape
-        weight = self.weight.permute(2, 1, 0).flatten(0, 1)  # (s * D_out, D_in), row j * D_out + c
-        x = F.gelu(F.linear(x, weight, self.bias.t().flatten()))
+        params = [self.weight, self.bias]
+        weight, bias = self._cache.get(params, self._linear)
+        x = linear(x, weight, bias, self._packed, sources=params, gelu=True)
         return x.view(n, t * self.factor, -1)
 
 

@@ -109,9 +109,9 @@ def test_first_block_norm_fold_is_accurate_for_large_offsets():
 
 def _model(**kw) -> torch.nn.Module:
     torch.manual_seed(0)
-    cfg = Wav2Vec2Config(conv_feature_layers="[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]", encoder_layers=2,
-                         encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4, conv_pos=16,
-                         conv_pos_groups=4, latent_vars=8, final_dim=16, **kw)
+    kw = {"conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]", **kw}
+    cfg = Wav2Vec2Config(encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=4,
+                         conv_pos=16, conv_pos_groups=4, latent_vars=8, final_dim=16, **kw)
     return wav2vec2_model(cfg).eval()
 
 
@@ -137,6 +137,23 @@ def test_cached_weights_follow_optimizer_steps_and_loads(model_type):
         assert torch.allclose(model.extract_features(wav).x, before, atol=1e-6)
 
 
+def test_bf16_packed_weights_follow_optimizer_steps():
+    """bf16 inference keeps oneDNN-packed weights (Transformer linears, one-GEMM feature-encoder blocks with
+    their GELU, SEW-D's up-sampling): after an optimizer step it computes what a fresh copy computes."""
+    model = _model(**SEW_D_POINTWISE)
+    wav = torch.randn(1, 3000)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        before = model.extract_features(wav).x
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    model.extract_features(wav).x.square().mean().backward()
+    opt.step()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        cached = model.extract_features(wav).x
+        fresh = copy.deepcopy(model).extract_features(wav).x  # a copy starts with empty caches
+    assert torch.equal(cached, fresh)
+    assert not torch.allclose(cached.float(), before.float(), atol=1e-2)
+
+
 def test_narrow_positional_convolution_runs_in_fp32_under_bf16_autocast():
     """oneDNN's bf16 grouped convolution is wrong on AMX CPUs below 16 channels per group
     (ONEDNN_BF16_MIN_GROUP_CHANNELS): such a positional convolution gives its fp32 result under bf16
@@ -152,7 +169,12 @@ def test_narrow_positional_convolution_runs_in_fp32_under_bf16_autocast():
         assert (mixed.dtype == torch.float32 and torch.equal(mixed, fp32)) if narrow else mixed.dtype == torch.bfloat16
 
 
-@pytest.mark.parametrize("extra", [{}, {"extractor_mode": "layer_norm", "conv_bias": True, "layer_norm_first": True}])
+SEW_D_POINTWISE = {"model_type": "sew_d", "squeeze_factor": 2, "position_buckets": 8, "max_relative_positions": 16,
+                   "conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2), (16, 1, 1)] * 2 + [(16, 2, 2)]"}
+
+
+@pytest.mark.parametrize("extra", [{}, {"extractor_mode": "layer_norm", "conv_bias": True, "layer_norm_first": True},
+                                   SEW_D_POINTWISE], ids=["group_norm", "layer_norm", "sew_d_pointwise"])
 def test_bf16_autocast_stays_close_to_fp32(extra):
     model = _model(**extra)
     wav = torch.randn(2, 3000)
