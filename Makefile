@@ -55,11 +55,12 @@ SYNTH := recipes/synth
 TABLE1 ?= $(SYNTH)/sewd_tiny/exp/table1.tsv
 table1: demo
 	cd $(SYNTH)/sewd_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --stage 3 --data ../w2v2_tiny/data
-	for r in w2v2_tiny sewd_tiny; do \
-	  $(VENV)/bin/asrkit benchmark --checkpoint $(SYNTH)/$$r/exp/pretrained_10m/checkpoint_best.pt \
-	    --manifest $(SYNTH)/w2v2_tiny/data/manifests/test.tsv --precision fp32 --threads 1 --pretrain-batch 0 \
-	    --out $(SYNTH)/$$r/exp/pretrained_10m/benchmark_test.tsv || exit 1; \
-	done
+	$(VENV)/bin/asrkit benchmark --manifest $(SYNTH)/w2v2_tiny/data/manifests/test.tsv --precision fp32 --threads 1 \
+	  --pretrain-batch 0 \
+	  --checkpoint $(SYNTH)/w2v2_tiny/exp/pretrained_10m/checkpoint_best.pt \
+	  --out $(SYNTH)/w2v2_tiny/exp/pretrained_10m/benchmark_test.tsv \
+	  --checkpoint $(SYNTH)/sewd_tiny/exp/pretrained_10m/checkpoint_best.pt \
+	  --out $(SYNTH)/sewd_tiny/exp/pretrained_10m/benchmark_test.tsv
 	$(VENV)/bin/asrkit compare --out $(TABLE1) \
 	  --model "W2V2 (demo)" $(SYNTH)/w2v2_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/w2v2_tiny/exp/results.tsv \
 	  --model "SEW-D (sew_d_demo)" $(SYNTH)/sewd_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/sewd_tiny/exp/results.tsv

@@ -157,10 +157,13 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Sequence[Tensor], *, precision: str,
+def time_inference(forwards: Mapping[str, Callable[[Tensor], object]],
+                   wavs: Sequence[Tensor] | Mapping[str, Sequence[Tensor]], *, precision: str,
                    device: torch.device, warmup: int = 2, repeats: int = 1,
                    progress: Callable[[int], None] | None = None) -> dict[str, list[float]]:
     """Seconds per utterance of each forward function, at batch 1, under ``torch.inference_mode``.
+    ``wavs``: the utterances all functions get, or per function its own version of the same utterances
+    (e.g. normalised for one model and not for another).
 
     Several functions (asrkit and ``transformers``, say) are timed interleaved, utterance by
     utterance, their order rotating from one utterance to the next, so that load from other
@@ -172,14 +175,18 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Seq
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
+    names = list(forwards)
+    inputs = wavs if isinstance(wavs, Mapping) else dict.fromkeys(names, wavs)
+    if len({len(inputs[name]) for name in names}) != 1:
+        raise ValueError("every function needs the same number of utterances")
+    count = len(inputs[names[0]])
     times: dict[str, list[float]] = {name: [] for name in forwards}
     with torch.inference_mode(), autocast(precision, device):
-        for wav in wavs[:warmup]:
-            for forward in forwards.values():
-                forward(wav[None].to(device))
-        names = list(forwards)
-        for i, wav in enumerate(wavs):
-            x = wav[None].to(device)
+        for i in range(min(warmup, count)):
+            for name, forward in forwards.items():
+                forward(inputs[name][i][None].to(device))
+        for i in range(count):
+            xs = {name: inputs[name][i][None].to(device) for name in names}
             best = dict.fromkeys(names, math.inf)
             for r in range(repeats):
                 k = (i + r) % len(names)
@@ -187,7 +194,7 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]], wavs: Seq
                     forward = forwards[name]
                     _sync(device)
                     start = time.perf_counter()
-                    forward(x)
+                    forward(xs[name])
                     _sync(device)
                     best[name] = min(best[name], time.perf_counter() - start)
             for name in names:
@@ -259,44 +266,67 @@ def benchmark(manifest: str | Path, config: str | Path | None = None, checkpoint
               opts: BenchmarkOptions = BenchmarkOptions(), *,
               progress: Callable[[str, int, int], None] | None = None) -> list[dict]:
     """One row per precision with the columns of ``COLUMNS`` (times in ms, throughput in audio s / s)."""
-    model, name, normalize = load_benchmark_model(config, checkpoint)
+    return benchmark_models(manifest, [(config, checkpoint)], opts, progress=progress)[0]
+
+
+def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | None, str | Path | None]],
+                     opts: BenchmarkOptions = BenchmarkOptions(), *,
+                     progress: Callable[[str, int, int], None] | None = None) -> list[list[dict]]:
+    """``benchmark`` for several ``(config, checkpoint)`` models at once, their rows in the same order.
+
+    The models are timed interleaved, utterance by utterance (``time_inference``), so that a change in
+    the machine's load during the run falls on all of them alike: a comparison between them is then
+    fairer than one between separate runs. Every model gets the utterances all of them can take (at
+    least the largest receptive field), each normalised as its own checkpoint's data config says.
+    """
+    if not models:
+        raise ValueError("no model to time")
+    loaded = [load_benchmark_model(config, checkpoint) for config, checkpoint in models]
+    keys = [f"{i}:{name}" for i, (_, name, _) in enumerate(loaded)]
     device = resolve_device(opts.device)
-    model = model.to(device).eval()
-    receptive = model.feature_encoder.receptive_field
-    ids, wavs, short = load_utterances(manifest, max_utterances=opts.max_utterances, min_samples=receptive,
-                                       normalize=normalize)
-    params = count_parameters(model)
-    rows = []
+    for model, _, _ in loaded:
+        model.to(device).eval()
+    receptive = max(model.feature_encoder.receptive_field for model, _, _ in loaded)
+    wavs, short = {}, []
+    for key, (_, _, normalize) in zip(keys, loaded):
+        _, wavs[key], short = load_utterances(manifest, max_utterances=opts.max_utterances, min_samples=receptive,
+                                              normalize=normalize)
+    rows: list[list[dict]] = [[] for _ in loaded]
     with num_threads(opts.threads) as threads:
         for precision in opts.precisions:
-            what = f"{name} {precision}"
-            report = (lambda k, what=what: progress(what, k, len(wavs))) if progress else None
-            times = time_inference({"model": encoder_forward(model)}, wavs, precision=precision, device=device,
-                                   warmup=opts.warmup, progress=report)["model"]
-            row = {"model": name, "precision": precision, "device": device.type, "threads": threads,
-                   "params_m": params / 1e6, "skipped": len(short), **summarize(times, wavs),
-                   "pretrain_batch": 0, "pretrain_audio_s_per_s": float("nan")}
-            if opts.pretrain_batch:
-                row["pretrain_audio_s_per_s"], row["pretrain_batch"] = pretrain_throughput(
-                    model, wavs, precision=precision, device=device, batch_size=opts.pretrain_batch,
-                    steps=opts.pretrain_steps)
-            rows.append({c: row[c] for c in COLUMNS})
+            what = f"{', '.join(name for _, name, _ in loaded)} {precision}"
+            count = len(wavs[keys[0]])
+            report = (lambda k, what=what, count=count: progress(what, k, count)) if progress else None
+            times = time_inference({key: encoder_forward(model) for key, (model, _, _) in zip(keys, loaded)}, wavs,
+                                   precision=precision, device=device, warmup=opts.warmup, progress=report)
+            for out, key, (model, name, _) in zip(rows, keys, loaded):
+                row = {"model": name, "precision": precision, "device": device.type, "threads": threads,
+                       "params_m": count_parameters(model) / 1e6, "skipped": len(short),
+                       **summarize(times[key], wavs[key]), "pretrain_batch": 0, "pretrain_audio_s_per_s": float("nan")}
+                if opts.pretrain_batch:
+                    row["pretrain_audio_s_per_s"], row["pretrain_batch"] = pretrain_throughput(
+                        model, wavs[key], precision=precision, device=device, batch_size=opts.pretrain_batch,
+                        steps=opts.pretrain_steps)
+                out.append({c: row[c] for c in COLUMNS})
     return rows
 
 
 def results_table(rows: Sequence[dict], title: str):
-    """The rows as a rich table: one line per precision."""
+    """The rows as a rich table: one line per precision (and model, when there are several)."""
     from rich.table import Table
 
     first = rows[0]
+    several = len({r["model"] for r in rows}) > 1 or len(rows) > len({r["precision"] for r in rows})
     table = Table(title=f"{title} ({first['utterances']} utterances of {first['mean_duration_s']:.2f} s on average, "
                         f"{first['device']}, {first['threads']} threads)")
-    for col in ("precision", "params (M)", "inference ms / utterance", "RTF", "pre-training audio s / s"):
-        table.add_column(col, justify="left" if col == "precision" else "right")
+    cols = ("model",) * several + ("precision", "params (M)", "inference ms / utterance", "RTF",
+                                   "pre-training audio s / s")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("model", "precision") else "right")
     for r in rows:
         pretrain = f"{r['pretrain_audio_s_per_s']:.2f} (batch {r['pretrain_batch']})" if r["pretrain_batch"] else "-"
-        table.add_row(r["precision"], f"{r['params_m']:.2f}", f"{r['mean_ms']:.1f} ± {r['std_ms']:.1f}",
-                      f"{r['rtf']:.4f}", pretrain)
+        table.add_row(*(r["model"],) * several, r["precision"], f"{r['params_m']:.2f}",
+                      f"{r['mean_ms']:.1f} ± {r['std_ms']:.1f}", f"{r['rtf']:.4f}", pretrain)
     return table
 
 

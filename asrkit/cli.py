@@ -536,13 +536,16 @@ def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_thres
 
 
 @cli.command("benchmark", context_settings=CONTEXT)
-@click.option("--config", default=None, help="Model config: a name in asrkit/conf/model (tiny, base, sew_d_tiny, ...) "
-              "or a YAML file; random weights unless --checkpoint is given.")
-@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="asrkit checkpoint, pre-training or fine-tuned CTC (its encoder is timed).")
+@click.option("--config", "configs", multiple=True, help="Model config: a name in asrkit/conf/model (tiny, base, "
+              "sew_d_tiny, ...) or a YAML file; random weights unless --checkpoint is given. Repeat it (or "
+              "--checkpoint) to time several models interleaved, utterance by utterance.")
+@click.option("--checkpoint", "checkpoints", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="asrkit checkpoint, pre-training or fine-tuned CTC (its encoder is timed); repeatable. With "
+                   "--config given as often, they pair up in order.")
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Utterances to time, one at a time, in manifest order.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the rows as TSV.")
+@click.option("--out", "outs", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Write the rows as TSV; once per model when several are timed.")
 @click.option("--max-utterances", default=0, help="Time only the first N usable utterances (0: all).")
 @click.option("--warmup", default=2, help="Utterances run untimed first.")
 @click.option("--threads", default=0, help="torch intra-op threads (0: torch's default).")
@@ -550,15 +553,22 @@ def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_thres
 @click.option("--device", default="auto", help="auto (cuda when available), cpu or cuda.")
 @click.option("--pretrain-batch", default=4, help="Utterances in the pre-training batch (0: skip that measurement).")
 @click.option("--pretrain-steps", default=3, help="Timed pre-training updates.")
-def benchmark_cmd(config, checkpoint, manifest, out, max_utterances, warmup, threads, precision, device,
+def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, threads, precision, device,
                   pretrain_batch, pretrain_steps):
     """Parameters, inference time per utterance at batch 1 (mean ± std, real-time factor) and
     pre-training throughput, as SEW-D (Wu et al., 2021) compares models."""
-    from .benchmark import BenchmarkOptions, benchmark, results_table, write_tsv
+    from .benchmark import BenchmarkOptions, benchmark_models, results_table, write_tsv
     from .config import ConfigError
     from .data.audio import AudioError
     from .data.manifest import ManifestError
 
+    if configs and checkpoints and len(configs) != len(checkpoints):
+        _fail(f"--config given {len(configs)} times and --checkpoint {len(checkpoints)} times: give them as often "
+              "(they pair up in order) or give only one of them")
+    models = list(zip(configs, checkpoints)) if configs and checkpoints else \
+        [(c, None) for c in configs] or [(None, c) for c in checkpoints] or [(None, None)]
+    if outs and len(outs) != len(models):
+        _fail(f"--out given {len(outs)} times for {len(models)} model(s): give it once per model, in order")
     try:
         opts = BenchmarkOptions(tuple(p.strip() for p in precision.split(",") if p.strip()), max_utterances, warmup,
                                 threads, device, pretrain_batch, pretrain_steps)
@@ -570,12 +580,14 @@ def benchmark_cmd(config, checkpoint, manifest, out, max_utterances, warmup, thr
                     tasks[what] = bar.add_task(what, total=total)
                 bar.update(tasks[what], advance=advance)
 
-            rows = benchmark(manifest, config, checkpoint, opts, progress=progress)
+            per_model = benchmark_models(manifest, models, opts, progress=progress)
     except (ValueError, ConfigError, ManifestError, AudioError) as e:
         _fail(str(e))
-    Console(width=None if sys.stdout.isatty() else 140).print(results_table(rows, f"{rows[0]['model']} on {manifest}"))
-    if out is not None:
-        console.print(f"wrote {write_tsv(rows, out)}")
+    rows = [row for model_rows in per_model for row in model_rows]
+    names = ", ".join(dict.fromkeys(r["model"] for r in rows))
+    Console(width=None if sys.stdout.isatty() else 140).print(results_table(rows, f"{names} on {manifest}"))
+    for out, model_rows in zip(outs, per_model):
+        console.print(f"wrote {write_tsv(model_rows, out)}")
     if rows[0]["skipped"]:
         console.print(f"[yellow]{rows[0]['skipped']} utterance(s) shorter than the receptive field were left out")
 

@@ -11,8 +11,8 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from asrkit.benchmark import (COLUMNS, BenchmarkOptions, benchmark, count_parameters, load_benchmark_model,
-                              load_utterances, time_inference)
+from asrkit.benchmark import (COLUMNS, BenchmarkOptions, benchmark, benchmark_models, count_parameters,
+                              load_benchmark_model, load_utterances, time_inference)
 from asrkit.cli import cli
 from asrkit.config import ConfigError, to_dict
 from asrkit.data.manifest import read_manifest
@@ -80,6 +80,40 @@ def test_interleaved_timing_gives_one_time_per_utterance_and_function():
     assert calls[:2] == [("a", (1, 100)), ("b", (1, 100))]  # warm-up, untimed
     assert calls[2:] == [("a", (1, 100)), ("b", (1, 100)), ("b", (1, 200)), ("a", (1, 200)),
                          ("a", (1, 300)), ("b", (1, 300))]  # the order rotates
+
+
+def test_each_function_can_get_its_own_version_of_the_utterances():
+    seen = {"raw": [], "scaled": []}
+    raw = [torch.ones(100 * (i + 1)) for i in range(2)]
+    scaled = [2 * w for w in raw]
+    time_inference({name: (lambda x, name=name: seen[name].append(float(x.sum()))) for name in seen},
+                   {"raw": raw, "scaled": scaled}, precision="fp32", device=torch.device("cpu"), warmup=0)
+    assert seen == {"raw": [100.0, 200.0], "scaled": [200.0, 400.0]}
+    with pytest.raises(ValueError, match="same number"):
+        time_inference({"raw": lambda x: None, "scaled": lambda x: None}, {"raw": raw, "scaled": scaled[:1]},
+                       precision="fp32", device=torch.device("cpu"))
+
+
+def test_several_models_are_timed_together(tmp_path, config, manifest):
+    """Two models in one run: a row per model and precision, each with its own parameter count and the
+    same utterances (those long enough for the larger receptive field); through the CLI, one TSV each."""
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(yaml.safe_dump({**TINY, "conv_feature_layers": "[(24, 10, 5)] + [(24, 3, 2)] * 3 + [(24, 2, 2)]"}))
+    opts = BenchmarkOptions(precisions=("fp32",), warmup=0, pretrain_batch=0)
+    (small,), (large,) = benchmark_models(manifest, [(config, None), (wide, None)], opts)
+    assert (small["model"], large["model"]) == ("tiny", "wide")
+    assert large["params_m"] > small["params_m"]
+    assert small["utterances"] == large["utterances"] == 4 and small["audio_s"] == large["audio_s"]
+    res = run("--config", config, "--config", wide, "--manifest", manifest, "--precision", "fp32", "--warmup", 0,
+              "--pretrain-batch", 0, "--out", tmp_path / "a.tsv", "--out", tmp_path / "b.tsv")
+    assert res.exit_code == 0, res.output
+    assert "tiny" in res.output and "wide" in res.output
+    assert list(pd.read_csv(tmp_path / "a.tsv", sep="\t")["model"]) == ["tiny"]
+    assert list(pd.read_csv(tmp_path / "b.tsv", sep="\t")["model"]) == ["wide"]
+    res = run("--config", config, "--config", wide, "--manifest", manifest, "--out", tmp_path / "a.tsv")
+    assert res.exit_code == 1 and "--out given 1 times for 2 model(s)" in res.output
+    res = run("--config", config, "--config", wide, "--checkpoint", tmp_path / "x.pt", "--manifest", manifest)
+    assert res.exit_code == 1 and "--config given 2 times and --checkpoint 1 times" in res.output
 
 
 def test_repeated_timing_keeps_the_fastest_round_per_utterance():
