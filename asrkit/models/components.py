@@ -136,6 +136,14 @@ ONEDNN_PACKED_LINEAR = {"enabled": torch.backends.mkldnn.is_available()
 FFT_POS_CONV = {"enabled": True, "min_kernel": 64}
 
 
+# oneDNN builds a convolution kernel for every new input shape and keeps it (its primitive cache): on a
+# 2-core Xeon with AMX the first call of SEW-D-tiny's strided positional convolution at a new length takes
+# 6.4 ms, later ones 1.1 ms. Inference over a test set meets a new length with almost every utterance, so
+# on CPU without gradients the direct (oneDNN) positional convolution pads its input with zeros to a
+# multiple of this many frames, which the convolution's own zero padding would read there anyway: the
+# outputs are the same and there are 1/32 as many shapes to build kernels for.
+POS_CONV_FRAME_BUCKET = 32
+
 # oneDNN's bf16 grouped convolution on CPUs with AMX (torch 2.14, measured on a Xeon with AMX-BF16) returns
 # wrong outputs (errors of the size of the outputs; the gradients are right) for fewer than 16 input
 # channels per group with even kernels. Every Table 2 model has 16 or more (D / 16 groups); narrower
@@ -185,8 +193,14 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache
                 and torch.get_autocast_dtype("cpu") == torch.bfloat16):
             packed, bias = cache.get(sources or [weight], lambda: [
                 torch.ops.mkldnn._reorder_linear_weight(weight.to(torch.bfloat16).contiguous()), bias], kind="onednn")
-            return torch.ops.mkldnn._linear_pointwise(
-                x.to(torch.bfloat16).contiguous(), packed, bias, "gelu" if gelu else "none", [], "none" if gelu else "")
+            rows = x.to(torch.bfloat16).reshape(-1, x.size(-1))
+            m = rows.size(0)
+            bucket = _row_bucket(m)  # oneDNN builds a kernel per row count: keep the count to a few
+            if bucket != m:
+                rows = F.pad(rows, (0, 0, 0, bucket - m))
+            y = torch.ops.mkldnn._linear_pointwise(rows, packed, bias, "gelu" if gelu else "none", [],
+                                                   "none" if gelu else "")
+            return y[:m].view(*x.shape[:-1], y.size(-1))
         weight, bias = cache.get(sources or [weight], lambda: [weight, bias])
         y = F.linear(x, weight, bias)
     elif (not PACKED_LINEAR["enabled"] or x.device.type != "cpu" or x.dtype != torch.float32
@@ -198,6 +212,15 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache
         x = x.contiguous()
         y = torch.ops.mkl._mkl_linear(x, packed, weight, bias, x.numel() // x.size(-1))
     return gelu_(y) if gelu else y
+
+
+def _row_bucket(rows: int) -> int:
+    """``rows`` rounded up to a multiple of 2^(bits - 4) (at least 16): at most 1/8 more rows, 8-16 row
+    counts per octave. oneDNN builds a kernel for every new row count (6 ms for a (T, 384) x (384, 1536)
+    product on a 2-core Xeon with AMX, then 0.7 ms a call), and inference over a test set meets a new
+    frame count with almost every utterance."""
+    step = 1 << max(4, rows.bit_length() - 4)
+    return -(-rows // step) * step
 
 
 def gelu_(x: Tensor) -> Tensor:
@@ -537,12 +560,14 @@ class ConvolutionalPositionalEmbedding(nn.Module):
             with torch.autocast("cpu", enabled=False):
                 return self.forward(x.float())
         weight = self._cache.get(self._weight_sources(), self._weight)[0]
-        y = F.conv2d(x.transpose(1, 2).unsqueeze(2), weight, self.conv.bias, stride=(1, self.conv.stride[0]),
-                     padding=(0, self.conv.padding[0]), groups=self.conv.groups)
-        y = y.squeeze(2).transpose(1, 2)  # (N, T + 1, D) for even kernels
-        if self.num_remove:
-            y = y[:, : -self.num_remove]
-        return gelu_(y)
+        t, (stride,), (pad,), (kernel,) = x.size(1), self.conv.stride, self.conv.padding, self.conv.kernel_size
+        frames = (t + 2 * pad - kernel) // stride + 1 - self.num_remove  # the output frames (SamePad removed)
+        bucket = POS_CONV_FRAME_BUCKET if not torch.is_grad_enabled() and x.device.type == "cpu" else 1
+        if t % bucket:  # zeros past the end are what the convolution's own padding reads there
+            x = F.pad(x, (0, 0, 0, bucket - t % bucket))
+        y = F.conv2d(x.transpose(1, 2).unsqueeze(2), weight, self.conv.bias, stride=(1, stride),
+                     padding=(0, pad), groups=self.conv.groups)
+        return gelu_(y.squeeze(2).transpose(1, 2)[:, :frames])
 
     def _bf16_unsafe(self, x: Tensor) -> bool:
         """bf16 autocast on a CPU, with fewer channels per group than oneDNN's bf16 kernel handles."""

@@ -14,9 +14,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asrkit.models.components import (FFT_POS_CONV, ONEDNN_PACKED_LINEAR, PACKED_LINEAR, ConvBlock,
-                                      ConvolutionalPositionalEmbedding, FeatureEncoder, InferenceCache, attention,
-                                      feature_encoder, linear, padded_key_length)
+from asrkit.models.components import (FFT_POS_CONV, ONEDNN_PACKED_LINEAR, PACKED_LINEAR, POS_CONV_FRAME_BUCKET,
+                                      ConvBlock, ConvolutionalPositionalEmbedding, FeatureEncoder, InferenceCache,
+                                      _row_bucket, attention, feature_encoder, linear, padded_key_length)
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 
 LAYERS = [(16, 10, 5), (24, 3, 2), (24, 3, 2), (16, 2, 2), (16, 1, 1)]  # k = 1 as in WFE-C
@@ -232,6 +232,14 @@ def test_onednn_packed_linear_under_bf16_autocast():
         assert (flipped.float() - F.linear(x, layer.weight, layer.bias)).abs().max() < 0.05
 
 
+def test_row_buckets_are_few_and_tight():
+    """Row counts go to oneDNN rounded up by at most 1/8 (16 rows below 256), so a test set's frame
+    counts map to a few shapes."""
+    buckets = [_row_bucket(m) for m in range(1, 5001)]
+    assert all(m <= b <= m + max(15, m // 8) for m, b in zip(range(1, 5001), buckets))
+    assert len(set(buckets[99:400])) <= 24  # 100-400 frames: 24 shapes instead of 301
+
+
 def test_attention_pads_keys_to_the_mask_width():
     """A bias P > T columns wide, -inf past T: keys and values are zero-padded to P and the result is
     attention over the T real keys; only reduced-precision inference asks for the padding."""
@@ -245,6 +253,22 @@ def test_attention_pads_keys_to_the_mask_width():
         assert padded_key_length(q, 21) == 21  # fp32
         assert padded_key_length(q.bfloat16(), 21) == 32 and padded_key_length(q.bfloat16(), 32) == 32
     assert padded_key_length(q.bfloat16(), 21) == 21  # with gradients
+
+
+@pytest.mark.parametrize("kernel, stride", [(16, 1), (31, 2), (4, 2)], ids=["even", "strided_odd", "strided_even"])
+def test_positional_convolution_padded_to_a_frame_bucket_gives_the_same_frames(kernel, stride):
+    """Inference pads the direct convolution's input to a multiple of POS_CONV_FRAME_BUCKET frames (fewer
+    shapes for oneDNN to build kernels for); the frames it returns are those of the unpadded convolution."""
+    torch.manual_seed(0)
+    pos = ConvolutionalPositionalEmbedding(32, kernel, groups=4, stride=stride)
+    for t in (1, 5, POS_CONV_FRAME_BUCKET - 1, POS_CONV_FRAME_BUCKET, POS_CONV_FRAME_BUCKET + 1, 70):
+        x = torch.randn(2, t, 32)
+        with torch.no_grad():
+            fast = pos(x)
+        conv = pos.conv
+        y = F.conv1d(x.transpose(1, 2), conv.weight, conv.bias, stride=stride, padding=conv.padding, groups=4)
+        ref = F.gelu(y[..., : y.size(-1) - pos.num_remove].transpose(1, 2))
+        assert fast.shape == ref.shape and torch.allclose(fast, ref, atol=1e-5), (kernel, stride, t)
 
 
 @pytest.mark.parametrize("kernel", [128, 65], ids=["even_kernel", "odd_kernel"])
