@@ -282,6 +282,10 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     if not models:
         raise ValueError("no model to time")
     loaded = [load_benchmark_model(config, checkpoint) for config, checkpoint in models]
+    names = [name for _, name, _ in loaded]
+    if len(set(names)) < len(names):  # e.g. two recipes' checkpoint_best.pt: name them by their paths
+        loaded = [(model, str(checkpoint if checkpoint is not None else config), normalize)
+                  for (model, _, normalize), (config, checkpoint) in zip(loaded, models)]
     keys = [f"{i}:{name}" for i, (_, name, _) in enumerate(loaded)]
     device = resolve_device(opts.device)
     for model, _, _ in loaded:

@@ -110,6 +110,8 @@ def test_several_models_are_timed_together(tmp_path, config, manifest):
     assert "tiny" in res.output and "wide" in res.output
     assert list(pd.read_csv(tmp_path / "a.tsv", sep="\t")["model"]) == ["tiny"]
     assert list(pd.read_csv(tmp_path / "b.tsv", sep="\t")["model"]) == ["wide"]
+    (first,), (second,) = benchmark_models(manifest, [(config, None), (config, None)], opts)
+    assert first["model"] == second["model"] == str(config)  # the same name twice: the paths tell them apart
     res = run("--config", config, "--config", wide, "--manifest", manifest, "--out", tmp_path / "a.tsv")
     assert res.exit_code == 1 and "--out given 1 times for 2 model(s)" in res.output
     res = run("--config", config, "--config", wide, "--checkpoint", tmp_path / "x.pt", "--manifest", manifest)
