@@ -291,10 +291,11 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     for model, _, _ in loaded:
         model.to(device).eval()
     receptive = max(model.feature_encoder.receptive_field for model, _, _ in loaded)
-    wavs, short = {}, []
-    for key, (_, _, normalize) in zip(keys, loaded):
-        _, wavs[key], short = load_utterances(manifest, max_utterances=opts.max_utterances, min_samples=receptive,
-                                              normalize=normalize)
+    versions = {}  # the manifest's audio, read once per normalisation the models ask for
+    for normalize in dict.fromkeys(normalize for _, _, normalize in loaded):
+        _, versions[normalize], short = load_utterances(manifest, max_utterances=opts.max_utterances,
+                                                        min_samples=receptive, normalize=normalize)
+    wavs = {key: versions[normalize] for key, (_, _, normalize) in zip(keys, loaded)}
     rows: list[list[dict]] = [[] for _ in loaded]
     with num_threads(opts.threads) as threads:
         for precision in opts.precisions:

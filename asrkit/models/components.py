@@ -160,6 +160,12 @@ ONEDNN_BF16_MIN_GROUP_CHANNELS = 16
 SDPA_KEY_MULTIPLE = 16
 
 
+def cpu_bf16_autocast(x: Tensor) -> bool:
+    """``x`` is on the CPU and bf16 autocast is on there (the case of the oneDNN bf16 paths below)."""
+    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+            and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+
+
 def padded_key_length(q: Tensor, num_keys: int) -> int:
     """``num_keys``, or for reduced-precision CPU inference the next multiple of ``SDPA_KEY_MULTIPLE``."""
     if (SDPA_KEY_MULTIPLE <= 1 or torch.is_grad_enabled() or q.device.type != "cpu"
@@ -189,8 +195,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache
     if torch.is_grad_enabled():
         y = F.linear(x, weight, bias)
     elif torch.is_autocast_enabled(x.device.type):
-        if (ONEDNN_PACKED_LINEAR["enabled"] and x.device.type == "cpu"
-                and torch.get_autocast_dtype("cpu") == torch.bfloat16):
+        if ONEDNN_PACKED_LINEAR["enabled"] and cpu_bf16_autocast(x):
             packed, bias = cache.get(sources or [weight], lambda: [
                 torch.ops.mkldnn._reorder_linear_weight(weight.to(torch.bfloat16).contiguous()), bias], kind="onednn")
             rows = x.to(torch.bfloat16).reshape(-1, x.size(-1))
@@ -285,8 +290,7 @@ class ConvBlock(nn.Module):
                 # (N, T', taps * C_in) view with row stride stride * C_in: a valid GEMM operand as is
                 view = x[:, i:].unfold(1, taps, stride)[:, :t_out].transpose(2, 3).reshape(n, t_out, taps * c_in)
                 chunks.append((view, w))
-        if (len(chunks) == 1 and self.norm is None and not torch.is_grad_enabled() and x.device.type == "cpu"
-                and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16):
+        if len(chunks) == 1 and self.norm is None and not torch.is_grad_enabled() and cpu_bf16_autocast(x):
             # kernel = stride (or 1): one GEMM over contiguous frames, GELU fused into it by oneDNN
             view, w = chunks[0]
             return linear(view, w.t(), bias, self._packed, sources=params, gelu=True)
@@ -571,9 +575,7 @@ class ConvolutionalPositionalEmbedding(nn.Module):
 
     def _bf16_unsafe(self, x: Tensor) -> bool:
         """bf16 autocast on a CPU, with fewer channels per group than oneDNN's bf16 kernel handles."""
-        channels = self.conv.in_channels // self.conv.groups
-        return (x.device.type == "cpu" and channels < ONEDNN_BF16_MIN_GROUP_CHANNELS
-                and torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+        return self.conv.in_channels // self.conv.groups < ONEDNN_BF16_MIN_GROUP_CHANNELS and cpu_bf16_autocast(x)
 
     def _use_fft(self, x: Tensor) -> bool:
         """The FFT path: fp32 CPU inference (no grad, no autocast), stride 1, a long enough kernel."""

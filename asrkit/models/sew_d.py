@@ -88,7 +88,9 @@ class RelativePositions:
     for entry (i, j); the second reads the p2c term (one row per key j) already transposed.
 
     ``offsets`` serves the skewed layout: the table row of each offset i - j = T - 1 - m for columns
-    m = 0 .. 2T - 2 (then padded to a multiple of ``SKEW_COLUMN_MULTIPLE`` with the last row).
+    m = 0 .. 2T - 2 (then padded to a multiple of ``SKEW_COLUMN_MULTIPLE`` with the last row), the c2p
+    term's columns; ``reversed_offsets`` has the 2T - 1 in the opposite order (the same padding after
+    them), the p2c term's.
     """
 
     first: int
@@ -96,6 +98,7 @@ class RelativePositions:
     c2p: Tensor
     p2c: Tensor
     offsets: Tensor
+    reversed_offsets: Tensor
 
     @property
     def rows(self) -> slice:
@@ -109,10 +112,9 @@ class RelativePositions:
         frames = torch.arange(index.size(0), device=index.device) * width
         # d(i, j) depends on i - j only: offsets T - 1 .. 0 are column 0, offsets -1 .. -(T - 1) row 0
         offsets = torch.cat([index[:, 0].flip(0), index[0, 1:]])
-        pad = -offsets.numel() % SKEW_COLUMN_MULTIPLE
-        offsets = torch.cat([offsets, offsets[-1:].expand(pad)])
+        padding = offsets[-1:].expand(-offsets.numel() % SKEW_COLUMN_MULTIPLE)
         return cls(first, width, (frames[:, None] + local).reshape(-1), (frames[None, :] + local).reshape(-1),
-                   offsets)
+                   torch.cat([offsets, padding]), torch.cat([offsets.flip(0), padding]))
 
 
 class DisentangledSelfAttention(nn.Module):
@@ -248,7 +250,7 @@ class DisentangledSelfAttention(nn.Module):
         n, h, t, _ = q.shape
         tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, slice(None))))
         m = rel.offsets.numel()
-        cols = {"c2p": rel.offsets, "p2c": torch.cat([rel.offsets[: 2 * t - 1].flip(0), rel.offsets[2 * t - 1:]])}
+        cols = {"c2p": rel.offsets, "p2c": rel.reversed_offsets}
         bias = q.new_empty(n * h, t, width)
         if width > t:
             bias[..., t:] = float("-inf")
