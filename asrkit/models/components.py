@@ -228,6 +228,44 @@ def _row_bucket(rows: int) -> int:
     return -(-rows // step) * step
 
 
+def inference_frames(x: Tensor) -> int:
+    """The frames per utterance a Transformer runs its ``(N, T, D)`` input at: ``T``, or in bf16 CPU inference
+    (oneDNN's packed linears) ``T`` padded so that its ``N T`` rows are one of ``_row_bucket``'s counts and each
+    utterance a multiple of ``SDPA_KEY_MULTIPLE`` frames. Padded once at the Transformer's input and masked as
+    keys, the frames cost no padding copy in each of a block's linears (four or more per block), and SDPA's
+    bf16 kernel is 1.1-2.4x faster on padded and masked queries and keys than on odd lengths (2-core Xeon with
+    AMX, 4 heads of 64: T = 187 / 250 / 375 / 500 frames: 285 / 342 / 554 / 795 us unpadded, 121 / 200 / 370 /
+    639 us padded to a multiple of 32 with a key mask)."""
+    n, t = x.shape[:2]
+    if (t == 0 or torch.is_grad_enabled() or not ONEDNN_PACKED_LINEAR["enabled"] or not cpu_bf16_autocast(x)):
+        return t
+    frames = -(-_row_bucket(n * t) // n)
+    return -(-frames // SDPA_KEY_MULTIPLE) * SDPA_KEY_MULTIPLE
+
+
+def pad_frames(x: Tensor, padding_mask: Tensor | None, frames: int) -> tuple[Tensor, Tensor | None]:
+    """``(N, T, D)`` and its ``(N, T)`` padding mask (True at padding; None: no padding) padded to ``frames``:
+    zero frames, marked as padding (so that no query attends to them)."""
+    n, t = x.shape[:2]
+    if frames == t:
+        return x, padding_mask
+    if padding_mask is None:
+        padding_mask = torch.zeros(n, t, dtype=torch.bool, device=x.device)
+    return F.pad(x, (0, 0, 0, frames - t)), F.pad(padding_mask, (0, frames - t), value=True)
+
+
+def key_mask(padding_mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
+    """SDPA's mask for a ``(N, T)`` key padding mask (True at padding): ``(N, 1, 1, T)``, additive (0 or -inf)
+    in the attention's ``dtype``, or None when nothing is padded. Built once per forward and shared by the
+    blocks (a boolean mask is turned into this inside SDPA on every call). An utterance of zero frames would
+    mask every key and give NaN; its outputs are padding anyway, so it attends freely."""
+    if padding_mask is None or not padding_mask.any():
+        return None
+    padding_mask = padding_mask & ~padding_mask.all(dim=1, keepdim=True)
+    mask = torch.zeros(padding_mask.shape, dtype=dtype, device=padding_mask.device)
+    return mask.masked_fill_(padding_mask, float("-inf"))[:, None, None, :]
+
+
 def gelu_(x: Tensor) -> Tensor:
     """GELU, in place when no gradient flows through ``x`` (saves a pass of allocation over big activations)."""
     return F.gelu(x) if x.requires_grad else torch.ops.aten.gelu_(x)
@@ -660,19 +698,17 @@ class SelfAttention(nn.Module):
         projs = (self.q_proj, self.k_proj, self.v_proj)
         return [torch.cat([p.weight for p in projs]), torch.cat([p.bias for p in projs])]
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
-        """``(N, T, D)`` with ``(N, T)`` key padding mask (True at padding) -> ``(N, T, D)``."""
+    def forward(self, x: Tensor, padding_mask: Tensor | None = None, attn_mask: Tensor | None = None) -> Tensor:
+        """``(N, T, D)`` with ``(N, T)`` key padding mask (True at padding) -> ``(N, T, D)``. ``attn_mask``:
+        the padding mask as ``key_mask`` makes it, when the caller has it already (``padding_mask`` is then
+        not read)."""
         n, t, d = x.shape
         params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
         weight, bias = self._cache.get(params, self._in_proj)
         qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each
-        attn_mask = None
-        if padding_mask is not None and padding_mask.any():
-            # An utterance of zero frames would mask every key and give NaN; its outputs are
-            # padding anyway, so let it attend freely.
-            padding_mask = padding_mask & ~padding_mask.all(dim=1, keepdim=True)
-            attn_mask = ~padding_mask[:, None, None, :]  # SDPA: True = may attend
+        if attn_mask is None:
+            attn_mask = key_mask(padding_mask, q.dtype)
         x = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
         )
@@ -729,11 +765,12 @@ class EncoderLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.layer_norm_first = layer_norm_first
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, padding_mask: Tensor | None = None, attn_mask: Tensor | None = None) -> Tensor:
+        """``(N, T, D)`` with ``(N, T)`` key padding mask (or its ``key_mask``, ``attn_mask``) -> ``(N, T, D)``."""
         if self.layer_norm_first:
-            x = x + self.dropout(self.attention(self.attention_norm(x), padding_mask))
+            x = x + self.dropout(self.attention(self.attention_norm(x), padding_mask, attn_mask))
             return x + self.feed_forward(self.feed_forward_norm(x))
-        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask)))
+        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, attn_mask)))
         return self.feed_forward_norm(x + self.feed_forward(x))
 
 
@@ -788,13 +825,17 @@ class TransformerEncoder(nn.Module):
         if not self.layer_norm_first:
             x = self.layer_norm(x)
         x = self.dropout(x)
+        t = x.size(1)
+        x, padding_mask = pad_frames(x, padding_mask, inference_frames(x))
+        attn_mask = key_mask(padding_mask, torch.get_autocast_dtype(x.device.type)
+                             if torch.is_autocast_enabled(x.device.type) else x.dtype)
         for layer in self.layers:
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
-            x = layer(x, padding_mask)
+            x = layer(x, padding_mask, attn_mask)
         if self.layer_norm_first:
             x = self.layer_norm(x)
-        return x
+        return x[:, :t]
 
 
 def transformer_encoder(

@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import (EncoderLayer, FeedForward, InferenceCache, attention, init_bert_params, linear,
-                                      padded_key_length)
+from asrkit.models.components import (EncoderLayer, FeedForward, InferenceCache, attention, inference_frames,
+                                      init_bert_params, linear, padded_key_length)
 
 POSITION_TERMS = ("c2p", "p2c")
 
@@ -200,11 +200,12 @@ class DisentangledSelfAttention(nn.Module):
         return [table[:, rows] for table in tables]
 
     def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
-                      width: int | None = None) -> Tensor:
+                      width: int | None = None, keys: int | None = None) -> Tensor:
         """c2p + p2c scores ``(N, H, T, T)`` for content queries/keys ``(N, H, T, D/H)``, in the scale of
         ``q`` (``forward`` passes scaled queries; the position queries are projected with the same scale).
         Inference may compute them in the skewed layout (``_skewed_position_bias``), which returns
-        ``(N, H, T, width)`` with -inf in the columns past T (the attention's padded keys).
+        ``(N, H, T, width)`` with -inf in the columns past T (the attention's padded keys). With ``keys``
+        < T (frames padded for inference, ``inference_frames``), the columns from ``keys`` on are -inf too.
 
         Otherwise each term is a matmul against the table rows the sequence uses (``rel.rows``: 2T - 1 of
         the 2k for short inputs) and one ``gather`` from its flattened ``(N H, T W)`` result; the flat index
@@ -215,7 +216,7 @@ class DisentangledSelfAttention(nn.Module):
         ``index_select`` along a non-leading dimension takes a slow path)."""
         n, h, t, _ = q.shape
         if self._use_skew(q, rel):
-            return self._skewed_position_bias(q, k, rel_embeddings, rel, width or t)
+            return self._skewed_position_bias(q, k, rel_embeddings, rel, width or t, t if keys is None else keys)
         tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, rel.rows)))
         bias = None
         if "c2p" in self.position_terms:  # q_i . K^r[d(i, j)]
@@ -225,7 +226,10 @@ class DisentangledSelfAttention(nn.Module):
             p2c = torch.matmul(k, tables["p2c"].transpose(-1, -2))  # (N, H, T_key, W); Q^r is scaled
             term = torch.gather(p2c.view(n * h, -1), 1, rel.p2c.expand(n * h, -1))
             bias = term if bias is None else bias.add_(term)  # gather's backward needs only the index
-        return bias.view(n, h, t, t)
+        bias = bias.view(n, h, t, t)
+        if keys is not None and keys < t:
+            bias = bias.masked_fill(torch.arange(t, device=bias.device) >= keys, float("-inf"))
+        return bias
 
     def _use_skew(self, q: Tensor, rel: RelativePositions) -> bool:
         """The skewed layout without gradients: always in bf16 / fp16, in fp32 while its 2T - 1 columns are
@@ -236,7 +240,7 @@ class DisentangledSelfAttention(nn.Module):
         return q.dtype in (torch.bfloat16, torch.float16) or rel.offsets.numel() <= 2 * rel.width
 
     def _skewed_position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
-                              width: int) -> Tensor:
+                              width: int, keys: int) -> Tensor:
         """The position terms without a ``gather``: one column per offset instead of per table row.
 
         With K^r laid out per offset, column m = j - i + T - 1 holding K^r[d(i - j)] (rows
@@ -246,15 +250,15 @@ class DisentangledSelfAttention(nn.Module):
         transposed p2c view) and one add (the c2p view), no index at all. The matmuls have M = 2T - 1
         (padded to ``SKEW_COLUMN_MULTIPLE``) columns instead of ``rel.width`` <= M; in bf16 on a 2-core
         Xeon with AMX this is 1.7-2.3x faster than the gathers for T = 100-800 frames (H = 6), in fp32
-        1.05-1.4x up to T = 450."""
+        1.05-1.4x up to T = 450. Only the first ``keys`` columns are computed; the rest, up to ``width``, are -inf."""
         n, h, t, _ = q.shape
         tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, slice(None))))
         m = rel.offsets.numel()
         cols = {"c2p": rel.offsets, "p2c": rel.reversed_offsets}
         bias = q.new_empty(n * h, t, width)
-        if width > t:
-            bias[..., t:] = float("-inf")
-        out = bias[..., :t]
+        if width > keys:
+            bias[..., keys:] = float("-inf")
+        out = bias[..., :keys]
         # p2c first: its transposed view is read once, by a copy (an add reading it is 2-3x slower)
         for i, term in enumerate(reversed(self.position_terms)):
             rows = q if term == "c2p" else k
@@ -262,6 +266,7 @@ class DisentangledSelfAttention(nn.Module):
             view = full.as_strided((n * h, t, t), (t * m, m - 1, 1), full.storage_offset() + t - 1)
             if term == "p2c":  # view[j, i] = k_j . Q^r[d(i - j)]: the p2c term transposed
                 view = view.transpose(1, 2)
+            view = view[..., :keys]
             if i == 0:
                 out.copy_(view)
             else:
@@ -269,17 +274,19 @@ class DisentangledSelfAttention(nn.Module):
         return bias.view(n, h, t, width)
 
     def forward(
-        self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor | RelativePositions
+        self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor | RelativePositions,
+        num_keys: int | None = None,
     ) -> Tensor:
         """``(N, T, D)``, key padding mask ``(N, T)``, relative embeddings ``(2k, D)`` and
-        ``relative_position_index`` ``(T, T)`` (or its ``RelativePositions``) -> ``(N, T, D)``."""
+        ``relative_position_index`` ``(T, T)`` (or its ``RelativePositions``) -> ``(N, T, D)``. ``num_keys``:
+        only the first frames are keys (the rest pad the input for inference, ``inference_frames``)."""
         n, t, d = x.shape
         rel = rel_index if isinstance(rel_index, RelativePositions) else RelativePositions.of(rel_index)
         params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
         weight, bias = self._cache.get(params, self._in_proj)
         qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each; q already scaled
-        scores = self.position_bias(q, k, rel_embeddings, rel, padded_key_length(q, t))
+        scores = self.position_bias(q, k, rel_embeddings, rel, padded_key_length(q, t), num_keys)
         if padding_mask is not None and padding_mask.any():
             # an utterance of zero frames would mask every key and give NaN; its outputs are padding anyway
             padding_mask = padding_mask & ~padding_mask.all(dim=1, keepdim=True)
@@ -305,8 +312,9 @@ class DisentangledEncoderLayer(EncoderLayer):
         self.attention_norm.eps = layer_norm_eps
         self.feed_forward_norm.eps = layer_norm_eps
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel: RelativePositions) -> Tensor:
-        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, rel_embeddings, rel)))
+    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel: RelativePositions,
+                num_keys: int | None = None) -> Tensor:
+        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, rel_embeddings, rel, num_keys)))
         return self.feed_forward_norm(x + self.feed_forward(x))
 
 
@@ -360,6 +368,12 @@ class DisentangledTransformer(nn.Module):
 
     def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)``."""
+        t = x.size(1)
+        frames = inference_frames(x)
+        if frames > t:  # padded frames are masked as keys by the position bias, without a mask of their own
+            x = F.pad(x, (0, 0, 0, frames - t))
+            if padding_mask is not None:
+                padding_mask = F.pad(padding_mask, (0, frames - t), value=True)
         positions = self.relative_positions(x.size(1), x.device)
         norm = list(self.rel_norm.parameters()) if self.rel_norm is not None else []
         # the same table object on every inference call, so the layers can keep their projections of it
@@ -367,8 +381,8 @@ class DisentangledTransformer(nn.Module):
         for layer in self.layers:
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
-            x = layer(x, padding_mask, rel, positions)
-        return x
+            x = layer(x, padding_mask, rel, positions, t)
+        return x[:, :t]
 
 
 def disentangled_transformer(

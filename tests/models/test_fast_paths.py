@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from asrkit.models.components import (FFT_POS_CONV, ONEDNN_PACKED_LINEAR, PACKED_LINEAR, POS_CONV_FRAME_BUCKET,
-                                      ConvBlock, ConvolutionalPositionalEmbedding, FeatureEncoder, InferenceCache,
-                                      _row_bucket, attention, feature_encoder, linear, padded_key_length)
+                                      SDPA_KEY_MULTIPLE, ConvBlock, ConvolutionalPositionalEmbedding, FeatureEncoder,
+                                      InferenceCache, _row_bucket, attention, feature_encoder, inference_frames,
+                                      key_mask, linear, pad_frames, padded_key_length, transformer_encoder)
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 
 LAYERS = [(16, 10, 5), (24, 3, 2), (24, 3, 2), (16, 2, 2), (16, 1, 1)]  # k = 1 as in WFE-C
@@ -238,6 +239,43 @@ def test_row_buckets_are_few_and_tight():
     buckets = [_row_bucket(m) for m in range(1, 5001)]
     assert all(m <= b <= m + max(15, m // 8) for m, b in zip(range(1, 5001), buckets))
     assert len(set(buckets[99:400])) <= 24  # 100-400 frames: 24 shapes instead of 301
+
+
+def test_inference_frames_are_padded_for_bf16_cpu_inference_only():
+    x = torch.randn(1, 359, 8)
+    with torch.no_grad():
+        assert inference_frames(x) == 359  # fp32
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            frames = inference_frames(x)
+            assert inference_frames(torch.randn(3, 359, 8)) % SDPA_KEY_MULTIPLE == 0
+    if ONEDNN_PACKED_LINEAR["enabled"]:
+        assert frames == _row_bucket(359) == 384  # the linears' row count: no padding copy of their own
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert inference_frames(x) == 359  # with gradients
+
+
+@pytest.mark.parametrize("layer_norm_first", [False, True], ids=["post_ln", "pre_ln"])
+def test_padded_frames_are_masked_as_keys(layer_norm_first):
+    """A Transformer run on frames padded with ``pad_frames`` (random frames here, not zeros) gives the
+    real frames the outputs of the unpadded input, with and without a padding mask of its own."""
+    torch.manual_seed(0)
+    encoder = transformer_encoder(32, 2, 4, 64, conv_pos=0, layer_norm_first=layer_norm_first).eval()
+    x = torch.randn(2, 37, 32)
+    padding = torch.zeros(2, 37, dtype=torch.bool)
+    padding[1, 20:] = True
+    with torch.no_grad():
+        for mask in (None, padding):
+            ref = x
+            for layer in encoder.layers:
+                ref = layer(ref, mask)
+            padded, wide = pad_frames(x, mask, 48)
+            padded = padded + F.pad(torch.randn(2, 11, 32), (0, 0, 37, 0))
+            attn_mask = key_mask(wide, padded.dtype)
+            assert wide.shape == (2, 48) and attn_mask.shape == (2, 1, 1, 48)
+            for layer in encoder.layers:
+                padded = layer(padded, None, attn_mask)
+            assert torch.allclose(padded[:, :37], ref, atol=1e-5), mask is None
+    assert key_mask(None, torch.float32) is None and key_mask(torch.zeros(1, 5, dtype=torch.bool), torch.float32) is None
 
 
 def test_attention_pads_keys_to_the_mask_width():

@@ -169,6 +169,27 @@ def test_skewed_position_terms_equal_the_gathered_ones(terms, share, monkeypatch
         assert (bf16.float() - gathered).abs().max() < 0.02, (terms, t)
 
 
+@pytest.mark.parametrize("skew", [False, True], ids=["gathers", "skewed"])
+def test_frames_padded_past_num_keys_leave_the_real_frames_unchanged(skew, monkeypatch):
+    """Inference pads the input to ``inference_frames`` and passes the real frame count as ``num_keys``:
+    the padded frames are masked as keys by the position bias, so the real frames' outputs are those of
+    the unpadded input, whatever the padded frames hold (random here), with and without a padding mask."""
+    monkeypatch.setattr(DisentangledSelfAttention, "_use_skew", lambda self, q, rel: skew)
+    torch.manual_seed(0)
+    att = DisentangledSelfAttention(48, 3).eval()
+    rel = torch.randn(2 * 64, 48)
+    for t, extra in ((5, 11), (90, 6), (150, 26)):
+        x = torch.randn(2, t + extra, 48)
+        padding = torch.zeros(2, t, dtype=torch.bool)
+        padding[1, t // 2 + 1:] = True
+        with torch.no_grad():
+            for mask in (None, padding):
+                ref = att(x[:, :t], mask, rel, relative_position_index(t, 64, 100))
+                wide = None if mask is None else F.pad(mask, (0, extra), value=True)
+                padded = att(x, wide, rel, relative_position_index(t + extra, 64, 100), num_keys=t)
+                assert torch.allclose(padded[:, :t], ref, atol=1e-5, rtol=0), (t, mask is None)
+
+
 def test_skewed_position_terms_are_chosen_for_inference_only():
     att = DisentangledSelfAttention(48, 3).eval()
     q = torch.randn(1, 3, 300, 16)
