@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -99,10 +99,22 @@ class RelativePositions:
     p2c: Tensor
     offsets: Tensor
     reversed_offsets: Tensor
+    _stacked: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def rows(self) -> slice:
         return slice(self.first, self.first + self.width)
+
+    def stacked_offsets(self, terms: Sequence[str], heads: int, table_rows: int) -> Tensor:
+        """Rows of a ``(len(terms) H, table_rows, D/H)`` stack of per-head tables (``terms`` order) flattened
+        to ``(len(terms) H table_rows, D/H)``: per head, ``offsets`` for c2p, ``reversed_offsets`` for p2c.
+        Kept per (terms, heads, rows): the layers of one input share it."""
+        key = (tuple(terms), heads, table_rows)
+        if key not in self._stacked:
+            cols = {"c2p": self.offsets, "p2c": self.reversed_offsets}
+            base = torch.arange(len(terms) * heads, device=self.offsets.device)[:, None] * table_rows
+            self._stacked[key] = (base + torch.stack([cols[t] for t in terms for _ in range(heads)])).reshape(-1)
+        return self._stacked[key]
 
     @classmethod
     def of(cls, index: Tensor) -> RelativePositions:
@@ -183,21 +195,30 @@ class DisentangledSelfAttention(nn.Module):
         """K^r (for c2p) and Q^r (for p2c), ``(H, rows, D/H)``, in ``position_terms`` order. They depend on
         the weights and the relative-embedding table only: with no gradient all 2k rows are projected once
         and kept (``rows`` is then a view); in training only ``rows`` are projected."""
-        def project(rel: Tensor) -> list[Tensor]:
-            rel = self.position_dropout(rel)
-            names = {"c2p": "k_proj" if self.share_att_key else "pos_k_proj",
-                     "p2c": "q_proj" if self.share_att_key else "pos_q_proj"}  # only the terms' own exist
-            # Q^r carries the attention scale, as the content queries do (see _in_proj)
-            scales = {"c2p": None, "p2c": self.scale}
-            return [self._position_heads(getattr(self, names[term]), rel, scales[term]) for term in self.position_terms]
-
         if self.training:  # a fresh dropout mask on every call
-            return project(rel_embeddings[rows])
+            return self._project_positions(rel_embeddings[rows])
+        tables = self._inference_tables(rel_embeddings)
+        return [table[:, rows] for table in tables[: len(self.position_terms)]]
+
+    def _project_positions(self, rel: Tensor) -> list[Tensor]:
+        rel = self.position_dropout(rel)
+        names = {"c2p": "k_proj" if self.share_att_key else "pos_k_proj",
+                 "p2c": "q_proj" if self.share_att_key else "pos_q_proj"}  # only the terms' own exist
+        # Q^r carries the attention scale, as the content queries do (see _in_proj)
+        scales = {"c2p": None, "p2c": self.scale}
+        return [self._position_heads(getattr(self, names[term]), rel, scales[term]) for term in self.position_terms]
+
+    def _inference_tables(self, rel_embeddings: Tensor) -> list[Tensor]:
+        """The kept tables: K^r and / or Q^r over all 2k rows (``position_terms`` order), then, with both
+        terms, the two stacked as ``(2H, 2k, D/H)`` for the skewed layout's single matmul."""
         projs = [self.k_proj, self.q_proj] if self.share_att_key else \
             [getattr(self, name) for name in ("pos_k_proj", "pos_q_proj") if hasattr(self, name)]
-        tables = self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))],
-                                          lambda: [t.contiguous() for t in project(rel_embeddings)])
-        return [table[:, rows] for table in tables]
+
+        def derive() -> list[Tensor]:
+            tables = [t.contiguous() for t in self._project_positions(rel_embeddings)]
+            return tables + [torch.cat(tables)] if len(tables) == 2 else tables
+
+        return self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))], derive)
 
     def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
                       width: int | None = None, keys: int | None = None) -> Tensor:
@@ -251,27 +272,40 @@ class DisentangledSelfAttention(nn.Module):
         (padded to ``SKEW_COLUMN_MULTIPLE``) columns instead of ``rel.width`` <= M; in bf16 on a 2-core
         Xeon with AMX this is 1.7-2.3x faster than the gathers for T = 100-800 frames (H = 6), in fp32
         1.05-1.4x up to T = 450. Only the first ``keys`` columns are computed; the rest, up to ``width``, are -inf."""
-        n, h, t, _ = q.shape
-        tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, slice(None))))
+        n, h, t, d = q.shape
         m = rel.offsets.numel()
-        cols = {"c2p": rel.offsets, "p2c": rel.reversed_offsets}
-        bias = q.new_empty(n * h, t, width)
+        if len(self.position_terms) == 2 and not self.training:
+            # both terms in one matmul: (q | k) against (K^r per offset | Q^r per reversed offset), one
+            # index_select and one batched matmul of 2H heads instead of two of each (each costs tens of µs
+            # of fixed oneDNN work: the bulk of a block's position terms at a few seconds of audio)
+            stacked = self._inference_tables(rel_embeddings)[-1]
+            table = stacked.view(-1, d).index_select(0, rel.stacked_offsets(self.position_terms, h, stacked.size(1)))
+            rows = torch.cat([q if term == "c2p" else k for term in self.position_terms], dim=1)  # (N, 2H, T, D/H)
+            full = torch.matmul(rows, table.view(2 * h, m, d).transpose(-1, -2))  # (N, 2H, T, M)
+            terms = {term: (full, 2 * h * t * m, i * h * t * m) for i, term in enumerate(self.position_terms)}
+        else:
+            tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, slice(None))))
+            cols = {"c2p": rel.offsets, "p2c": rel.reversed_offsets}
+            terms = {}
+            for term in self.position_terms:
+                full = torch.matmul(q if term == "c2p" else k, tables[term].index_select(1, cols[term]).transpose(-1, -2))
+                terms[term] = (full, h * t * m, 0)
+        bias = q.new_empty(n, h, t, width)
         if width > keys:
             bias[..., keys:] = float("-inf")
         out = bias[..., :keys]
         # p2c first: its transposed view is read once, by a copy (an add reading it is 2-3x slower)
         for i, term in enumerate(reversed(self.position_terms)):
-            rows = q if term == "c2p" else k
-            full = torch.matmul(rows, tables[term].index_select(1, cols[term]).transpose(-1, -2)).view(n * h, t, m)
-            view = full.as_strided((n * h, t, t), (t * m, m - 1, 1), full.storage_offset() + t - 1)
+            full, batch_stride, start = terms[term]
+            view = full.as_strided((n, h, t, t), (batch_stride, t * m, m - 1, 1), full.storage_offset() + start + t - 1)
             if term == "p2c":  # view[j, i] = k_j . Q^r[d(i - j)]: the p2c term transposed
-                view = view.transpose(1, 2)
+                view = view.transpose(2, 3)
             view = view[..., :keys]
             if i == 0:
                 out.copy_(view)
             else:
                 out.add_(view)
-        return bias.view(n, h, t, width)
+        return bias
 
     def forward(
         self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor | RelativePositions,
