@@ -55,15 +55,18 @@ def mini_data(tmp_path_factory):
 def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, recipe, arch, model_type):
     """Stages 3-7 of each recipe on w2v2_tiny's data (stages 0-2: mini_data), as `make table1` runs sewd_tiny."""
     exp = tmp_path / "exp"
-    few = "--set optim.max_updates=4 --set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
+    few = "--set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
     res = run_recipe("--stage", 3, "--data", mini_data, "--exp", exp,
-                     "--pretrain-opts", few + " --set model.encoder_layers=1",
-                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--trials", "2",
-                     recipe=recipe)
+                     "--pretrain-opts", few + " --set optim.max_updates=4 --set model.encoder_layers=1",
+                     "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--finetune-updates", 4,
+                     "--trials", "2", recipe=recipe)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     pretrained = yaml.safe_load((exp / "pretrain" / "config.yaml").read_text())["model"]
     assert pretrained["model_type"] == model_type and pretrained["encoder_layers"] == 1  # the recipe's own conf/
-    assert yaml.safe_load((exp / "scratch_10m" / "config.yaml").read_text())["model"]["arch"] == arch
+    for init in ("pretrained", "scratch"):
+        finetuned = yaml.safe_load((exp / f"{init}_10m" / "config.yaml").read_text())
+        assert finetuned["optim"]["max_updates"] == 4  # --finetune-updates, both models alike
+    assert finetuned["model"]["arch"] == arch
     rows = (exp / "results.tsv").read_text().splitlines()
     assert rows[0].startswith("exp\tdecoder\tsplit\twer")
     assert sorted(r.split("\t")[0] + "/" + r.split("\t")[1] for r in rows[1:]) == [
