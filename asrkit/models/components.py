@@ -153,10 +153,9 @@ ONEDNN_BF16_MIN_GROUP_CHANNELS = 16
 
 
 # SDPA's CPU flash-attention kernel in bf16 (torch 2.14, AMX) can be much slower when the key length is not
-# a multiple of 16: with SEW-D's additive bias, 6 heads of 64 at T = 362 take 0.77 ms and 0.49 ms with the
-# keys padded to 368 and masked; at T = 150, 0.16 vs 0.12 ms. Without a mask it is not worth building one
-# (wav2vec 2.0's 4 heads at T = 359 / 724: 0.35 / 1.17 ms unpadded, 0.39 / 1.36 padded with a mask), so
-# only callers with a bias of their own pad (SEW-D: ``padded_key_length``, ``attention``).
+# a multiple of 16 (6 heads of 64 with SEW-D's bias at T = 362: 0.77 ms, padded to 368 and masked 0.49 ms;
+# 4 heads without a bias at T = 187 / 375: 285 / 554 µs, padded and masked 121 / 370 µs). Reduced-precision
+# CPU inference therefore runs the Transformer on frames padded to a multiple of this (``inference_frames``).
 SDPA_KEY_MULTIPLE = 16
 
 
@@ -164,25 +163,6 @@ def cpu_bf16_autocast(x: Tensor) -> bool:
     """``x`` is on the CPU and bf16 autocast is on there (the case of the oneDNN bf16 paths below)."""
     return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
             and torch.get_autocast_dtype("cpu") == torch.bfloat16)
-
-
-def padded_key_length(q: Tensor, num_keys: int) -> int:
-    """``num_keys``, or for reduced-precision CPU inference the next multiple of ``SDPA_KEY_MULTIPLE``."""
-    if (SDPA_KEY_MULTIPLE <= 1 or torch.is_grad_enabled() or q.device.type != "cpu"
-            or q.dtype not in (torch.bfloat16, torch.float16)):
-        return num_keys
-    return -(-num_keys // SDPA_KEY_MULTIPLE) * SDPA_KEY_MULTIPLE
-
-
-def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-              scale: float | None = None) -> Tensor:
-    """``F.scaled_dot_product_attention`` for ``(N, H, T, D/H)`` inputs and a mask (boolean, True = may
-    attend, or an additive float bias) broadcastable to ``(N, H, T_q, P)``, P >= T_k: keys and values are
-    zero-padded to the mask's width P, whose last ``P - T_k`` columns must mask them (False or -inf)."""
-    t = k.size(-2)
-    if attn_mask is not None and attn_mask.size(-1) > t:
-        k, v = (F.pad(x, (0, 0, 0, attn_mask.size(-1) - t)) for x in (k, v))
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None, cache: InferenceCache,
@@ -229,17 +209,18 @@ def _row_bucket(rows: int) -> int:
 
 
 def inference_frames(x: Tensor) -> int:
-    """The frames per utterance a Transformer runs its ``(N, T, D)`` input at: ``T``, or in bf16 CPU inference
-    (oneDNN's packed linears) ``T`` padded so that its ``N T`` rows are one of ``_row_bucket``'s counts and each
-    utterance a multiple of ``SDPA_KEY_MULTIPLE`` frames. Padded once at the Transformer's input and masked as
-    keys, the frames cost no padding copy in each of a block's linears (four or more per block), and SDPA's
-    bf16 kernel is 1.1-2.4x faster on padded and masked queries and keys than on odd lengths (2-core Xeon with
-    AMX, 4 heads of 64: T = 187 / 250 / 375 / 500 frames: 285 / 342 / 554 / 795 us unpadded, 121 / 200 / 370 /
-    639 us padded to a multiple of 32 with a key mask)."""
+    """The frames per utterance a Transformer runs its ``(N, T, D)`` input at: ``T``, or in reduced-precision
+    (bf16 / fp16) CPU inference ``T`` padded to a multiple of ``SDPA_KEY_MULTIPLE``, and with oneDNN's packed
+    bf16 linears further so that the ``N T`` rows are one of ``_row_bucket``'s counts. Padded once at the
+    Transformer's input and masked as keys, the frames cost no padding copy in each of a block's linears
+    (four or more per block), and SDPA's bf16 kernel is 1.1-2.4x faster on padded and masked queries and keys
+    than on odd lengths (2-core Xeon with AMX, 4 heads of 64: T = 187 / 250 / 375 / 500 frames: 285 / 342 /
+    554 / 795 us unpadded, 121 / 200 / 370 / 639 us padded to a multiple of 32 with a key mask)."""
     n, t = x.shape[:2]
-    if (t == 0 or torch.is_grad_enabled() or not ONEDNN_PACKED_LINEAR["enabled"] or not cpu_bf16_autocast(x)):
+    dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else x.dtype
+    if t == 0 or torch.is_grad_enabled() or x.device.type != "cpu" or dtype not in (torch.bfloat16, torch.float16):
         return t
-    frames = -(-_row_bucket(n * t) // n)
+    frames = -(-_row_bucket(n * t) // n) if ONEDNN_PACKED_LINEAR["enabled"] and cpu_bf16_autocast(x) else t
     return -(-frames // SDPA_KEY_MULTIPLE) * SDPA_KEY_MULTIPLE
 
 

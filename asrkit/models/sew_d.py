@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import (EncoderLayer, FeedForward, InferenceCache, attention, inference_frames,
-                                      init_bert_params, linear, padded_key_length)
+from asrkit.models.components import (EncoderLayer, FeedForward, InferenceCache, inference_frames, init_bert_params,
+                                      key_mask, linear)
 
 POSITION_TERMS = ("c2p", "p2c")
 
@@ -221,12 +221,11 @@ class DisentangledSelfAttention(nn.Module):
         return self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))], derive)
 
     def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
-                      width: int | None = None, keys: int | None = None) -> Tensor:
+                      keys: int | None = None) -> Tensor:
         """c2p + p2c scores ``(N, H, T, T)`` for content queries/keys ``(N, H, T, D/H)``, in the scale of
         ``q`` (``forward`` passes scaled queries; the position queries are projected with the same scale).
-        Inference may compute them in the skewed layout (``_skewed_position_bias``), which returns
-        ``(N, H, T, width)`` with -inf in the columns past T (the attention's padded keys). With ``keys``
-        < T (frames padded for inference, ``inference_frames``), the columns from ``keys`` on are -inf too.
+        Inference may compute them in the skewed layout (``_skewed_position_bias``). With ``keys`` < T
+        (frames padded for inference, ``inference_frames``), the columns from ``keys`` on are -inf.
 
         Otherwise each term is a matmul against the table rows the sequence uses (``rel.rows``: 2T - 1 of
         the 2k for short inputs) and one ``gather`` from its flattened ``(N H, T W)`` result; the flat index
@@ -237,7 +236,7 @@ class DisentangledSelfAttention(nn.Module):
         ``index_select`` along a non-leading dimension takes a slow path)."""
         n, h, t, _ = q.shape
         if self._use_skew(q, rel):
-            return self._skewed_position_bias(q, k, rel_embeddings, rel, width or t, t if keys is None else keys)
+            return self._skewed_position_bias(q, k, rel_embeddings, rel, t if keys is None else keys)
         tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, rel.rows)))
         bias = None
         if "c2p" in self.position_terms:  # q_i . K^r[d(i, j)]
@@ -261,7 +260,7 @@ class DisentangledSelfAttention(nn.Module):
         return q.dtype in (torch.bfloat16, torch.float16) or rel.offsets.numel() <= 2 * rel.width
 
     def _skewed_position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
-                              width: int, keys: int) -> Tensor:
+                              keys: int) -> Tensor:
         """The position terms without a ``gather``: one column per offset instead of per table row.
 
         With K^r laid out per offset, column m = j - i + T - 1 holding K^r[d(i - j)] (rows
@@ -271,7 +270,7 @@ class DisentangledSelfAttention(nn.Module):
         transposed p2c view) and one add (the c2p view), no index at all. The matmuls have M = 2T - 1
         (padded to ``SKEW_COLUMN_MULTIPLE``) columns instead of ``rel.width`` <= M; in bf16 on a 2-core
         Xeon with AMX this is 1.7-2.3x faster than the gathers for T = 100-800 frames (H = 6), in fp32
-        1.05-1.4x up to T = 450. Only the first ``keys`` columns are computed; the rest, up to ``width``, are -inf."""
+        1.05-1.4x up to T = 450. Only the first ``keys`` columns are computed; the rest are -inf."""
         n, h, t, d = q.shape
         m = rel.offsets.numel()
         if len(self.position_terms) == 2 and not self.training:
@@ -290,8 +289,8 @@ class DisentangledSelfAttention(nn.Module):
             for term in self.position_terms:
                 full = torch.matmul(q if term == "c2p" else k, tables[term].index_select(1, cols[term]).transpose(-1, -2))
                 terms[term] = (full, h * t * m, 0)
-        bias = q.new_empty(n, h, t, width)
-        if width > keys:
+        bias = q.new_empty(n, h, t, t)
+        if t > keys:
             bias[..., keys:] = float("-inf")
         out = bias[..., :keys]
         # p2c first: its transposed view is read once, by a copy (an add reading it is 2-3x slower)
@@ -320,13 +319,12 @@ class DisentangledSelfAttention(nn.Module):
         weight, bias = self._cache.get(params, self._in_proj)
         qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each; q already scaled
-        scores = self.position_bias(q, k, rel_embeddings, rel, padded_key_length(q, t), num_keys)
-        if padding_mask is not None and padding_mask.any():
-            # an utterance of zero frames would mask every key and give NaN; its outputs are padding anyway
-            padding_mask = padding_mask & ~padding_mask.all(dim=1, keepdim=True)
-            padding_mask = F.pad(padding_mask, (0, scores.size(-1) - t), value=True)
-            scores = scores.masked_fill_(padding_mask[:, None, None, :], float("-inf"))
-        x = attention(q, k, v, attn_mask=scores, dropout_p=self.dropout if self.training else 0.0, scale=1.0)
+        scores = self.position_bias(q, k, rel_embeddings, rel, num_keys)
+        mask = key_mask(padding_mask, scores.dtype)
+        if mask is not None:
+            scores = scores.add_(mask)
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=scores, dropout_p=self.dropout if self.training else 0.0,
+                                           scale=1.0)
         return linear(x.transpose(1, 2).reshape(n, t, d), self.out_proj.weight, self.out_proj.bias, self._packed[1])
 
 

@@ -147,8 +147,8 @@ def test_relative_positions_read_what_a_gather_over_all_rows_reads(t):
 def test_skewed_position_terms_equal_the_gathered_ones(terms, share, monkeypatch):
     """Inference's skewed layout (one column per offset, strided views, no gather) gives the gathers'
     attention: exactly in fp32, for inputs within the linear buckets, across the log buckets and beyond
-    the table (T > max_relative_positions), with a padded batch; under bf16 autocast it pads the keys to
-    a multiple of 16 and stays within bf16 rounding."""
+    the table (T > max_relative_positions), with a padded batch; under bf16 autocast it stays within bf16
+    rounding."""
     torch.manual_seed(0)
     att = DisentangledSelfAttention(48, 3, terms, share_att_key=share).eval()
     rel = torch.randn(2 * 64, 48)  # 2k rows, k = 64 buckets
