@@ -494,6 +494,8 @@ def results_cmd(results_tsv: Path):
 @click.option("--lm", default="", help="KenLM model (binary or ARPA); with --lexicon: lexicon beam search.")
 @click.option("--lexicon", default="", help="Flashlight lexicon (written by `asrkit lm train`).")
 @click.option("--beam-size", default=50, help="Beam size (paper: 500 when tuning, 1500 at test).")
+@click.option("--tune-beam-size", default=0,
+              help="Beam size of the --tune trials (0: --beam-size); a smaller one makes tuning cheaper.")
 @click.option("--beam-threshold", default=25.0, help="Prune hypotheses this far below the best.")
 @click.option("--lm-weight", default=2.0, help="LM weight (ignored with --tune).")
 @click.option("--word-score", default=0.0, help="Word insertion score (ignored with --tune).")
@@ -507,8 +509,8 @@ def results_cmd(results_tsv: Path):
 @click.option("--num-workers", default=1,
               help="Processes for the beam search, tuning trials and decode alike (0: one per CPU); "
                    "the output is the same for any number.")
-def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_threshold, lm_weight, word_score,
-               tune_manifest, trials, tune_method, seed, precision, num_workers):
+def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, tune_beam_size, beam_threshold, lm_weight,
+               word_score, tune_manifest, trials, tune_method, seed, precision, num_workers):
     """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
     from .data.audio import AudioError
     from .data.manifest import ManifestError
@@ -516,8 +518,9 @@ def decode_cmd(checkpoint, manifest, out_dir, lm, lexicon, beam_size, beam_thres
     from .decode import LMError, TokenMismatch
     from .decode.run import DecodeOptions, decode_manifest
 
-    opts = DecodeOptions(lm=lm, lexicon=lexicon, beam_size=beam_size, beam_threshold=beam_threshold,
-                         lm_weight=lm_weight, word_score=word_score, tune=tune_manifest, trials=trials,
+    opts = DecodeOptions(lm=lm, lexicon=lexicon, beam_size=beam_size, tune_beam_size=tune_beam_size,
+                         beam_threshold=beam_threshold, lm_weight=lm_weight, word_score=word_score,
+                         tune=tune_manifest, trials=trials,
                          tune_method=tune_method, seed=seed, precision=precision, num_workers=num_workers)
     with _progress() as bar:
         tasks: dict[str, int] = {}

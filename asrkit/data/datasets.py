@@ -6,6 +6,13 @@ is either zero-padded to its longest utterance (fine-tuning, fairseq ``pad=True`
 pre-training, cropped to its shortest (fairseq ``pad=False``), so no padding enters the
 contrastive task. Random crops are drawn from ``(seed, epoch, index)``, so a resumed or
 re-run epoch sees the same audio.
+
+Speed perturbation is Kaldi's and ESPnet's 3-way copy of the training set
+(``utils/data/perturb_data_dir_speed_3way.sh``; icefall ``cuts.perturb_speed``):
+:func:`speed_perturb` adds one row per factor, ``sp0.9-<id>``, with a ``speed`` column, and
+the dataset resamples that copy as sox's ``speed`` effect does, so tempo and every frequency
+(pitch, formants) scale together. Sizes and CTC frame counts are those of the perturbed
+audio, so token budgets and label checks hold for every copy.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from asrkit.config import ConfigError
 from asrkit.data.audio import AudioError, normalize_waveform, read_audio
 from asrkit.data.manifest import read_manifest
 
@@ -25,6 +33,55 @@ log = logging.getLogger(__name__)
 
 CROPS = ("random", "start")
 _ITEM_CROP, _BATCH_CROP = 0, 1  # separate random streams for the two crops
+
+
+def speed_perturb(df: pd.DataFrame, factors) -> pd.DataFrame:
+    """One copy of every row per speed factor (Kaldi/ESPnet 3-way: ``[0.9, 1.0, 1.1]``).
+
+    Factor 1.0 keeps the original id; others prefix it ``sp<factor>-`` and prefix the
+    speaker the same way, as Kaldi does, since a perturbed voice is another voice. The
+    ``speed`` column tells :class:`AudioDataset` how to resample each copy.
+    """
+    factors = [float(f) for f in factors]
+    if not factors:
+        return df
+    bad = [f for f in factors if not 0.5 <= f <= 2.0]
+    if bad or len(set(factors)) != len(factors):
+        raise ValueError(f"speed perturbation factors must be distinct and in [0.5, 2], got {factors}")
+    copies = []
+    for f in factors:
+        c = df.copy()
+        if f != 1.0:
+            c["id"] = f"sp{f:g}-" + c["id"]
+            if "speaker" in c.columns:
+                c["speaker"] = f"sp{f:g}-" + c["speaker"].astype(str)
+        c["speed"] = f * (c["speed"].to_numpy(float) if "speed" in c.columns else 1.0)
+        copies.append(c)
+    return pd.concat(copies, ignore_index=True)
+
+
+def training_manifest(path: str | Path, speeds) -> pd.DataFrame:
+    """A training manifest with its speed-perturbed copies (config key ``data.speed_perturb``)."""
+    df = read_manifest(path)
+    try:
+        return speed_perturb(df, speeds)
+    except ValueError as e:
+        raise ConfigError(f"data.speed_perturb: {e}") from None
+
+
+def source_rates(df: pd.DataFrame) -> np.ndarray:
+    """The rate each row's samples are read at: the file's, times its ``speed``. Resampling
+    from it to the model's rate plays the audio ``speed`` times faster (sox ``speed``)."""
+    rates = df["sample_rate"].to_numpy(np.int64)
+    if "speed" not in df.columns:
+        return rates
+    return np.rint(rates * df["speed"].to_numpy(np.float64)).astype(np.int64)
+
+
+def output_sizes(df: pd.DataFrame, sample_rate: int) -> np.ndarray:
+    """Samples per row at ``sample_rate`` after any resampling and speed perturbation:
+    torchaudio's resampled length, ``ceil(n * new / old)``."""
+    return -(-df["num_samples"].to_numpy(np.int64) * sample_rate // source_rates(df))
 
 
 class AudioDataset(Dataset):
@@ -90,7 +147,7 @@ class AudioDataset(Dataset):
                 "corpus or enable resampling (resample: true)"
             )
         file_sizes = df["num_samples"].to_numpy(np.int64)
-        full = -(-file_sizes * sample_rate // rates)  # torchaudio's resampled length, ceil(n * new / old)
+        full = output_sizes(df, sample_rate)
         keep = full >= min_sample_size
         skipped = {i: f"{n} samples < min_sample_size={min_sample_size}"
                    for i, n in zip(df["id"][~keep], full[~keep])}
@@ -109,7 +166,8 @@ class AudioDataset(Dataset):
         offsets = df["offset"].to_numpy(np.int64) if "offset" in df.columns else np.zeros(len(df), np.int64)
         self._offsets = offsets[keep]
         self._file_sizes = file_sizes[keep]
-        self._rates = rates[keep]
+        self._file_rates = rates[keep]
+        self._rates = source_rates(df)[keep]  # what the samples are resampled from: file rate x speed
         self._full_sizes = full[keep]
         self._texts = np.asarray(df["text"].to_numpy()[keep], dtype=str) if labels is not None else None
         self.sizes = (
@@ -153,15 +211,19 @@ class AudioDataset(Dataset):
         path, offset = str(self._audio[index]), int(self._offsets[index])
         full, size = int(self._full_sizes[index]), int(self.sizes[index])
         start = self._crop_start(full - size, index, _ITEM_CROP)
-        if self._rates[index] == self.sample_rate:  # read only the crop
+        rate = int(self._rates[index])
+        if rate == self.sample_rate == self._file_rates[index]:  # read only the crop
             wav = read_audio(path, sample_rate=self.sample_rate, offset=offset + start, num_frames=size)
             if len(wav) != size:
                 raise self._stale(index, len(wav), size)
             return wav
-        wav = read_audio(
-            path, sample_rate=self.sample_rate, offset=offset, num_frames=int(self._file_sizes[index]),
-            resample=self.resample,
-        )
+        # another file rate (checked in __init__ against `resample`) or a speed-perturbed copy
+        wav = read_audio(path, offset=offset, num_frames=int(self._file_sizes[index]))
+        if len(wav) != int(self._file_sizes[index]):
+            raise self._stale(index, len(wav), int(self._file_sizes[index]))
+        import torchaudio.functional as AF  # only needed here
+
+        wav = AF.resample(wav, rate, self.sample_rate)
         # torchaudio rounds the output length in float32: allow that, nothing more
         if abs(len(wav) - full) > 1 + full // 1_000_000:
             raise self._stale(index, len(wav), full)

@@ -91,12 +91,14 @@ class LexiconBeamDecoder:
         except RuntimeError as e:  # KenLM's C++ exceptions (truncated or corrupt LM)
             raise LMError(f"{lm_path}: KenLM cannot load it: {str(e).splitlines()[-1]}") from e
 
-    def with_weights(self, lm_weight: float, word_score: float) -> LexiconBeamDecoder:
-        """The same decoder with other LM weight / word score (for tuning on dev); itself when they are
-        unchanged (a new decoder loads the LM again)."""
-        if (lm_weight, word_score) == (self.options["lm_weight"], self.options["word_score"]):
+    def with_weights(self, lm_weight: float, word_score: float, beam_size: int | None = None
+                     ) -> LexiconBeamDecoder:
+        """The same decoder with other LM weight / word score (for tuning on dev) and, if given, beam
+        size; itself when nothing changes (a new decoder loads the LM again)."""
+        options = {**self.options, "lm_weight": lm_weight, "word_score": word_score,
+                   "beam_size": self.options["beam_size"] if beam_size is None else beam_size}
+        if options == self.options:
             return self
-        options = {**self.options, "lm_weight": lm_weight, "word_score": word_score}
         return LexiconBeamDecoder(self.tokens, self.lexicon_path, self.lm_path, **options)
 
     def decode(self, emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None = None

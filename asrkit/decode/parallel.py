@@ -74,15 +74,17 @@ class BeamSearchPool:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def decode(self, name: str, lm_weight: float, word_score: float) -> tuple[list[str], list[float]]:
-        """Texts and scores of every utterance of emission set ``name``, in its order."""
+    def decode(self, name: str, lm_weight: float, word_score: float, beam_size: int | None = None
+               ) -> tuple[list[str], list[float]]:
+        """Texts and scores of every utterance of emission set ``name``, in its order (``beam_size``:
+        the decoder's unless given)."""
         lengths = self._lengths[name]
         chunks = balanced_chunks(lengths, self.num_workers * _CHUNKS_PER_WORKER)
         texts: list[str] = [""] * len(lengths)
         scores: list[float] = [0.0] * len(lengths)
         # map() yields in submission order and cancels the chunks not yet started when one fails
         for indices, chunk_texts, chunk_scores in self._executor.map(
-                _decode_chunk, repeat(name), repeat(lm_weight), repeat(word_score), chunks):
+                _decode_chunk, repeat(name), repeat(lm_weight), repeat(word_score), repeat(beam_size), chunks):
             for i, text, sc in zip(indices, chunk_texts, chunk_scores):
                 texts[i], scores[i] = text, sc
         return texts, scores
@@ -105,14 +107,15 @@ def _init_worker(tokens: list[str], lexicon: str, lm: str | None, options: dict,
         _state["error"] = e
 
 
-def _decode_chunk(name: str, lm_weight: float, word_score: float, indices: list[int]
+def _decode_chunk(name: str, lm_weight: float, word_score: float, beam_size: int | None, indices: list[int]
                   ) -> tuple[list[int], list[str], list[float]]:
     """Search the utterances ``indices`` of set ``name``, exactly as the in-process path does."""
     if "error" in _state:
         raise _state["error"]
-    key = (lm_weight, word_score)
+    key = (lm_weight, word_score, beam_size)
     if _state.get("weights") != key:  # one decoder per trial, however many of its chunks land here
-        _state["weights"], _state["trial_decoder"] = key, _state["decoder"].with_weights(lm_weight, word_score)
+        _state["weights"] = key
+        _state["trial_decoder"] = _state["decoder"].with_weights(lm_weight, word_score, beam_size)
     decoder, lps = _state["trial_decoder"], _state["emissions"][name]
     results = [decoder.decode(lps[i][None], torch.tensor([lps[i].size(0)]))[0] for i in indices]
     return indices, [r.text for r in results], [float(r.score) for r in results]

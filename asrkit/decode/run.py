@@ -33,6 +33,7 @@ class DecodeOptions:
     lm: str = ""  # KenLM binary/ARPA; with ``lexicon`` selects lexicon beam search
     lexicon: str = ""  # flashlight lexicon (``asrkit lm train`` writes one)
     beam_size: int = 50  # 500 when tuning and 1,500 at test in the paper (§4.4)
+    tune_beam_size: int = 0  # beam of the tuning trials on dev; 0 = beam_size (§4.4: 500 vs 1,500 at test)
     beam_threshold: float = 25.0
     lm_weight: float = 2.0
     word_score: float = 0.0  # word insertion score
@@ -62,6 +63,9 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
     from .beam import LexiconBeamDecoder
     from .parallel import BeamSearchPool, resolve_num_workers
 
+    if opts.beam_size < 1 or opts.tune_beam_size < 0:
+        raise ValueError(f"beam sizes must be positive (tune beam: 0 = the beam size), got beam_size="
+                         f"{opts.beam_size}, tune_beam_size={opts.tune_beam_size}")
     num_workers = resolve_num_workers(opts.num_workers)
     out_dir = Path(out_dir)
     model, tokens, config = load_ctc_checkpoint(checkpoint)
@@ -99,11 +103,12 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
         if workers > 1:  # one process: no pool, the search runs here
             pool = stack.enter_context(BeamSearchPool(workers, decoder, {k: e.log_probs for k, e in sets.items()}))
 
-        def search(name: str, lw: float, ws: float) -> tuple[list[str], list[float]]:
-            """Emission set ``name`` with the given weights: in the pool, or here (greedy without a decoder)."""
+        def search(name: str, lw: float, ws: float, beam: int | None = None) -> tuple[list[str], list[float]]:
+            """Emission set ``name`` with the given weights (and beam): in the pool, or here (greedy
+            without a decoder)."""
             if pool is not None:
-                return pool.decode(name, lw, ws)
-            return run(decoder.with_weights(lw, ws) if decoder is not None else None, sets[name])
+                return pool.decode(name, lw, ws, beam)
+            return run(decoder.with_weights(lw, ws, beam) if decoder is not None else None, sets[name])
 
         if tuning:
             from .tune import tune_lm_weights
@@ -111,7 +116,7 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
             refs = dict(zip(dev.ids, dev.refs))
 
             def dev_wer(lw: float, ws: float) -> float:
-                hyps, _ = search("dev", lw, ws)
+                hyps, _ = search("dev", lw, ws, opts.tune_beam_size or None)
                 return score(refs, dict(zip(dev.ids, hyps))).total.wer
 
             (lm_weight, word_score), trials = tune_lm_weights(

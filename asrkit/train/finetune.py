@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ConfigError, load_config, save_config, to_dict
-from ..data.datasets import AudioDataset
+from ..data.datasets import AudioDataset, output_sizes, training_manifest
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..models.heads import Wav2Vec2ForCTC
@@ -59,6 +59,9 @@ class FinetuneDataConfig:
     max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
     min_sample_size: int = 0
     skip_bad: bool = False  # unreadable audio is logged and dropped instead of stopping the run
+    # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
+    # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
+    speed_perturb: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,13 @@ class CTCTask:
         return stats["wer"]
 
 
-def check_labels(df, tokenizer, frames_fn, where: str) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Utterances that CTC cannot learn: empty or out-of-vocabulary transcripts, and labels
-    needing more frames than the audio gives (one per token plus one per repeated pair)."""
+    needing more frames than the audio gives (one per token plus one per repeated pair),
+    counted on the audio the model sees (resampled, speed-perturbed)."""
     keep = np.ones(len(df), dtype=bool)
     problems = []
-    frames = frames_fn(torch.tensor(df["num_samples"].to_numpy(np.int64))).tolist()
+    frames = frames_fn(torch.tensor(output_sizes(df, sample_rate))).tolist()
     for i, (utt, text, t) in enumerate(zip(df["id"], df["text"], frames)):
         try:
             ids = tokenizer.encode(text)
@@ -172,8 +176,8 @@ def check_labels(df, tokenizer, frames_fn, where: str) -> tuple[np.ndarray, list
 
 def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, console=None):
     def dataset(path: str, train: bool):
-        df = read_manifest(path)
-        keep, problems = check_labels(df, tokenizer, frames_fn, path)
+        df = training_manifest(path, cfg.speed_perturb) if train else read_manifest(path)
+        keep, problems = check_labels(df, tokenizer, frames_fn, path, cfg.sample_rate)
         if problems and console is not None:
             console.log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} utterances CTC cannot use:")
             for utt, why in problems[:20]:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..config import load_config, save_config, to_dict
-from ..data.datasets import AudioDataset
+from ..data.datasets import AudioDataset, training_manifest
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
 from ..objectives.contrastive import wav2vec2_loss
 from .loop import Trainer, TrainerConfig
@@ -28,6 +28,9 @@ class PretrainDataConfig:
     max_sample_size: int = 250_000  # crop length in samples: 250k BASE, 320k LARGE (§4.2)
     min_sample_size: int = 32_000  # shorter utterances are skipped (fairseq min_sample_size)
     skip_bad: bool = False  # unreadable audio is logged and dropped instead of stopping the run
+    # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
+    # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
+    speed_perturb: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def pretrain_datasets(cfg: PretrainDataConfig, seed: int) -> tuple[AudioDataset,
     common = dict(sample_rate=cfg.sample_rate, normalize=cfg.normalize, max_sample_size=cfg.max_sample_size,
                   min_sample_size=cfg.min_sample_size, pad_to_batch_max=False,  # crop batches to the shortest
                   skip_bad=cfg.skip_bad)
-    train = AudioDataset(cfg.train_manifest, seed=seed, **common)
+    train = AudioDataset(training_manifest(cfg.train_manifest, cfg.speed_perturb), seed=seed, **common)
     valid = AudioDataset(cfg.valid_manifest, seed=seed, crop="start", **common) if cfg.valid_manifest else None
     return train, valid
 

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from asrkit.data.audio import AudioError, read_audio
-from asrkit.data.datasets import AudioDataset
+from asrkit.data.datasets import AudioDataset, speed_perturb
 from asrkit.data.manifest import manifest_row, write_manifest
 from asrkit.data.samplers import BucketBatchSampler
 
@@ -137,6 +137,37 @@ def test_other_rate_needs_resample(tmp_path):
     assert ds.sizes.tolist() == [8000] and len(ds[0]["source"]) == 8000
     cropped = AudioDataset(path, resample=True, max_sample_size=3000, seed=1)
     assert len(cropped[0]["source"]) == 3000
+
+
+def test_speed_perturb_copies_rows_kaldi_style(tmp_path):
+    df = pd.DataFrame({"id": ["a", "b"], "speaker": ["s1", "s2"], "num_samples": [100, 200],
+                       "sample_rate": [16000, 16000]})
+    sp = speed_perturb(df, [0.9, 1.0, 1.1])
+    assert sp["id"].tolist() == ["sp0.9-a", "sp0.9-b", "a", "b", "sp1.1-a", "sp1.1-b"]
+    assert sp["speaker"].tolist()[:3] == ["sp0.9-s1", "sp0.9-s2", "s1"]
+    assert sp["speed"].tolist() == [0.9, 0.9, 1.0, 1.0, 1.1, 1.1]
+    assert speed_perturb(df, []) is df
+    for bad in ([0.9, 0.9], [0.3], [1.0, 3.0]):
+        with pytest.raises(ValueError, match="distinct and in"):
+            speed_perturb(df, bad)
+
+
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_speed_perturbed_copy_is_faster_and_higher(tmp_path, rate):
+    """sox speed 1.1: 1/1.1 of the duration, every frequency x 1.1; 0.9 the other way."""
+    n = rate  # one second of a 400 Hz tone
+    tone = 0.5 * np.sin(2 * np.pi * 400 * np.arange(n) / rate)
+    sf.write(tmp_path / "tone.wav", tone.astype(np.float32), rate, subtype="FLOAT")
+    df = pd.DataFrame([manifest_row("tone", tmp_path / "tone.wav", "spk", "a")])
+    ds = AudioDataset(speed_perturb(df, [0.9, 1.0, 1.1]), resample=True)
+    assert ds.ids.tolist() == ["sp0.9-tone", "tone", "sp1.1-tone"]
+    assert ds.sizes.tolist() == [17778, 16000, 14546]  # ceil(16000 / speed)
+    for i, speed in enumerate([0.9, 1.0, 1.1]):
+        wav = ds[i]["source"]
+        assert len(wav) == ds.sizes[i]
+        spectrum = torch.fft.rfft(wav[1000:-1000] * torch.hann_window(len(wav) - 2000))
+        peak_hz = float(spectrum.abs().argmax()) * 16000 / (len(wav) - 2000)
+        assert abs(peak_hz - 400 * speed) < 3, (speed, peak_hz)
 
 
 def test_stale_manifest_is_an_error(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -69,6 +70,26 @@ def test_two_workers_decode_and_tune_exactly_as_one(setup, tmp_path):
     used = [yaml.safe_load((tmp_path / d / "decode.yaml").read_text()) for d in ("one", "two")]
     assert (used[1]["lm_weight"], used[1]["word_score"]) == (one["lm_weight"], one["word_score"])
     assert used[0]["num_workers"] == 1 and used[1]["num_workers"] == 2
+
+
+def test_tuning_runs_at_its_own_beam_and_the_test_at_the_decode_beam(setup, tmp_path):
+    checkpoint, test, dev, lm, lexicon = setup
+    quiet = dict(log=lambda *a: None)
+    base = DecodeOptions(lm=str(lm), lexicon=str(lexicon), tune=str(dev), trials=6)
+    small = decode_manifest(checkpoint, test, tmp_path / "small", replace(base, beam_size=2), **quiet)
+    big = decode_manifest(checkpoint, test, tmp_path / "big", replace(base, beam_size=20), **quiet)
+    both = decode_manifest(checkpoint, test, tmp_path / "both", replace(base, beam_size=20, tune_beam_size=2,
+                                                                        num_workers=2), **quiet)
+    tsv = {d: (tmp_path / d / "tune.tsv").read_text() for d in ("small", "big", "both")}
+    assert tsv["small"] != tsv["big"]  # the beam changes the trials: the comparison below means something
+    assert tsv["both"] == tsv["small"]
+    assert (both["lm_weight"], both["word_score"]) == (small["lm_weight"], small["word_score"])
+    fixed = replace(base, tune="", beam_size=20, lm_weight=both["lm_weight"], word_score=both["word_score"])
+    decode_manifest(checkpoint, test, tmp_path / "fixed", fixed, **quiet)
+    assert (tmp_path / "both" / "hyp.trn").read_text() == (tmp_path / "fixed" / "hyp.trn").read_text()
+    assert yaml.safe_load((tmp_path / "both" / "decode.yaml").read_text())["tune_beam_size"] == 2
+    with pytest.raises(ValueError, match="beam sizes must be positive"):
+        decode_manifest(checkpoint, test, tmp_path / "bad", replace(base, tune_beam_size=-1), **quiet)
 
 
 def test_worker_errors_reach_the_caller_and_the_pool_closes(setup, tmp_path):

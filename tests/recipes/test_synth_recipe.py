@@ -75,6 +75,9 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, re
     ref = (exp / "pretrained_10m" / "test_4gram" / "ref.trn").read_text().splitlines()
     assert [h.rsplit("(", 1)[1] for h in hyp] == [r.rsplit("(", 1)[1] for r in ref]  # one line per id, in order
     assert (exp / "pretrained_10m" / "test_4gram" / "tune.tsv").exists()
+    used = yaml.safe_load((exp / "pretrained_10m" / "test_4gram" / "decode.yaml").read_text())
+    assert (used["beam_size"], used["tune_beam_size"]) == (500, 50)  # run.sh's --beam / --tune-beam defaults
+    assert finetuned["data"]["speed_perturb"] == [0.9, 1.0, 1.1]
     for n in (3, 5, 6, 7):
         assert (exp / f".stage{n}.done").exists()
 

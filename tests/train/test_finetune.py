@@ -6,6 +6,8 @@ import soundfile as sf
 import torch
 import yaml
 
+from asrkit.config import ConfigError
+from asrkit.data.datasets import speed_perturb
 from asrkit.data.manifest import read_manifest, write_manifest
 from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
 from asrkit.decode.infer import compute_emissions, load_ctc_checkpoint
@@ -38,7 +40,7 @@ def test_sentencepiece_tokenizer(tmp_path):
 
 def test_labels_ctc_cannot_learn_are_reported_at_load():
     df = pd.DataFrame({"id": ["ok", "long", "oov", "empty"], "num_samples": [16000, 1600, 16000, 16000],
-                       "text": ["HELLO", "A VERY LONG SENTENCE INDEED", "hello", ""]})
+                       "sample_rate": 16000, "text": ["HELLO", "A VERY LONG SENTENCE INDEED", "hello", ""]})
     frames = lambda n: n // 320  # noqa: E731
     keep, problems = check_labels(df, CharTokenizer(), frames, "m.tsv")
     assert keep.tolist() == [True, False, False, False]
@@ -48,9 +50,19 @@ def test_labels_ctc_cannot_learn_are_reported_at_load():
 
 
 def test_repeated_letters_need_a_blank_between_them():
-    df = pd.DataFrame({"id": ["a"], "num_samples": [5 * 320], "text": ["AAAA"]})
+    df = pd.DataFrame({"id": ["a"], "num_samples": [5 * 320], "sample_rate": 16000, "text": ["AAAA"]})
     keep, problems = check_labels(df, CharTokenizer(), lambda n: n // 320, "m.tsv")
     assert not keep[0] and "needs 7" in problems[0][1]
+
+
+def test_labels_are_checked_on_speed_perturbed_audio():
+    """7 frames fit AAAA at speed 1.0 and 0.9 (7, 7.8 frames) but not 1.1 (6.4)."""
+    df = pd.DataFrame({"id": ["a"], "num_samples": [7 * 320], "sample_rate": 16000, "speaker": "s",
+                       "text": ["AAAA"]})
+    keep, problems = check_labels(speed_perturb(df, [0.9, 1.0, 1.1]), CharTokenizer(),
+                                  lambda n: n // 320, "m.tsv")
+    assert keep.tolist() == [True, True, False]
+    assert problems == [("sp1.1-a", "m.tsv: label needs 7 CTC frames, audio gives 6")]
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +107,27 @@ def test_finetune_runs_validates_wer_and_keeps_frozen_parts(pretrained, tone_dat
         for k, v in state["model"].items():
             if k.startswith("encoder.feature_encoder."):
                 assert torch.equal(v, pre[k.removeprefix("encoder.")]), k
+
+
+def test_speed_perturbation_triples_the_training_set_only(pretrained, tone_data, tmp_path):
+    import dataclasses
+
+    cfg = finetune_config(tmp_path, tone_data, pretrained, max_updates=2)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, speed_perturb=(0.9, 1.0, 1.1)))
+    seen = {}
+    run_finetune(cfg, tmp_path / "ft", hooks=[lambda t: seen.update(train=t.train_set, valid=t.valid_set)])
+    ids = read_manifest(tone_data[0])["id"].tolist()
+    train = seen["train"]
+    assert sorted(train.ids.tolist()) == sorted(ids + [f"sp{f}-{i}" for f in ("0.9", "1.1") for i in ids])
+    for i in ids[:2]:  # each copy is 1/speed as long as the original
+        n = int(train.sizes[train.ids.tolist().index(i)])
+        assert int(train.sizes[train.ids.tolist().index(f"sp1.1-{i}")]) == -(-n * 10 // 11)
+        assert len(train[train.ids.tolist().index(f"sp0.9-{i}")]["source"]) == -(-n * 10 // 9)
+    assert sorted(seen["valid"].ids.tolist()) == sorted(read_manifest(tone_data[1])["id"])
+    assert yaml.safe_load((tmp_path / "ft" / "config.yaml").read_text())["data"]["speed_perturb"] == [0.9, 1.0, 1.1]
+    bad = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, speed_perturb=(1.0, 1.0)))
+    with pytest.raises(ConfigError, match="data.speed_perturb: .*distinct"):
+        run_finetune(bad, tmp_path / "bad")
 
 
 def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_data, tmp_path):

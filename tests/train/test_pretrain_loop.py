@@ -117,3 +117,20 @@ def test_precision_auto_trains_in_what_the_hardware_supports(micro_config, tmp_p
     run_pretrain(load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1",
                                                      "trainer.precision=auto"]), tmp_path / "auto_bf16")
     assert per_update(tmp_path / "auto_bf16") != per_update(tmp_path / "fp32")  # bf16 rounding shows
+
+
+def test_speed_perturbation_copies_the_training_pool_only(micro_config, tone_data, tmp_path):
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+    from asrkit.data.manifest import read_manifest
+
+    cfg = load_pretrain_config(micro_config, ["data.speed_perturb=[0.9,1.0,1.1]", "optim.max_updates=2"])
+    seen = {}
+    run_pretrain(cfg, tmp_path / "sp", hooks=[lambda t: seen.update(train=t.train_set, valid=t.valid_set)])
+    ids = read_manifest(tone_data[0])["id"].tolist()
+    assert sorted(seen["train"].ids) == sorted(ids + [f"sp{f}-{i}" for f in ("0.9", "1.1") for i in ids])
+    assert sorted(seen["valid"].ids) == sorted(read_manifest(tone_data[1])["id"])
+    res = CliRunner().invoke(cli, ["pretrain", "--config", str(micro_config), "--set", "data.speed_perturb=[3.0]",
+                                   "--exp-dir", str(tmp_path / "bad")])
+    assert res.exit_code != 0 and "data.speed_perturb" in res.output and "[0.5, 2]" in res.output
