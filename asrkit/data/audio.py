@@ -23,12 +23,16 @@ def read_audio(
     offset: int = 0,
     num_frames: int = -1,
     resample: bool = False,
+    speed: float = 1.0,
 ) -> torch.Tensor:
     """Decode ``path`` to a float32 mono waveform of shape ``(T,)`` in [-1, 1].
 
     ``offset``/``num_frames`` select a segment in samples of the file's own rate (Kaldi
     ``segments``). With ``sample_rate`` given, a file at another rate is an error unless
-    ``resample`` is set, in which case torchaudio's band-limited resampler is used.
+    ``resample`` is set, in which case torchaudio's band-limited resampler is used. ``speed``
+    (with ``sample_rate``) plays the audio that many times faster, as sox's ``speed`` effect:
+    the samples are resampled from ``round(file rate x speed)``, so tempo, pitch and formants
+    scale together (speed perturbation).
     """
     path = Path(path)
     try:
@@ -42,15 +46,18 @@ def read_audio(
     if data.shape[1] != 1:
         raise AudioError(f"{path}: has {data.shape[1]} channels, expected mono; downmix it first")
     wav = torch.from_numpy(np.ascontiguousarray(data[:, 0]))
-    if sample_rate is not None and file_rate != sample_rate:
-        if not resample:
-            raise AudioError(
-                f"{path}: sample rate {file_rate} Hz, expected {sample_rate} Hz; "
-                "resample the corpus or enable resampling (resample: true)"
-            )
+    if sample_rate is None:
+        return wav
+    if file_rate != sample_rate and not resample:
+        raise AudioError(
+            f"{path}: sample rate {file_rate} Hz, expected {sample_rate} Hz; "
+            "resample the corpus or enable resampling (resample: true)"
+        )
+    source_rate = round(file_rate * speed)
+    if source_rate != sample_rate:
         import torchaudio.functional as AF  # only needed here
 
-        wav = AF.resample(wav, file_rate, sample_rate)
+        wav = AF.resample(wav, source_rate, sample_rate)
     return wav
 
 

@@ -69,19 +69,13 @@ def training_manifest(path: str | Path, speeds) -> pd.DataFrame:
         raise ConfigError(f"data.speed_perturb: {e}") from None
 
 
-def source_rates(df: pd.DataFrame) -> np.ndarray:
-    """The rate each row's samples are read at: the file's, times its ``speed``. Resampling
-    from it to the model's rate plays the audio ``speed`` times faster (sox ``speed``)."""
-    rates = df["sample_rate"].to_numpy(np.int64)
-    if "speed" not in df.columns:
-        return rates
-    return np.rint(rates * df["speed"].to_numpy(np.float64)).astype(np.int64)
-
-
 def output_sizes(df: pd.DataFrame, sample_rate: int) -> np.ndarray:
-    """Samples per row at ``sample_rate`` after any resampling and speed perturbation:
-    torchaudio's resampled length, ``ceil(n * new / old)``."""
-    return -(-df["num_samples"].to_numpy(np.int64) * sample_rate // source_rates(df))
+    """Samples per row at ``sample_rate`` after any resampling and speed perturbation (``read_audio``
+    resamples from ``round(file rate x speed)``): torchaudio's length, ``ceil(n * new / old)``."""
+    rates = df["sample_rate"].to_numpy(np.int64)
+    if "speed" in df.columns:
+        rates = np.rint(rates * df["speed"].to_numpy(np.float64)).astype(np.int64)
+    return -(-df["num_samples"].to_numpy(np.int64) * sample_rate // rates)
 
 
 class AudioDataset(Dataset):
@@ -166,8 +160,8 @@ class AudioDataset(Dataset):
         offsets = df["offset"].to_numpy(np.int64) if "offset" in df.columns else np.zeros(len(df), np.int64)
         self._offsets = offsets[keep]
         self._file_sizes = file_sizes[keep]
-        self._file_rates = rates[keep]
-        self._rates = source_rates(df)[keep]  # what the samples are resampled from: file rate x speed
+        self._rates = rates[keep]
+        self._speeds = df["speed"].to_numpy(np.float64)[keep] if "speed" in df.columns else np.ones(int(keep.sum()))
         self._full_sizes = full[keep]
         self._texts = np.asarray(df["text"].to_numpy()[keep], dtype=str) if labels is not None else None
         self.sizes = (
@@ -211,19 +205,16 @@ class AudioDataset(Dataset):
         path, offset = str(self._audio[index]), int(self._offsets[index])
         full, size = int(self._full_sizes[index]), int(self.sizes[index])
         start = self._crop_start(full - size, index, _ITEM_CROP)
-        rate = int(self._rates[index])
-        if rate == self.sample_rate == self._file_rates[index]:  # read only the crop
+        speed = float(self._speeds[index])
+        if self._rates[index] == self.sample_rate and speed == 1.0:  # read only the crop
             wav = read_audio(path, sample_rate=self.sample_rate, offset=offset + start, num_frames=size)
             if len(wav) != size:
                 raise self._stale(index, len(wav), size)
             return wav
-        # another file rate (checked in __init__ against `resample`) or a speed-perturbed copy
-        wav = read_audio(path, offset=offset, num_frames=int(self._file_sizes[index]))
-        if len(wav) != int(self._file_sizes[index]):
-            raise self._stale(index, len(wav), int(self._file_sizes[index]))
-        import torchaudio.functional as AF  # only needed here
-
-        wav = AF.resample(wav, rate, self.sample_rate)
+        wav = read_audio(
+            path, sample_rate=self.sample_rate, offset=offset, num_frames=int(self._file_sizes[index]),
+            resample=self.resample, speed=speed,
+        )
         # torchaudio rounds the output length in float32: allow that, nothing more
         if abs(len(wav) - full) > 1 + full // 1_000_000:
             raise self._stale(index, len(wav), full)
