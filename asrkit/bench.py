@@ -10,7 +10,11 @@ Timing goals live here, never in tests. Sections:
 - inference: every model of SEW-D Table 2 (W2V2-tiny ... large, SEW-D-tiny ... base+) in asrkit
   and in ``transformers`` (``Wav2Vec2Model``, ``SEWDModel``) with the same weights, measured in the
   same run: parameters without pre-training heads, ms per utterance at batch 1 (mean ± std) in fp32
-  and bf16, and the speed ratio. Written in full to ``inference.tsv`` / ``inference.md``.
+  and bf16, and the speed ratio. Written in full to ``inference.tsv`` / ``inference.md``;
+- profile: where that time goes, for the same models, utterances and rounds: ms per utterance in the
+  feature encoder, the positional convolution and the Transformer blocks (their attention and
+  feed-forward parts), asrkit and ``transformers`` side by side, and the speed-up asrkit would reach
+  with a free feature encoder and positional convolution. Written to ``profile.tsv`` / ``profile.md``.
 """
 from __future__ import annotations
 
@@ -180,6 +184,27 @@ def transformers_model(cfg):
         return transformers.AutoModel.from_config(hf_config, attn_implementation="eager")
 
 
+def category_models(members) -> dict:
+    """``{row name: (config, asrkit model, transformers model)}`` for a category's ``(row name, config)``
+    members: the transformers model randomly initialised, asrkit's given its weights."""
+    from .models.checkpoint_import import import_hf
+    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+
+    models = {}
+    for row_name, config in members:
+        cfg = load_wav2vec2_config(config)
+        torch.manual_seed(0)
+        theirs = transformers_model(cfg).eval()
+        ours = wav2vec2_model(cfg).eval()
+        _, weights = import_hf(theirs)
+        missing, unexpected = ours.load_state_dict(weights, strict=False)
+        if unexpected or not all(k.startswith(("quantizer.", "final_proj.")) for k in missing):
+            raise RuntimeError(f"{config}: transformers weights do not fit asrkit's model "
+                               f"({missing[:3]}, {unexpected[:3]})")
+        models[row_name] = (config, ours, theirs)
+    return models
+
+
 def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[torch.Tensor] | None = None,
                     warmup: int = 1, repeats: int = 3, big_model: float = 150e6, progress=None) -> list[dict]:
     """asrkit vs transformers, batch-1 encoder forward. All models of a category, asrkit's and
@@ -187,26 +212,13 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
     each utterance the best of ``repeats`` rounds; asrkit's models get the transformers models'
     weights. Precisions other than fp32 use every other utterance where the CPU lacks native bf16."""
     from .benchmark import count_parameters, encoder_forward, summarize, time_inference
-    from .models.checkpoint_import import import_hf
-    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
     from .precision import cpu_has_native_bf16
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     device = torch.device("cpu")
     rows = []
     for category, members in categories.items():
-        models = {}
-        for row_name, config in members:
-            cfg = load_wav2vec2_config(config)
-            torch.manual_seed(0)
-            theirs = transformers_model(cfg).eval()
-            ours = wav2vec2_model(cfg).eval()
-            _, weights = import_hf(theirs)
-            missing, unexpected = ours.load_state_dict(weights, strict=False)
-            if unexpected or not all(k.startswith(("quantizer.", "final_proj.")) for k in missing):
-                raise RuntimeError(f"{config}: transformers weights do not fit asrkit's model "
-                                   f"({missing[:3]}, {unexpected[:3]})")
-            models[row_name] = (config, ours, theirs)
+        models = category_models(members)
         big = any(count_parameters(ours) > big_model for _, ours, _ in models.values())
         utts = wavs[::2] if big else wavs
         diffs = {}
@@ -248,6 +260,134 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
     return rows
 
 
+# Where a forward pass spends its time (``bench_profile``): regions named by the modules that run them, as
+# (asrkit module paths, transformers module paths); "*" stands for one name (a block's index). A region is the
+# time inside its modules' forward calls. "Transformer blocks" holds "attention" and "feed-forward" and, beyond
+# them, the blocks' residual additions and LayerNorms (transformers' SEW-D counts those LayerNorms in its
+# attention and FFN-output modules).
+PROFILE_REGIONS = {
+    "feature encoder": (["feature_encoder"], ["feature_extractor"]),
+    "positional conv": (["encoder.pos_conv"], ["encoder.pos_conv_embed"]),
+    "Transformer blocks": (["encoder.layers.*", "encoder.transformer.layers.*"],
+                           ["encoder.layers.*", "encoder.encoder.layer.*"]),
+    "attention": (["encoder.layers.*.attention", "encoder.transformer.layers.*.attention"],
+                  ["encoder.layers.*.attention", "encoder.encoder.layer.*.attention"]),
+    "feed-forward": (["encoder.layers.*.feed_forward", "encoder.transformer.layers.*.feed_forward"],
+                     ["encoder.layers.*.feed_forward", "encoder.encoder.layer.*.intermediate",
+                      "encoder.encoder.layer.*.output"]),
+}
+# The regions that partition the pass; the rest (feature projection, SEW's pooling and upsampling, Python) is "other".
+TOP_REGIONS = ("feature encoder", "positional conv", "Transformer blocks")
+
+
+class RegionTimer:
+    """Wall time spent inside the forward calls of a model's modules, summed per region (forward hooks).
+
+    ``regions``: ``{label: [module path patterns]}``, "*" standing for one path component. Every region must
+    match at least one module: a misnamed path would otherwise read as a region that takes no time."""
+
+    def __init__(self, model: torch.nn.Module, regions: dict[str, list[str]]):
+        import re
+
+        self.totals = dict.fromkeys(regions, 0.0)
+        self._starts: dict[tuple[int, str], float] = {}
+        self._handles = []
+        names = dict(model.named_modules())
+        for label, patterns in regions.items():
+            exprs = [re.compile("^" + re.escape(p).replace(r"\*", r"[^.]+") + "$") for p in patterns]
+            modules = [m for name, m in names.items() if any(e.match(name) for e in exprs)]
+            if not modules:
+                self.remove()
+                raise ValueError(f"profile region {label!r}: no module of {type(model).__name__} matches {patterns}")
+            for module in modules:
+                key = (id(module), label)
+                self._handles.append(module.register_forward_pre_hook(
+                    lambda m, args, key=key: self._starts.__setitem__(key, time.perf_counter())))
+                self._handles.append(module.register_forward_hook(
+                    lambda m, args, out, key=key: self._stop(key)))
+
+    def _stop(self, key: tuple[int, str]) -> None:
+        self.totals[key[1]] += time.perf_counter() - self._starts.pop(key)
+
+    def reset(self) -> None:
+        self.totals = dict.fromkeys(self.totals, 0.0)
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+
+def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[torch.Tensor] | None = None,
+                  warmup: int = 1, repeats: int = 3, big_model: float = 150e6, progress=None) -> list[dict]:
+    """Where the time goes: ms per utterance in each of ``PROFILE_REGIONS``, asrkit and transformers, batch 1.
+
+    Utterances, weights and rounds as ``bench_inference`` (all models of a category interleaved, each
+    utterance the fastest of ``repeats`` rounds, whose region times are kept). asrkit's row also has
+    ``speedup_without_fe_pos``: transformers' total over asrkit's total less its feature encoder and
+    positional convolution, the speed-up asrkit would reach were those two free and the rest unchanged."""
+    from .benchmark import autocast, count_parameters, encoder_forward
+    from .precision import cpu_has_native_bf16
+
+    wavs = wavs if wavs is not None else synthetic_utterances()
+    rows = []
+    for category, members in categories.items():
+        models = category_models(members)
+        big = any(count_parameters(ours) > big_model for _, ours, _ in models.values())
+        runs = {}  # (row name, implementation) -> (forward, timer)
+        try:
+            for name, (_, ours, theirs) in models.items():
+                runs[name, "asrkit"] = (encoder_forward(ours),
+                                        RegionTimer(ours, {k: v[0] for k, v in PROFILE_REGIONS.items()}))
+                runs[name, "transformers"] = (lambda x, m=theirs: m(x).last_hidden_state,
+                                              RegionTimer(theirs, {k: v[1] for k, v in PROFILE_REGIONS.items()}))
+            keys = list(runs)
+            for precision in precisions:
+                utts = wavs[::2] if big else wavs
+                utts = utts if precision == "fp32" or cpu_has_native_bf16() else utts[1::2]
+                sums = {key: dict.fromkeys(("total", *PROFILE_REGIONS), 0.0) for key in keys}
+                with torch.inference_mode(), autocast(precision, torch.device("cpu")):
+                    for x in utts[:warmup]:
+                        for forward, _ in runs.values():
+                            forward(x[None])
+                    for i, x in enumerate(utts):
+                        best = {key: None for key in keys}
+                        for r in range(repeats):
+                            k = (i + r) % len(keys)
+                            for key in keys[k:] + keys[:k]:
+                                forward, timer = runs[key]
+                                timer.reset()
+                                start = time.perf_counter()
+                                forward(x[None])
+                                took = time.perf_counter() - start
+                                if best[key] is None or took < best[key]["total"]:
+                                    best[key] = {"total": took, **timer.totals}
+                        for key in keys:
+                            for region, seconds in best[key].items():
+                                sums[key][region] += seconds
+                        if progress is not None:
+                            progress(f"profile {category} {precision}", 1, len(utts))
+                for name in models:
+                    ms = {impl: {region: 1e3 * s / len(utts) for region, s in sums[name, impl].items()}
+                          for impl in ("asrkit", "transformers")}
+                    for impl, m in ms.items():
+                        row = {"model": name, "precision": precision, "implementation": impl,
+                               "utterances": len(utts), "total_ms": round(m["total"], 1)}
+                        row.update({f"{region.replace(' ', '_').replace('-', '_')}_ms": round(m[region], 1)
+                                    for region in PROFILE_REGIONS})
+                        row["other_ms"] = round(m["total"] - sum(m[region] for region in TOP_REGIONS), 1)
+                        row["speedup"] = round(ms["transformers"]["total"] / m["total"], 2)
+                        rest = m["total"] - m["feature encoder"] - m["positional conv"]
+                        row["speedup_without_fe_pos"] = round(ms["transformers"]["total"] / rest, 2) \
+                            if impl == "asrkit" else float("nan")
+                        rows.append(row)
+        finally:
+            for _, timer in runs.values():
+                timer.remove()
+        del models, runs
+    return rows
+
+
 def _paired_median(numerator: list[float], denominator: list[float]) -> float:
     """Median over utterances of the per-utterance time ratio (robust to load that varies over the run)."""
     ratios = sorted(a / b for a, b in zip(numerator, denominator))
@@ -276,6 +416,29 @@ def write_table(rows: list[dict], out: Path) -> Path:
     return write_markdown(df, out / "bench.md", _machine())
 
 
+def write_profile(rows: list[dict], out: Path, console=None) -> Path:
+    """``profile.tsv`` / ``profile.md`` (and a table on ``console``): ms per utterance by region."""
+    df = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "profile.tsv", sep="\t", index=False)
+    path = write_markdown(df, out / "profile.md", _machine())
+    if console is not None:
+        from rich.table import Table
+
+        table = Table(title=f"where the time goes, ms per utterance at batch 1 ({out / 'profile.tsv'})")
+        regions = ["total", *(r.replace(" ", "_").replace("-", "_") for r in PROFILE_REGIONS), "other"]
+        headers = ("model", "precision", "impl.", "total", "feature enc.", "pos. conv", "blocks", "(attention)",
+                   "(FFN)", "other", "speed-up", "speed-up w/o FE + pos. conv")
+        for col in headers:
+            table.add_column(col, justify="left" if col in ("model", "precision", "impl.") else "right")
+        for r in rows:
+            bound = r["speedup_without_fe_pos"]
+            table.add_row(r["model"], r["precision"], r["implementation"], *(f"{r[c + '_ms']:.1f}" for c in regions),
+                          f"{r['speedup']:.2f}x", "" if bound != bound else f"{bound:.2f}x")
+        console.print(table)
+    return path
+
+
 def _machine() -> str:
     return (f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads\n\n")
@@ -285,16 +448,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--hours", type=float, default=0.25, help="size of the synthesised pool to time")
-    parser.add_argument("--sections", default="data,pretrain,inference",
-                        help="comma-separated: data, pretrain, inference")
+    parser.add_argument("--sections", default="data,pretrain,inference,profile",
+                        help="comma-separated: data, pretrain, inference, profile (where the inference time goes)")
     parser.add_argument("--categories", default=",".join(TABLE2),
-                        help="inference section: SEW-D Table 2 inference-time categories to time")
+                        help="inference and profile sections: SEW-D Table 2 inference-time categories to time")
     parser.add_argument("--precisions", default="fp32,bf16",
-                        help="inference section: comma-separated precisions (bf16 is emulated, and slow, on CPUs "
+                        help="inference and profile sections: comma-separated precisions (bf16 is emulated, and slow, on CPUs "
                              "without AVX-512 BF16 / AMX)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="inference section: rounds per utterance, the fastest kept (timeit's best of k)")
+                        help="inference and profile sections: rounds per utterance, the fastest kept (timeit's best of k)")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
     unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
@@ -342,6 +505,21 @@ def main(argv: list[str] | None = None) -> None:
                           f"{r['vs_w2v2_same_category']:.2f}", f"{r['vs_w2v2_median_paired']:.2f}")
         console.print(table)
         rows += inference_summary(inference)
+    if "profile" in sections:
+        categories = {c: TABLE2[c] for c in args.categories.split(",")}
+        with Progress(console=console, transient=True) as bar:
+            tasks = {}
+
+            def progress(what: str, advance: int, total: int) -> None:
+                if what not in tasks:
+                    tasks[what] = bar.add_task(what, total=total)
+                bar.update(tasks[what], advance=advance)
+
+            profile = bench_profile(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
+                                    progress=progress)
+        write_profile(profile, args.out, console)
+    if not rows:  # only the profile section
+        return
     path = write_table(rows, args.out)
     table = Table(title=f"asrkit benchmarks ({path})")
     for col in rows[0]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from asrkit.bench import TABLE2, bench_inference, synthetic_utterances
+from asrkit.bench import PROFILE_REGIONS, TABLE2, RegionTimer, bench_inference, bench_profile, synthetic_utterances
 from asrkit.precision import cpu_has_native_bf16
 
 W2V2 = {"conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]", "encoder_layers": 2,
@@ -48,6 +48,54 @@ def test_inference_rows_compare_like_with_like(tmp_path):
     sew_d = [r for r in rows if r["model"] == "SEW-D-micro"]
     assert all(0 < r["vs_w2v2_median_paired"] < 100 for r in sew_d)
     assert sum(k for what, k, _ in calls if "fp32" in what) == 3
+
+
+def test_profile_splits_each_implementation_by_region(tmp_path):
+    for name, cfg in (("w2v2", W2V2), ("sew_d", SEW_D)):
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(cfg))
+    categories = {"micro": [("W2V2-micro", str(tmp_path / "w2v2.yaml")), ("SEW-D-micro", str(tmp_path / "sew_d.yaml"))]}
+    rows = bench_profile(categories, ("fp32",), wavs=synthetic_utterances((0.3, 0.5)), repeats=2)
+    assert [(r["model"], r["implementation"]) for r in rows] == [
+        ("W2V2-micro", "asrkit"), ("W2V2-micro", "transformers"), ("SEW-D-micro", "asrkit"),
+        ("SEW-D-micro", "transformers")]
+    for r in rows:  # every region ran (RegionTimer raises for a path that matches no module) and they nest
+        regions = [r[f"{k.replace(' ', '_').replace('-', '_')}_ms"] for k in PROFILE_REGIONS]
+        assert all(ms > 0 for ms in regions) and r["utterances"] == 2
+        fe, pos, blocks, attention, ffn = regions
+        assert fe + pos + blocks <= r["total_ms"] + 0.2 and attention + ffn <= blocks + 0.2  # (rounded to 0.1 ms)
+        assert r["other_ms"] == pytest.approx(r["total_ms"] - fe - pos - blocks, abs=0.2)
+    for ours, theirs in zip(rows[::2], rows[1::2]):
+        assert ours["speedup"] == pytest.approx(theirs["total_ms"] / ours["total_ms"], rel=0.05)
+        rest = ours["total_ms"] - ours["feature_encoder_ms"] - ours["positional_conv_ms"]
+        assert ours["speedup_without_fe_pos"] == pytest.approx(theirs["total_ms"] / rest, rel=0.05)
+        assert theirs["speedup"] == 1.0 and math.isnan(theirs["speedup_without_fe_pos"])
+
+
+def test_region_timer_times_inside_its_modules_only():
+    import time
+
+    class Sleep(torch.nn.Module):
+        def __init__(self, seconds):
+            super().__init__()
+            self.seconds = seconds
+
+        def forward(self, x):
+            time.sleep(self.seconds)
+            return x
+
+    model = torch.nn.Sequential(Sleep(0.03), torch.nn.Sequential(Sleep(0.0), Sleep(0.0)))
+    timer = RegionTimer(model, {"slow": ["0"], "fast": ["1.*"]})
+    model(torch.zeros(1))
+    model(torch.zeros(1))
+    assert timer.totals["slow"] >= 0.06 and timer.totals["fast"] < timer.totals["slow"]
+    timer.reset()
+    assert timer.totals == {"slow": 0.0, "fast": 0.0}
+    timer.remove()
+    model(torch.zeros(1))
+    assert timer.totals == {"slow": 0.0, "fast": 0.0}  # hooks gone
+    with pytest.raises(ValueError, match=r"region 'blocks': no module of Sequential matches \['layers\.\*'\]"):
+        RegionTimer(model, {"slow": ["0"], "blocks": ["layers.*"]})
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())  # none left behind
 
 
 def test_bench_rejects_an_unknown_precision_before_timing(capsys):
