@@ -372,10 +372,10 @@ def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[tor
                           for impl in ("asrkit", "transformers")}
                     for impl, m in ms.items():
                         row = {"model": name, "precision": precision, "implementation": impl,
-                               "utterances": len(utts), "total_ms": round(m["total"], 1)}
-                        row.update({f"{region.replace(' ', '_').replace('-', '_')}_ms": round(m[region], 1)
+                               "utterances": len(utts), "total_ms": round(m["total"], 2)}
+                        row.update({f"{region.replace(' ', '_').replace('-', '_')}_ms": round(m[region], 2)
                                     for region in PROFILE_REGIONS})
-                        row["other_ms"] = round(m["total"] - sum(m[region] for region in TOP_REGIONS), 1)
+                        row["other_ms"] = round(m["total"] - sum(m[region] for region in TOP_REGIONS), 2)
                         row["speedup"] = round(ms["transformers"]["total"] / m["total"], 2)
                         rest = m["total"] - m["feature encoder"] - m["positional conv"]
                         row["speedup_without_fe_pos"] = round(ms["transformers"]["total"] / rest, 2) \
