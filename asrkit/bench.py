@@ -205,6 +205,29 @@ def category_models(members) -> dict:
     return models
 
 
+def category_utterances(wavs: list[torch.Tensor], models: dict, precision: str, big_model: float) -> list[torch.Tensor]:
+    """The utterances a category is timed on in ``precision``: every other one where one of its ``models``
+    (``category_models``) has over ``big_model`` parameters, and of those every other one in reduced
+    precision where the CPU lacks native bf16 (emulated there, ~3x slower than fp32)."""
+    from .benchmark import count_parameters
+    from .precision import cpu_has_native_bf16
+
+    utts = wavs[::2] if any(count_parameters(ours) > big_model for _, ours, _ in models.values()) else wavs
+    return utts if precision == "fp32" or cpu_has_native_bf16() else utts[1::2]
+
+
+class _ProgressBars:
+    """``progress(what, advance, total)`` for the bench sections: one rich bar per ``what``."""
+
+    def __init__(self, bar) -> None:
+        self.bar, self.tasks = bar, {}
+
+    def __call__(self, what: str, advance: int, total: int) -> None:
+        if what not in self.tasks:
+            self.tasks[what] = self.bar.add_task(what, total=total)
+        self.bar.update(self.tasks[what], advance=advance)
+
+
 def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[torch.Tensor] | None = None,
                     warmup: int = 1, repeats: int = 3, big_model: float = 150e6, progress=None) -> list[dict]:
     """asrkit vs transformers, batch-1 encoder forward. All models of a category, asrkit's and
@@ -212,27 +235,23 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
     each utterance the best of ``repeats`` rounds; asrkit's models get the transformers models'
     weights. Precisions other than fp32 use every other utterance where the CPU lacks native bf16."""
     from .benchmark import count_parameters, encoder_forward, summarize, time_inference
-    from .precision import cpu_has_native_bf16
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     device = torch.device("cpu")
     rows = []
     for category, members in categories.items():
         models = category_models(members)
-        big = any(count_parameters(ours) > big_model for _, ours, _ in models.values())
-        utts = wavs[::2] if big else wavs
         diffs = {}
         with torch.inference_mode():
             for name, (_, ours, theirs) in models.items():
-                x = utts[0][None]
+                x = category_utterances(wavs, models, "fp32", big_model)[0][None]
                 diffs[name] = float((ours.extract_features(x).x - theirs(x).last_hidden_state).abs().max())
         forwards = {}
         for name, (_, ours, theirs) in models.items():
             forwards[name, "asrkit"] = encoder_forward(ours)
             forwards[name, "transformers"] = lambda x, m=theirs: m(x).last_hidden_state
-        all_utts = utts
         for precision in precisions:
-            utts = all_utts if precision == "fp32" or cpu_has_native_bf16() else all_utts[1::2]
+            utts = category_utterances(wavs, models, precision, big_model)
             what = f"{category} {precision} ({', '.join(models)})"
             times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup,
                                    repeats=repeats,
@@ -326,14 +345,12 @@ def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[tor
     utterance the fastest of ``repeats`` rounds, whose region times are kept). asrkit's row also has
     ``speedup_without_fe_pos``: transformers' total over asrkit's total less its feature encoder and
     positional convolution, the speed-up asrkit would reach were those two free and the rest unchanged."""
-    from .benchmark import autocast, count_parameters, encoder_forward
-    from .precision import cpu_has_native_bf16
+    from .benchmark import autocast, encoder_forward
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     rows = []
     for category, members in categories.items():
         models = category_models(members)
-        big = any(count_parameters(ours) > big_model for _, ours, _ in models.values())
         runs = {}  # (row name, implementation) -> (forward, timer)
         try:
             for name, (_, ours, theirs) in models.items():
@@ -343,8 +360,7 @@ def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[tor
                                               RegionTimer(theirs, {k: v[1] for k, v in PROFILE_REGIONS.items()}))
             keys = list(runs)
             for precision in precisions:
-                utts = wavs[::2] if big else wavs
-                utts = utts if precision == "fp32" or cpu_has_native_bf16() else utts[1::2]
+                utts = category_utterances(wavs, models, precision, big_model)
                 sums = {key: dict.fromkeys(("total", *PROFILE_REGIONS), 0.0) for key in keys}
                 with torch.inference_mode(), autocast(precision, torch.device("cpu")):
                     for x in utts[:warmup]:
@@ -439,6 +455,9 @@ def write_profile(rows: list[dict], out: Path, console=None) -> Path:
     return path
 
 
+SECTIONS = ("data", "pretrain", "inference", "profile")
+
+
 def _machine() -> str:
     return (f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads\n\n")
@@ -448,23 +467,31 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--hours", type=float, default=0.25, help="size of the synthesised pool to time")
-    parser.add_argument("--sections", default="data,pretrain,inference,profile",
+    parser.add_argument("--sections", default=",".join(SECTIONS),
                         help="comma-separated: data, pretrain, inference, profile (where the inference time goes)")
     parser.add_argument("--categories", default=",".join(TABLE2),
                         help="inference and profile sections: SEW-D Table 2 inference-time categories to time")
     parser.add_argument("--precisions", default="fp32,bf16",
-                        help="inference and profile sections: comma-separated precisions (bf16 is emulated, and slow, on CPUs "
-                             "without AVX-512 BF16 / AMX)")
+                        help="inference and profile sections: comma-separated precisions (bf16 is emulated, "
+                             "and slow, on CPUs without AVX-512 BF16 / AMX)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="inference and profile sections: rounds per utterance, the fastest kept (timeit's best of k)")
+                        help="inference and profile sections: rounds per utterance, the fastest kept "
+                             "(timeit's best of k)")
     args = parser.parse_args(argv)
     sections = args.sections.split(",")
+    unknown = [name for name in sections if name not in SECTIONS]
+    if unknown:
+        parser.error(f"--sections: unknown {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
     unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
     if unknown:
         parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from fp32, bf16)")
     if args.repeats < 1:
         parser.error(f"--repeats: must be at least 1, got {args.repeats}")
+    unknown = [c for c in args.categories.split(",") if c not in TABLE2]
+    if unknown:
+        parser.error(f"--categories: unknown {', '.join(unknown)} (choose from {', '.join(TABLE2)})")
+    categories = {c: TABLE2[c] for c in args.categories.split(",")}
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -479,17 +506,9 @@ def main(argv: list[str] | None = None) -> None:
     if "pretrain" in sections:
         rows += bench_pretrain()
     if "inference" in sections:
-        categories = {c: TABLE2[c] for c in args.categories.split(",")}
         with Progress(console=console, transient=True) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(what: str, advance: int, total: int) -> None:
-                if what not in tasks:
-                    tasks[what] = bar.add_task(what, total=total)
-                bar.update(tasks[what], advance=advance)
-
             inference = bench_inference(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
-                                        progress=progress)
+                                        progress=_ProgressBars(bar))
         df = pd.DataFrame(inference)
         args.out.mkdir(parents=True, exist_ok=True)
         df.to_csv(args.out / "inference.tsv", sep="\t", index=False)
@@ -506,17 +525,9 @@ def main(argv: list[str] | None = None) -> None:
         console.print(table)
         rows += inference_summary(inference)
     if "profile" in sections:
-        categories = {c: TABLE2[c] for c in args.categories.split(",")}
         with Progress(console=console, transient=True) as bar:
-            tasks = {}
-
-            def progress(what: str, advance: int, total: int) -> None:
-                if what not in tasks:
-                    tasks[what] = bar.add_task(what, total=total)
-                bar.update(tasks[what], advance=advance)
-
             profile = bench_profile(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
-                                    progress=progress)
+                                    progress=_ProgressBars(bar))
         write_profile(profile, args.out, console)
     if not rows:  # only the profile section
         return

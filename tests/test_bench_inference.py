@@ -112,3 +112,14 @@ def test_bench_rejects_fewer_than_one_round_before_timing(capsys):
     with pytest.raises(SystemExit):
         main(["--sections", "inference", "--precisions", "fp32", "--repeats", "0"])
     assert "--repeats: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_bench_rejects_an_unknown_category_or_section_before_timing(capsys):
+    from asrkit.bench import main
+
+    with pytest.raises(SystemExit):
+        main(["--sections", "profile", "--categories", "tiny,huge"])
+    assert "--categories: unknown huge (choose from tiny, small, mid, base, large)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--sections", "inference,profil"])
+    assert "--sections: unknown profil (choose from data, pretrain, inference, profile)" in capsys.readouterr().err
