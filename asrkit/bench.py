@@ -104,12 +104,13 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     from transformers.models.wav2vec2.modeling_wav2vec2 import (Wav2Vec2ForPreTraining, _compute_mask_indices,
                                                                 _sample_negative_indices)
 
+    from .models.fast import prepare_for_training
     from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
     from .objectives.contrastive import wav2vec2_loss
 
     cfg = load_wav2vec2_config(config)
     torch.manual_seed(0)
-    ours = wav2vec2_model(cfg).train()
+    ours = prepare_for_training(wav2vec2_model(cfg)).train()
     theirs = Wav2Vec2ForPreTraining(hf_wav2vec2_config(cfg)).train()
     x = torch.randn(*batch)
     audio_s = batch[0] * batch[1] / 16000
@@ -188,6 +189,7 @@ def category_models(members) -> dict:
     """``{row name: (config, asrkit model, transformers model)}`` for a category's ``(row name, config)``
     members: the transformers model randomly initialised, asrkit's given its weights."""
     from .models.checkpoint_import import import_hf
+    from .models.fast import prepare_for_inference
     from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
 
     models = {}
@@ -201,7 +203,7 @@ def category_models(members) -> dict:
         if unexpected or not all(k.startswith(("quantizer.", "final_proj.")) for k in missing):
             raise RuntimeError(f"{config}: transformers weights do not fit asrkit's model "
                                f"({missing[:3]}, {unexpected[:3]})")
-        models[row_name] = (config, ours, theirs)
+        models[row_name] = (config, prepare_for_inference(ours), theirs)
     return models
 
 

@@ -35,6 +35,7 @@ from .config import ConfigError
 from .data.audio import AudioError
 from .data.datasets import AudioDataset
 from .data.manifest import read_manifest
+from .models.fast import prepare_for_inference
 from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config, wav2vec2_model
 from .train.checkpoint import load_checkpoint
 
@@ -289,7 +290,7 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     keys = [f"{i}:{name}" for i, (_, name, _) in enumerate(loaded)]
     device = resolve_device(opts.device)
     for model, _, _ in loaded:
-        model.to(device).eval()
+        prepare_for_inference(model, device)
     receptive = max(model.feature_encoder.receptive_field for model, _, _ in loaded)
     versions = {}  # the manifest's audio, read once per normalisation the models ask for
     for normalize in dict.fromkeys(normalize for _, _, normalize in loaded):

@@ -16,6 +16,7 @@ from ..data.datasets import AudioDataset
 from ..data.samplers import BucketBatchSampler
 from ..data.manifest import read_manifest
 from ..data.tokenizer import TokenizerError
+from ..models.fast import prepare_for_inference
 from ..models.heads import Wav2Vec2ForCTC
 from ..models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 from ..precision import autocast, resolve_precision
@@ -48,6 +49,7 @@ def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, sample_rat
                       normalize: bool = False, max_tokens: int = 1_600_000, precision: str = "fp32",
                       device: str = "cpu", progress: Callable[[int], None] | None = None) -> Emissions:
     """Log-probabilities for every utterance of ``manifest``, in manifest order."""
+    model = prepare_for_inference(model, device)
     df = read_manifest(manifest)
     ds = AudioDataset(df, sample_rate=sample_rate, normalize=normalize, seed=0)
     texts, speakers = dict(zip(df["id"], df["text"])), dict(zip(df["id"], df["speaker"]))

@@ -26,8 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import (ConvLayerSpec, ConvolutionalPositionalEmbedding, InferenceCache,
-                                      conv_output_lengths, linear)
+from asrkit.models.components import ConvLayerSpec, ConvolutionalPositionalEmbedding, conv_output_lengths
 
 
 def wfe_c_layers(c: int, pointwise: bool = True, first_kernel: int = 10) -> str:
@@ -109,8 +108,8 @@ class Upsample(nn.Module):
     each output frame t*s + j comes from input frame t through kernel tap j alone; the released
     models use ``Linear(D, s*D)`` + GELU + reshape (asapp ``get_upsample``, transformers
     ``SEWUpsampling``), which is this map with the bias untied across the s taps. We keep that
-    bias to load their weights exactly, and compute the map as that one matmul (faster than
-    ``conv_transpose1d``, same result).
+    bias to load their weights exactly, and compute the map as that one matmul (the same result as
+    ``conv_transpose1d``).
 
     Args:
         embed_dim: Transformer width D.
@@ -123,20 +122,16 @@ class Upsample(nn.Module):
         self.weight = nn.Parameter(torch.empty(embed_dim, embed_dim, factor))
         self.bias = nn.Parameter(torch.zeros(embed_dim, factor))
         nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")  # asapp get_upsample
-        self._cache = InferenceCache()  # the Linear's weight and bias, for inference
-        self._packed = InferenceCache()  # packed for MKL / oneDNN (``linear``)
 
-    def _linear(self) -> list[Tensor]:
+    def linear_weights(self) -> list[Tensor]:
         """The ``(s * D_out, D_in)`` weight (row j * D_out + c) and ``(s * D_out,)`` bias of the Linear."""
         return [self.weight.permute(2, 1, 0).flatten(0, 1), self.bias.t().flatten()]
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, T', D)`` -> ``(N, T' * s, D)``."""
         n, t, _ = x.shape
-        params = [self.weight, self.bias]
-        weight, bias = self._cache.get(params, self._linear)
-        x = linear(x, weight, bias, self._packed, sources=params, gelu=True)
-        return x.view(n, t * self.factor, -1)
+        weight, bias = self.linear_weights()
+        return F.gelu(F.linear(x, weight, bias)).view(n, t * self.factor, -1)
 
 
 class SqueezedContextNetwork(nn.Module):

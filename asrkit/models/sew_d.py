@@ -9,17 +9,12 @@ per layer into position keys K^r and queries Q^r, and the score of query i for k
     A_ij = (q_i . k_j  +  q_i . K^r[d(i, j)]  +  k_j . Q^r[d(i, j)]) / sqrt(d_head * (1 + #position terms))
 
 content-to-content, content-to-position ("c2p") and position-to-content ("p2c"), with d(i, j) the
-row of i - j in the table after log-bucketing (``relative_position_index``). The index is built once
-per input length and shared by all layers; each term is one batched matmul against the table rows
-the input can reach followed by a ``gather`` (in inference: against one column per offset, read
-through strided views with no gather at all), and the two position terms enter
-``F.scaled_dot_product_attention`` as an additive bias together with the key padding mask. The
-attention scale is folded into the query projection, so neither the queries nor the ``(N, H, T, T)``
-bias take a pass of their own for it.
+row of i - j in the table after log-bucketing (``relative_position_index``): each position term is a
+matmul against the whole table followed by a ``gather`` at d(i, j), as in DeBERTa.
 
 Blocks are post-LN like wav2vec 2.0 BASE (``EncoderLayer``), with DeBERTa's LayerNorm epsilon. There is
 no LayerNorm or dropout at the input of the stack (the squeezed input goes straight in, as in asapp
-and transformers).
+and transformers). ``asrkit.models.fast.disentangled`` computes the same attention faster.
 
 Shapes are ``(N, T, C)``; padding masks are True at padding.
 """
@@ -27,14 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import (EncoderLayer, FeedForward, InferenceCache, inference_frames, init_bert_params,
-                                      key_mask, linear)
+from asrkit.models.components import EncoderLayer, FeedForward, init_bert_params, key_mask
 
 POSITION_TERMS = ("c2p", "p2c")
 
@@ -75,58 +68,6 @@ def relative_position_index(
 
 # The skewed layout of the position terms (``DisentangledSelfAttention._skewed_position_bias``) pads its
 # 2T - 1 columns to a multiple of this: 32 bf16 (one AMX tile row) or 32 fp32 values.
-SKEW_COLUMN_MULTIPLE = 32
-
-
-@dataclass(frozen=True)
-class RelativePositions:
-    """``relative_position_index`` of a T-frame input, laid out for the attention's two look-ups.
-
-    Only table rows ``first`` .. ``first + width - 1`` occur (2T - 1 of them while T <= b/2), so the
-    position terms are computed against ``rows`` only. ``c2p`` and ``p2c`` are flat ``(T * T,)``
-    indices into a ``(T, width)`` term: ``i * width + d(i, j) - first`` and ``j * width + d(i, j) - first``
-    for entry (i, j); the second reads the p2c term (one row per key j) already transposed.
-
-    ``offsets`` serves the skewed layout: the table row of each offset i - j = T - 1 - m for columns
-    m = 0 .. 2T - 2 (then padded to a multiple of ``SKEW_COLUMN_MULTIPLE`` with the last row), the c2p
-    term's columns; ``reversed_offsets`` has the 2T - 1 in the opposite order (the same padding after
-    them), the p2c term's.
-    """
-
-    first: int
-    width: int
-    c2p: Tensor
-    p2c: Tensor
-    offsets: Tensor
-    reversed_offsets: Tensor
-    _stacked: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def rows(self) -> slice:
-        return slice(self.first, self.first + self.width)
-
-    def stacked_offsets(self, terms: Sequence[str], heads: int, table_rows: int) -> Tensor:
-        """Rows of a ``(len(terms) H, table_rows, D/H)`` stack of per-head tables (``terms`` order) flattened
-        to ``(len(terms) H table_rows, D/H)``: per head, ``offsets`` for c2p, ``reversed_offsets`` for p2c.
-        Kept per (terms, heads, rows): the layers of one input share it."""
-        key = (tuple(terms), heads, table_rows)
-        if key not in self._stacked:
-            cols = {"c2p": self.offsets, "p2c": self.reversed_offsets}
-            base = torch.arange(len(terms) * heads, device=self.offsets.device)[:, None] * table_rows
-            self._stacked[key] = (base + torch.stack([cols[t] for t in terms for _ in range(heads)])).reshape(-1)
-        return self._stacked[key]
-
-    @classmethod
-    def of(cls, index: Tensor) -> RelativePositions:
-        first, last = int(index.min()), int(index.max())
-        width = last - first + 1
-        local = index - first
-        frames = torch.arange(index.size(0), device=index.device) * width
-        # d(i, j) depends on i - j only: offsets T - 1 .. 0 are column 0, offsets -1 .. -(T - 1) row 0
-        offsets = torch.cat([index[:, 0].flip(0), index[0, 1:]])
-        padding = offsets[-1:].expand(-offsets.numel() % SKEW_COLUMN_MULTIPLE)
-        return cls(first, width, (frames[:, None] + local).reshape(-1), (frames[None, :] + local).reshape(-1),
-                   torch.cat([offsets, padding]), torch.cat([offsets.flip(0), padding]))
 
 
 class DisentangledSelfAttention(nn.Module):
@@ -170,162 +111,38 @@ class DisentangledSelfAttention(nn.Module):
                 self.pos_q_proj = nn.Linear(embed_dim, embed_dim)
         self.position_dropout = nn.Dropout(position_dropout)
         self.scale = 1.0 / math.sqrt(embed_dim // num_heads * (1 + len(self.position_terms)))
-        self._cache = InferenceCache()  # the fused q/k/v projection
-        self._position_cache = InferenceCache()  # K^r, Q^r: input-independent, so kept for inference
-        self._packed = (InferenceCache(), InferenceCache())  # MKL-packed in_proj, out_proj (fp32 CPU inference)
 
-    def _in_proj(self) -> list[Tensor]:
-        """``(3D, D)`` weight and ``(3D,)`` bias projecting to queries, keys and values at once; the
-        query rows carry the attention scale, so neither the queries nor the ``(N, H, T, T)`` scores
-        need a pass of their own for it."""
-        projs = (self.q_proj, self.k_proj, self.v_proj)
-        weights, biases = [p.weight for p in projs], [p.bias for p in projs]
-        weights[0], biases[0] = weights[0] * self.scale, biases[0] * self.scale
-        return [torch.cat(weights), torch.cat(biases)]
+    def position_heads(self, proj: nn.Linear, rel_embeddings: Tensor) -> Tensor:
+        """``(R, D)`` relative embeddings -> position keys or queries per head, ``(H, R, D/H)``."""
+        return proj(rel_embeddings).view(rel_embeddings.size(0), self.num_heads, -1).transpose(0, 1)
 
-    def _position_heads(self, proj: nn.Linear, rel_embeddings: Tensor, scale: float | None = None) -> Tensor:
-        """``(R, D)`` relative embeddings -> position keys or queries (times ``scale``) per head, ``(H, R, D/H)``:
-        contiguous where kept for inference, so that a selection of rows (table rows or offsets) is one
-        contiguous copy or view and its transpose, ``(H, D/H, R)``, is the score matmul's operand as is (in
-        bf16 1.6-2x faster than from a ``(R, D)`` layout, which oneDNN copies first)."""
-        heads = proj(rel_embeddings).view(rel_embeddings.size(0), self.num_heads, -1).transpose(0, 1)
-        return heads if scale is None else heads * scale
-
-    def _position_projections(self, rel_embeddings: Tensor, rows: slice) -> list[Tensor]:
-        """K^r (for c2p) and Q^r (for p2c), ``(H, rows, D/H)``, in ``position_terms`` order. They depend on
-        the weights and the relative-embedding table only: with no gradient all 2k rows are projected once
-        and kept (``rows`` is then a view); in training only ``rows`` are projected."""
-        if self.training:  # a fresh dropout mask on every call
-            return self._project_positions(rel_embeddings[rows])
-        tables = self._inference_tables(rel_embeddings)
-        return [table[:, rows] for table in tables[: len(self.position_terms)]]
-
-    def _project_positions(self, rel: Tensor) -> list[Tensor]:
-        rel = self.position_dropout(rel)
+    def position_projections(self, rel_embeddings: Tensor) -> dict[str, Tensor]:
+        """K^r (for c2p) and Q^r (for p2c) of the (dropped-out) table, ``(H, 2k, D/H)``, by term."""
+        rel = self.position_dropout(rel_embeddings)
         names = {"c2p": "k_proj" if self.share_att_key else "pos_k_proj",
                  "p2c": "q_proj" if self.share_att_key else "pos_q_proj"}  # only the terms' own exist
-        # Q^r carries the attention scale, as the content queries do (see _in_proj)
-        scales = {"c2p": None, "p2c": self.scale}
-        return [self._position_heads(getattr(self, names[term]), rel, scales[term]) for term in self.position_terms]
+        return {term: self.position_heads(getattr(self, names[term]), rel) for term in self.position_terms}
 
-    def _inference_tables(self, rel_embeddings: Tensor) -> list[Tensor]:
-        """The kept tables: K^r and / or Q^r over all 2k rows (``position_terms`` order), then, with both
-        terms, the two stacked as ``(2H, 2k, D/H)`` for the skewed layout's single matmul."""
-        projs = [self.k_proj, self.q_proj] if self.share_att_key else \
-            [getattr(self, name) for name in ("pos_k_proj", "pos_q_proj") if hasattr(self, name)]
-
-        def derive() -> list[Tensor]:
-            tables = [t.contiguous() for t in self._project_positions(rel_embeddings)]
-            return tables + [torch.cat(tables)] if len(tables) == 2 else tables
-
-        return self._position_cache.get([rel_embeddings, *(p for m in projs for p in (m.weight, m.bias))], derive)
-
-    def position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
-                      keys: int | None = None) -> Tensor:
-        """c2p + p2c scores ``(N, H, T, T)`` for content queries/keys ``(N, H, T, D/H)``, in the scale of
-        ``q`` (``forward`` passes scaled queries; the position queries are projected with the same scale).
-        Inference may compute them in the skewed layout (``_skewed_position_bias``). With ``keys`` < T
-        (frames padded for inference, ``inference_frames``), the columns from ``keys`` on are -inf.
-
-        Otherwise each term is a matmul against the table rows the sequence uses (``rel.rows``: 2T - 1 of
-        the 2k for short inputs) and one ``gather`` from its flattened ``(N H, T W)`` result; the flat index
-        of the p2c term already holds its transpose, so both write contiguous ``(T, T)`` blocks. On one CPU
-        thread this is 3-4x faster than a ``gather`` over all 2k rows plus a transposed add for T <= 125
-        frames (5 s at 25 Hz), 1.2-1.4x for 180-700. ``gather`` with the index broadcast over N H rows,
-        not ``index_select(1, .)``: on 2 threads 1.7x faster in fp32 and 3.7x in bf16 (whose
-        ``index_select`` along a non-leading dimension takes a slow path)."""
-        n, h, t, _ = q.shape
-        if self._use_skew(q, rel):
-            return self._skewed_position_bias(q, k, rel_embeddings, rel, t if keys is None else keys)
-        tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, rel.rows)))
-        bias = None
-        if "c2p" in self.position_terms:  # q_i . K^r[d(i, j)]
-            c2p = torch.matmul(q, tables["c2p"].transpose(-1, -2))  # (N, H, T, W)
-            bias = torch.gather(c2p.view(n * h, -1), 1, rel.c2p.expand(n * h, -1))
-        if "p2c" in self.position_terms:  # k_j . Q^r[d(i, j)], read at row j, column d(i, j)
-            p2c = torch.matmul(k, tables["p2c"].transpose(-1, -2))  # (N, H, T_key, W); Q^r is scaled
-            term = torch.gather(p2c.view(n * h, -1), 1, rel.p2c.expand(n * h, -1))
-            bias = term if bias is None else bias.add_(term)  # gather's backward needs only the index
-        bias = bias.view(n, h, t, t)
-        if keys is not None and keys < t:
-            bias = bias.masked_fill(torch.arange(t, device=bias.device) >= keys, float("-inf"))
-        return bias
-
-    def _use_skew(self, q: Tensor, rel: RelativePositions) -> bool:
-        """The skewed layout without gradients: always in bf16 / fp16, in fp32 while its 2T - 1 columns are
-        at most twice the ``rel.width`` the gathers read (beyond that its bigger matmuls cost more than
-        the gathers they save: T > ~500 frames, 20 s at 25 Hz)."""
-        if torch.is_grad_enabled():
-            return False
-        return q.dtype in (torch.bfloat16, torch.float16) or rel.offsets.numel() <= 2 * rel.width
-
-    def _skewed_position_bias(self, q: Tensor, k: Tensor, rel_embeddings: Tensor, rel: RelativePositions,
-                              keys: int) -> Tensor:
-        """The position terms without a ``gather``: one column per offset instead of per table row.
-
-        With K^r laid out per offset, column m = j - i + T - 1 holding K^r[d(i - j)] (rows
-        ``rel.offsets``), c2p = q K^r_skew is ``(T, M)`` and its entry (i, j) sits at i M + j - i + T - 1,
-        that is at stride (M - 1, 1) from offset T - 1: a strided view. The p2c term k Q^r_skew, with the
-        columns in the opposite order, is the same view of its transpose. So the bias is one copy (the
-        transposed p2c view) and one add (the c2p view), no index at all. The matmuls have M = 2T - 1
-        (padded to ``SKEW_COLUMN_MULTIPLE``) columns instead of ``rel.width`` <= M; in bf16 on a 2-core
-        Xeon with AMX this is 1.7-2.3x faster than the gathers for T = 100-800 frames (H = 6), in fp32
-        1.05-1.4x up to T = 450. Only the first ``keys`` columns are computed; the rest are -inf."""
-        n, h, t, d = q.shape
-        m = rel.offsets.numel()
-        if len(self.position_terms) == 2 and not self.training:
-            # both terms in one matmul: (q | k) against (K^r per offset | Q^r per reversed offset), one
-            # index_select and one batched matmul of 2H heads instead of two of each (each costs tens of µs
-            # of fixed oneDNN work: the bulk of a block's position terms at a few seconds of audio)
-            stacked = self._inference_tables(rel_embeddings)[-1]
-            table = stacked.view(-1, d).index_select(0, rel.stacked_offsets(self.position_terms, h, stacked.size(1)))
-            rows = torch.cat([q if term == "c2p" else k for term in self.position_terms], dim=1)  # (N, 2H, T, D/H)
-            full = torch.matmul(rows, table.view(2 * h, m, d).transpose(-1, -2))  # (N, 2H, T, M)
-            terms = {term: (full, 2 * h * t * m, i * h * t * m) for i, term in enumerate(self.position_terms)}
-        else:
-            tables = dict(zip(self.position_terms, self._position_projections(rel_embeddings, slice(None))))
-            cols = {"c2p": rel.offsets, "p2c": rel.reversed_offsets}
-            terms = {}
-            for term in self.position_terms:
-                full = torch.matmul(q if term == "c2p" else k, tables[term].index_select(1, cols[term]).transpose(-1, -2))
-                terms[term] = (full, h * t * m, 0)
-        bias = q.new_empty(n, h, t, t)
-        if t > keys:
-            bias[..., keys:] = float("-inf")
-        out = bias[..., :keys]
-        # p2c first: its transposed view is read once, by a copy (an add reading it is 2-3x slower)
-        for i, term in enumerate(reversed(self.position_terms)):
-            full, batch_stride, start = terms[term]
-            view = full.as_strided((n, h, t, t), (batch_stride, t * m, m - 1, 1), full.storage_offset() + start + t - 1)
-            if term == "p2c":  # view[j, i] = k_j . Q^r[d(i - j)]: the p2c term transposed
-                view = view.transpose(2, 3)
-            view = view[..., :keys]
-            if i == 0:
-                out.copy_(view)
-            else:
-                out.add_(view)
-        return bias
-
-    def forward(
-        self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor | RelativePositions,
-        num_keys: int | None = None,
-    ) -> Tensor:
+    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor) -> Tensor:
         """``(N, T, D)``, key padding mask ``(N, T)``, relative embeddings ``(2k, D)`` and
-        ``relative_position_index`` ``(T, T)`` (or its ``RelativePositions``) -> ``(N, T, D)``. ``num_keys``:
-        only the first frames are keys (the rest pad the input for inference, ``inference_frames``)."""
+        ``relative_position_index`` ``(T, T)`` -> ``(N, T, D)``."""
         n, t, d = x.shape
-        rel = rel_index if isinstance(rel_index, RelativePositions) else RelativePositions.of(rel_index)
-        params = [p for proj in (self.q_proj, self.k_proj, self.v_proj) for p in (proj.weight, proj.bias)]
-        weight, bias = self._cache.get(params, self._in_proj)
-        qkv = linear(x, weight, bias, self._packed[0], params).view(n, t, 3, self.num_heads, -1)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (N, H, T, D / H) each; q already scaled
-        scores = self.position_bias(q, k, rel_embeddings, rel, num_keys)
+        q, k, v = (proj(x).view(n, t, self.num_heads, -1).transpose(1, 2) for proj in (self.q_proj, self.k_proj,
+                                                                                     self.v_proj))
+        scores = q @ k.transpose(-1, -2)  # content to content, (N, H, T, T)
+        tables = self.position_projections(rel_embeddings)
+        index = rel_index.expand(n, self.num_heads, t, t)
+        if "c2p" in tables:  # q_i . K^r[d(i, j)]: row i of q K^r^T, column d(i, j)
+            scores = scores + torch.gather(q @ tables["c2p"].transpose(-1, -2), -1, index)
+        if "p2c" in tables:  # k_j . Q^r[d(i, j)]: row j of k Q^r^T, column d(i, j)
+            p2c = torch.gather(k @ tables["p2c"].transpose(-1, -2), -1, index.transpose(-1, -2))
+            scores = scores + p2c.transpose(-1, -2)
+        scores = scores * self.scale
         mask = key_mask(padding_mask, scores.dtype)
         if mask is not None:
-            scores = scores.add_(mask)
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=scores, dropout_p=self.dropout if self.training else 0.0,
-                                           scale=1.0)
-        return linear(x.transpose(1, 2).reshape(n, t, d), self.out_proj.weight, self.out_proj.bias, self._packed[1])
+            scores = scores + mask
+        probs = F.dropout(scores.softmax(dim=-1), self.dropout, self.training)
+        return self.out_proj((probs @ v).transpose(1, 2).reshape(n, t, d))
 
 
 class DisentangledEncoderLayer(EncoderLayer):
@@ -344,9 +161,8 @@ class DisentangledEncoderLayer(EncoderLayer):
         self.attention_norm.eps = layer_norm_eps
         self.feed_forward_norm.eps = layer_norm_eps
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel: RelativePositions,
-                num_keys: int | None = None) -> Tensor:
-        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, rel_embeddings, rel, num_keys)))
+    def forward(self, x: Tensor, padding_mask: Tensor | None, rel_embeddings: Tensor, rel_index: Tensor) -> Tensor:
+        x = self.attention_norm(x + self.dropout(self.attention(x, padding_mask, rel_embeddings, rel_index)))
         return self.feed_forward_norm(x + self.feed_forward(x))
 
 
@@ -380,41 +196,21 @@ class DisentangledTransformer(nn.Module):
         self.position_buckets = position_buckets
         self.max_relative_positions = max_relative_positions
         self.layerdrop = layerdrop
-        self._cache = InferenceCache()
-        self._positions: dict[tuple[int, str], RelativePositions] = {}  # by (frames, device)
 
-    def relative_positions(self, num_frames: int, device) -> RelativePositions:
-        """The index for ``num_frames``, shared by all layers; the last few lengths are kept."""
-        key = (num_frames, str(device))
-        if key not in self._positions:
-            if len(self._positions) >= 16:
-                self._positions.pop(next(iter(self._positions)))
-            with torch.inference_mode(False):  # normal tensors: usable under inference_mode and autograd alike
-                index = relative_position_index(num_frames, self.position_buckets, self.max_relative_positions, device)
-                self._positions[key] = RelativePositions.of(index)
-        return self._positions[key]
-
-    def _relative_embeddings(self) -> list[Tensor]:
+    def relative_embeddings(self) -> Tensor:
+        """The shared table, LayerNorm'ed when ``rel_norm`` is set."""
         rel = self.rel_embeddings.weight
-        return [self.rel_norm(rel) if self.rel_norm is not None else rel]
+        return self.rel_norm(rel) if self.rel_norm is not None else rel
 
     def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)``."""
-        t = x.size(1)
-        frames = inference_frames(x)
-        if frames > t:  # padded frames are masked as keys by the position bias, without a mask of their own
-            x = F.pad(x, (0, 0, 0, frames - t))
-            if padding_mask is not None:
-                padding_mask = F.pad(padding_mask, (0, frames - t), value=True)
-        positions = self.relative_positions(x.size(1), x.device)
-        norm = list(self.rel_norm.parameters()) if self.rel_norm is not None else []
-        # the same table object on every inference call, so the layers can keep their projections of it
-        (rel,) = self._cache.get([self.rel_embeddings.weight, *norm], self._relative_embeddings)
+        index = relative_position_index(x.size(1), self.position_buckets, self.max_relative_positions, x.device)
+        rel = self.relative_embeddings()
         for layer in self.layers:
             if self.training and self.layerdrop > 0 and torch.rand(()) < self.layerdrop:
                 continue
-            x = layer(x, padding_mask, rel, positions, t)
-        return x[:, :t]
+            x = layer(x, padding_mask, rel, index)
+        return x
 
 
 def disentangled_transformer(

@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.samplers import BucketBatchSampler
+from ..models.fast import prepare_for_training
 from ..precision import autocast, resolve_precision
 from .checkpoint import find_resume_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .optim import OptimConfig, build_optimizer, build_scheduler
@@ -123,7 +124,7 @@ class Trainer:
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-        self.model = model.to(self.device)
+        self.model = prepare_for_training(model).to(self.device)  # fast modules, same weights and results
         self.ddp_model: nn.Module = self.model
         if _is_dist():
             self.ddp_model = nn.parallel.DistributedDataParallel(

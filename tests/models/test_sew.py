@@ -1,6 +1,7 @@
 """SEW / SEW-D pieces: WFE-C specs, squeezing with odd frame counts, the transposed-convolution
 up-sampling, BatchNorm in fp32 under autocast, relative-position buckets, disentangled scores against a
-direct formula, short and zero-length inputs, batch-vs-single consistency, FBFE, configs and sizes."""
+direct formula, short and zero-length inputs and batch-vs-single consistency (reference and fast modules),
+FBFE, configs and sizes. The fast SEW-D attention: ``tests/models/fast/test_disentangled.py``."""
 from __future__ import annotations
 
 import math
@@ -22,8 +23,8 @@ from asrkit.models.sew import (
     fbank_feature_encoder,
     wfe_c_layers,
 )
-from asrkit.models.sew_d import (DisentangledSelfAttention, RelativePositions, disentangled_transformer,
-                                 relative_position_index)
+from asrkit.models.fast import prepare_for_inference
+from asrkit.models.sew_d import DisentangledSelfAttention, disentangled_transformer, relative_position_index
 from asrkit.models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
 
 MICRO = dict(
@@ -128,79 +129,6 @@ def test_relative_position_index_matches_direct_formula(buckets, max_rel):
         assert index.max() == 2 * span - 1 if t >= max_rel else index.max() < 2 * span - 1
 
 
-@pytest.mark.parametrize("t", [1, 40, 300])
-def test_relative_positions_read_what_a_gather_over_all_rows_reads(t):
-    """From a (T, 2k) term over every table row: c2p is term[i, d(i, j)], p2c is term[j, d(i, j)] (DeBERTa's
-    gather, and gather of the transposed index then a transpose); both read from the used rows only."""
-    index = relative_position_index(t, 256, 512)  # log buckets from 128 frames on
-    rel = RelativePositions.of(index)
-    if t <= 128:  # unbucketed: the 2T - 1 offsets only
-        assert rel.width == 2 * t - 1
-    term = torch.randn(t, 512)
-    used = term[:, rel.rows].reshape(-1)
-    assert torch.equal(used[rel.c2p].view(t, t), term.gather(1, index))
-    assert torch.equal(used[rel.p2c].view(t, t), term.gather(1, index.t()).t())
-
-
-@pytest.mark.parametrize("terms, share", [(("c2p", "p2c"), True), (("c2p", "p2c"), False), (("c2p",), False),
-                                          (("p2c",), True)])
-def test_skewed_position_terms_equal_the_gathered_ones(terms, share, monkeypatch):
-    """Inference's skewed layout (one column per offset, strided views, no gather) gives the gathers'
-    attention: exactly in fp32, for inputs within the linear buckets, across the log buckets and beyond
-    the table (T > max_relative_positions), with a padded batch; under bf16 autocast it stays within bf16
-    rounding."""
-    torch.manual_seed(0)
-    att = DisentangledSelfAttention(48, 3, terms, share_att_key=share).eval()
-    rel = torch.randn(2 * 64, 48)  # 2k rows, k = 64 buckets
-    for t in (1, 5, 40, 90, 300):
-        x = torch.randn(2, t, 48)
-        padding = torch.zeros(2, t, dtype=torch.bool)
-        padding[1, t // 2 + 1:] = True
-        index = relative_position_index(t, 64, 100)
-        with torch.no_grad():
-            monkeypatch.setattr(DisentangledSelfAttention, "_use_skew", lambda self, q, rel: False)
-            gathered = att(x, padding, rel, index)
-            monkeypatch.setattr(DisentangledSelfAttention, "_use_skew", lambda self, q, rel: True)
-            skewed = att(x, padding, rel, index)
-            monkeypatch.undo()
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                bf16 = att(x, padding, rel, index)
-        assert torch.allclose(skewed, gathered, atol=1e-6, rtol=0), (terms, t)
-        assert (bf16.float() - gathered).abs().max() < 0.02, (terms, t)
-
-
-@pytest.mark.parametrize("skew", [False, True], ids=["gathers", "skewed"])
-def test_frames_padded_past_num_keys_leave_the_real_frames_unchanged(skew, monkeypatch):
-    """Inference pads the input to ``inference_frames`` and passes the real frame count as ``num_keys``:
-    the padded frames are masked as keys by the position bias, so the real frames' outputs are those of
-    the unpadded input, whatever the padded frames hold (random here), with and without a padding mask."""
-    monkeypatch.setattr(DisentangledSelfAttention, "_use_skew", lambda self, q, rel: skew)
-    torch.manual_seed(0)
-    att = DisentangledSelfAttention(48, 3).eval()
-    rel = torch.randn(2 * 64, 48)
-    for t, extra in ((5, 11), (90, 6), (150, 26)):
-        x = torch.randn(2, t + extra, 48)
-        padding = torch.zeros(2, t, dtype=torch.bool)
-        padding[1, t // 2 + 1:] = True
-        with torch.no_grad():
-            for mask in (None, padding):
-                ref = att(x[:, :t], mask, rel, relative_position_index(t, 64, 100))
-                wide = None if mask is None else F.pad(mask, (0, extra), value=True)
-                padded = att(x, wide, rel, relative_position_index(t + extra, 64, 100), num_keys=t)
-                assert torch.allclose(padded[:, :t], ref, atol=1e-5, rtol=0), (t, mask is None)
-
-
-def test_skewed_position_terms_are_chosen_for_inference_only():
-    att = DisentangledSelfAttention(48, 3).eval()
-    q = torch.randn(1, 3, 300, 16)
-    short, long = (RelativePositions.of(relative_position_index(t, 256, 512)) for t in (300, 700))
-    with torch.no_grad():
-        assert att._use_skew(q, short)  # fp32: 608 columns for 449 table rows
-        assert not att._use_skew(q, long)  # fp32: 1408 columns for all 512 rows, the gathers are cheaper
-        assert att._use_skew(q.bfloat16(), long)
-    assert not att._use_skew(q, short)  # with gradients
-
-
 def test_disentangled_scores_follow_the_three_term_formula():
     """A_ij = (q_i.k_j + q_i.K^r[d(i,j)] + k_j.Q^r[d(i,j)]) / sqrt(3 d), written out per (i, j)."""
     torch.manual_seed(0)
@@ -224,12 +152,18 @@ def test_disentangled_scores_follow_the_three_term_formula():
         assert torch.allclose(att(x, padding, rel, index), att.out_proj(ref), atol=1e-5)
 
 
+def _built(cfg: Wav2Vec2Config, implementation: str) -> torch.nn.Module:
+    model = wav2vec2_model(cfg).eval()
+    return prepare_for_inference(model) if implementation == "fast" else model
+
+
+@pytest.mark.parametrize("implementation", ["reference", "fast"])
 @pytest.mark.parametrize("arch", ["sew", "sew_d"])
-def test_batch_matches_single_utterances(arch):
+def test_batch_matches_single_utterances(arch, implementation):
     """Layer-norm feature encoder (GroupNorm statistics span the padded waveform) and even frame counts
     (an odd-length utterance alone ends in an uncovered zero frame, see SqueezedContextNetwork)."""
     torch.manual_seed(0)
-    model = wav2vec2_model(_micro(arch, extractor_mode="layer_norm")).eval()
+    model = _built(_micro(arch, extractor_mode="layer_norm"), implementation)
     lengths = [4000, 3060, 2420]  # 199 frames (the longest: its tail frame is zero alone and in the batch), 152, 120
     wav = torch.randn(len(lengths), max(lengths))
     padding = torch.arange(max(lengths))[None] >= torch.tensor(lengths)[:, None]
@@ -242,9 +176,10 @@ def test_batch_matches_single_utterances(arch):
             assert torch.allclose(batch.x[b, :valid], single, atol=1e-5), (arch, n)
 
 
-def test_zero_length_utterances_and_short_inputs():
+@pytest.mark.parametrize("implementation", ["reference", "fast"])
+def test_zero_length_utterances_and_short_inputs(implementation):
     torch.manual_seed(0)
-    model = wav2vec2_model(_micro()).eval()
+    model = _built(_micro(), implementation)
     wav = torch.randn(2, 1200)
     padding = torch.zeros(2, 1200, dtype=torch.bool)
     padding[1] = True  # a zero-length utterance in the batch
