@@ -108,14 +108,12 @@ def test_precision_auto_trains_in_what_the_hardware_supports(micro_config, tmp_p
     from asrkit import precision
 
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
-    cfg = load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1"])
-    run_pretrain(cfg, tmp_path / "fp32")
-    run_pretrain(load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1",
-                                                     "trainer.precision=auto"]), tmp_path / "auto")
+    cpu = ["optim.max_updates=2", "optim.update_freq=1", "trainer.device=cpu"]  # the CPU's rule, also where CUDA is
+    run_pretrain(load_pretrain_config(micro_config, cpu), tmp_path / "fp32")
+    run_pretrain(load_pretrain_config(micro_config, [*cpu, "trainer.precision=auto"]), tmp_path / "auto")
     assert per_update(tmp_path / "auto") == per_update(tmp_path / "fp32")  # auto -> fp32 here
     monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
-    run_pretrain(load_pretrain_config(micro_config, ["optim.max_updates=2", "optim.update_freq=1",
-                                                     "trainer.precision=auto"]), tmp_path / "auto_bf16")
+    run_pretrain(load_pretrain_config(micro_config, [*cpu, "trainer.precision=auto"]), tmp_path / "auto_bf16")
     assert per_update(tmp_path / "auto_bf16") != per_update(tmp_path / "fp32")  # bf16 rounding shows
 
 
