@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from asrkit.models.components import key_mask
 from asrkit.models.fast.cache import InferenceCache, adopt
-from asrkit.models.fast.linear import inference_frames, linear
+from asrkit.models.fast.linear import inference_frames, linear, pad_frames
 from asrkit.models.fast.options import FastOptions
 from asrkit.models.sew_d import (DisentangledEncoderLayer, DisentangledSelfAttention, DisentangledTransformer,
                                  relative_position_index)
@@ -295,11 +295,8 @@ class FastDisentangledTransformer(DisentangledTransformer):
     def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)``."""
         t = x.size(1)
-        frames = inference_frames(x, self.options)
-        if frames > t:  # padded frames are masked as keys by the position bias, without a mask of their own
-            x = F.pad(x, (0, 0, 0, frames - t))
-            if padding_mask is not None:
-                padding_mask = F.pad(padding_mask, (0, frames - t), value=True)
+        # padded frames are masked as keys by the position bias (``num_keys``), without a mask of their own
+        x, padding_mask = pad_frames(x, padding_mask, inference_frames(x, self.options), mask_new_frames=False)
         positions = self.relative_positions(x.size(1), x.device)
         norm = list(self.rel_norm.parameters()) if self.rel_norm is not None else []
         # the same table object on every inference call, so the layers can keep their projections of it

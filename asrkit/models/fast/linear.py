@@ -85,12 +85,16 @@ def inference_frames(x: Tensor, options: FastOptions) -> int:
     return -(-frames // multiple) * multiple
 
 
-def pad_frames(x: Tensor, padding_mask: Tensor | None, frames: int) -> tuple[Tensor, Tensor | None]:
+def pad_frames(x: Tensor, padding_mask: Tensor | None, frames: int,
+               mask_new_frames: bool = True) -> tuple[Tensor, Tensor | None]:
     """``(N, T, D)`` and its ``(N, T)`` padding mask (True at padding; None: no padding) padded to ``frames``:
-    zero frames, marked as padding (so that no query attends to them)."""
+    zero frames, marked as padding (so that no query attends to them). With ``mask_new_frames`` False a
+    missing mask stays None (the caller masks the new frames its own way)."""
     n, t = x.shape[:2]
     if frames == t:
         return x, padding_mask
     if padding_mask is None:
+        if not mask_new_frames:
+            return F.pad(x, (0, 0, 0, frames - t)), None
         padding_mask = torch.zeros(n, t, dtype=torch.bool, device=x.device)
     return F.pad(x, (0, 0, 0, frames - t)), F.pad(padding_mask, (0, frames - t), value=True)
