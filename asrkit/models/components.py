@@ -62,6 +62,14 @@ def conv_output_lengths(lengths: Tensor, conv_layers: Sequence[ConvLayerSpec]) -
     return lengths
 
 
+def conv_receptive_field(conv_layers: Sequence[ConvLayerSpec]) -> int:
+    """Input samples seen by one output frame of a stack of unpadded strided convolutions."""
+    field = 1
+    for _, kernel, stride in reversed(conv_layers):
+        field = (field - 1) * stride + kernel
+    return field
+
+
 def lengths_to_padding_mask(lengths: Tensor, max_len: int) -> Tensor:
     """``(N,)`` lengths -> ``(N, max_len)`` mask, True at padding."""
     return torch.arange(max_len, device=lengths.device)[None, :] >= lengths[:, None]
@@ -145,10 +153,7 @@ class FeatureEncoder(nn.Module):
     @property
     def receptive_field(self) -> int:
         """Input samples seen by one output frame (400 for the paper's encoder)."""
-        field = 1
-        for _, kernel, stride in reversed(self.layer_specs):
-            field = (field - 1) * stride + kernel
-        return field
+        return conv_receptive_field(self.layer_specs)
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         return conv_output_lengths(lengths, self.layer_specs)

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import ConvLayerSpec, ConvolutionalPositionalEmbedding, conv_output_lengths
+from asrkit.models.components import (ConvLayerSpec, ConvolutionalPositionalEmbedding, conv_output_lengths,
+                                      conv_receptive_field)
 
 
 def wfe_c_layers(c: int, pointwise: bool = True, first_kernel: int = 10) -> str:
@@ -230,10 +231,7 @@ class FbankFeatureEncoder(nn.Module):
     @property
     def receptive_field(self) -> int:
         """Input samples seen by one output frame."""
-        field = 1
-        for _, kernel, stride in reversed(self._time_specs):
-            field = (field - 1) * stride + kernel
-        return field
+        return conv_receptive_field(self._time_specs)
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         return conv_output_lengths(lengths, self._time_specs)
