@@ -37,7 +37,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
             path, sep="\t", quoting=csv.QUOTE_NONE, dtype=_STR_COLUMNS, keep_default_na=False,
             encoding="utf-8",
         )
-    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ManifestError(f"{path}: cannot parse ({e}); run `asrkit manifest validate {path}`") from e
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:

@@ -100,11 +100,14 @@ def test_fairseq_export(fixture_root, tmp_path):
     assert ltr.read_text().splitlines()[0] == " ".join(" ".join(w) + " |" for w in words)
 
 
-def test_read_manifest_names_missing_columns(tmp_path):
+def test_read_manifest_names_missing_columns_and_empty_files(tmp_path):
     p = tmp_path / "bad.tsv"
     pd.DataFrame({"id": ["a"], "audio": ["x.flac"]}).to_csv(p, sep="\t", index=False)
     with pytest.raises(ManifestError, match="missing column"):
         read_manifest(p)
+    (tmp_path / "empty.tsv").write_text("")
+    with pytest.raises(ManifestError, match="empty.tsv: cannot parse"):
+        read_manifest(tmp_path / "empty.tsv")
 
 
 def test_combined_manifests_keep_every_row_in_order_and_reject_repeated_ids(fixture_root, tmp_path):
