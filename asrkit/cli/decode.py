@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .ui import CONTEXT, console, fail, progress_bars
+from .ui import CONTEXT, console, fail, given_options, progress_bars
 
 
+# One flag per field of asrkit.decode.run.DecodeOptions, named after it, with its default (a test
+# holds them together; the options are not imported here, which would load torch for every command).
 @click.command("decode", context_settings=CONTEXT)
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Fine-tuned CTC checkpoint (asrkit finetune).")
@@ -17,6 +19,9 @@ from .ui import CONTEXT, console, fail, progress_bars
               help="Utterances to decode.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="hyp.trn, ref.trn, scores.tsv, decode.yaml (and tune.tsv).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML file of decode options: the options below, snake_case (beam_size: 1500); "
+                   "options given on the command line override it.")
 @click.option("--lm", default="", help="KenLM model (binary or ARPA); with --lexicon: lexicon beam search.")
 @click.option("--lexicon", default="", help="Flashlight lexicon (written by `asrkit lm train`).")
 @click.option("--beam-size", default=50, help="Beam size (paper: 500 when tuning, 1500 at test).")
@@ -29,24 +34,31 @@ from .ui import CONTEXT, console, fail, progress_bars
 @click.option("--trials", default=32, help="Tuning trials (paper: 128).")
 @click.option("--tune-method", type=click.Choice(["bayes", "random"]), default="bayes",
               help="Gaussian-process Bayesian optimisation (as §4.4) or random search.")
+@click.option("--lm-weight-range", type=(float, float), default=(0.0, 5.0), metavar="MIN MAX",
+              help="LM weights --tune searches (§4.4: [0, 5]).")
+@click.option("--word-score-range", type=(float, float), default=(-5.0, 5.0), metavar="MIN MAX",
+              help="Word scores --tune searches (§4.4: [-5, 5]).")
 @click.option("--seed", default=0, help="Seed of the search.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
               help="Network precision; auto: bf16 where the hardware has native bf16 (asrkit.precision), else fp32.")
+@click.option("--max-tokens", default=1_600_000, help="Audio samples per batch of the network.")
 @click.option("--num-workers", default=1,
               help="Processes for the beam search, tuning trials and decode alike (0: one per CPU); "
                    "the output is the same for any number.")
-def decode_cmd(checkpoint: Path, manifest: Path, out_dir: Path, **options):
+@click.pass_context
+def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Path, config_path: Path | None,
+               **options):
     """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError
     from ..data.tokenizer import TokenizerError
     from ..decode import LMError, TokenMismatch
-    from ..decode.run import DecodeOptions, decode_manifest
+    from ..decode.run import decode_manifest, load_decode_options
 
-    try:
+    try:  # a ConfigError (bad --config) is a ValueError
+        opts = load_decode_options(config_path, given_options(ctx, options))
         with progress_bars() as update:
-            result = decode_manifest(checkpoint, manifest, out_dir, DecodeOptions(**options), progress=update,
-                                     log=console.log)
+            result = decode_manifest(checkpoint, manifest, out_dir, opts, progress=update, log=console.log)
     except (ValueError, ManifestError, AudioError, TokenizerError, LMError, TokenMismatch) as e:
         fail(str(e))
     wer = f", WER {result['wer']:.2f} %" if "wer" in result else ""

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import sys
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import click
 from rich.console import Console
@@ -64,6 +64,11 @@ def dataclass_options(cls):
         return fn
 
     return decorate
+
+
+def given_options(ctx: click.Context, params: Mapping[str, typing.Any]) -> dict[str, typing.Any]:
+    """The entries of ``params`` the user gave (on the command line), not left at their defaults."""
+    return {k: v for k, v in params.items() if ctx.get_parameter_source(k) is not click.core.ParameterSource.DEFAULT}
 
 
 def summary_table(title: str, rows: dict[str, dict]) -> Table:

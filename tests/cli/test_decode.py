@@ -1,4 +1,79 @@
-"""``asrkit score`` (and ``asrkit decode``): tables, results rows, one-line errors."""
+"""``asrkit decode``: options from ``--config`` and flags; ``asrkit score``: tables, results rows, one-line errors."""
+import dataclasses
+import typing
+
+import pytest
+import torch
+import yaml
+
+from asrkit.cli.decode import decode_cmd
+from asrkit.config import to_dict
+from asrkit.data.tokenizer import CharTokenizer
+from asrkit.decode.run import DecodeOptions
+from asrkit.models.heads import Wav2Vec2ForCTC
+from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from asrkit.testing import make_tone_manifest
+
+from ..train.conftest import MICRO_MODEL
+
+
+@pytest.fixture(scope="module")
+def model_and_manifest(tmp_path_factory):
+    """An untrained micro CTC checkpoint and a manifest of two tones: greedy decoding runs in a second."""
+    root = tmp_path_factory.mktemp("decode")
+    tokens = CharTokenizer().tokens
+    torch.manual_seed(0)
+    encoder = wav2vec2_model(Wav2Vec2Config.from_dict(MICRO_MODEL))
+    model = Wav2Vec2ForCTC(encoder, len(tokens))
+    torch.save({"config": {"tokens": tokens, "encoder": to_dict(encoder.cfg)}, "model": model.state_dict()},
+               root / "ctc.pt")
+    return root / "ctc.pt", make_tone_manifest(root, 2, name="test.tsv")
+
+
+def test_every_decode_option_is_a_flag_with_its_default():
+    flags = {p.name: p for p in decode_cmd.params}
+    hints = typing.get_type_hints(DecodeOptions)
+    for field in dataclasses.fields(DecodeOptions):
+        flag = flags[field.name]
+        assert flag.opts == ["--" + field.name.replace("_", "-")]
+        assert flag.default == field.default, field.name
+        if typing.get_origin(hints[field.name]) is typing.Literal:
+            assert tuple(flag.type.choices) == typing.get_args(hints[field.name])
+
+
+def test_decode_takes_options_from_the_config_file_and_flags_given_override_it(model_and_manifest, tmp_path,
+                                                                                run_cli):
+    checkpoint, manifest = model_and_manifest
+    config = tmp_path / "decode.yaml"
+    config.write_text("beam_size: 7\nlm_weight: 1.5\nword_score: -0.5\nlm_weight_range: [1, 2]\n"
+                      "precision: fp32\nmax_tokens: 64000\n")
+    res = run_cli("decode", "--checkpoint", checkpoint, "--manifest", manifest, "--out-dir", tmp_path / "out",
+                  "--config", config, "--beam-size", 9, "--lm-weight", 2.0, "--trials", 4)
+    assert res.exit_code == 0, res.output
+    used = yaml.safe_load((tmp_path / "out" / "decode.yaml").read_text())  # the resolved options, beside the output
+    assert used["beam_size"] == 9 and used["lm_weight"] == 2.0 and used["trials"] == 4  # flags, even at the default
+    assert (used["word_score"], used["lm_weight_range"], used["precision"], used["max_tokens"]) == (
+        -0.5, [1.0, 2.0], "fp32", 64000)  # the file
+    assert used["tune_method"] == "bayes" and used["decoder"] == "greedy"  # defaults
+    assert len((tmp_path / "out" / "hyp.trn").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    ("beam_sise: 5\n", ": unknown key(s) beam_sise; valid keys: lm, lexicon, beam_size,"),
+    ("beam_size: big\n", ".beam_size: expected an integer, got 'big'"),
+    ("lm_weight: {10m: 3.23}\n", ".lm_weight: expected a number, got {'10m': 3.23}"),
+    ("tune_method: grid\n", ".tune_method: 'grid' is not one of 'bayes', 'random'"),
+    ("lm_weight_range: [0]\n", ".lm_weight_range: expected 2 items, got 1"),
+])
+def test_a_bad_config_key_or_value_is_a_one_line_error_naming_file_and_key(tmp_path, run_cli, content, message):
+    config = tmp_path / "decode.yaml"
+    config.write_text(content)
+    (tmp_path / "ctc.pt").write_bytes(b"")  # the options are checked before the model is read
+    res = run_cli("decode", "--checkpoint", tmp_path / "ctc.pt", "--manifest", config, "--out-dir", tmp_path / "out",
+                  "--config", config)
+    assert res.exit_code == 1
+    assert len(res.output.splitlines()) == 1 and res.output.startswith(f"error: {config}{message}"), res.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_score_prints_tables_and_appends_results(tmp_path, run_cli):
