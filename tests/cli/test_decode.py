@@ -3,16 +3,12 @@ import dataclasses
 import typing
 
 import pytest
-import torch
 import yaml
 
 from asrkit.cli.decode import decode_cmd
-from asrkit.config import to_dict
-from asrkit.data.tokenizer import CharTokenizer
 from asrkit.decode.run import DecodeOptions
-from asrkit.models.heads import Wav2Vec2ForCTC
-from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 from asrkit.testing import make_tone_manifest
+from asrkit.testing.ctc import write_ctc_checkpoint
 
 from ..train.conftest import MICRO_MODEL
 
@@ -21,13 +17,7 @@ from ..train.conftest import MICRO_MODEL
 def model_and_manifest(tmp_path_factory):
     """An untrained micro CTC checkpoint and a manifest of two tones: greedy decoding runs in a second."""
     root = tmp_path_factory.mktemp("decode")
-    tokens = CharTokenizer().tokens
-    torch.manual_seed(0)
-    encoder = wav2vec2_model(Wav2Vec2Config.from_dict(MICRO_MODEL))
-    model = Wav2Vec2ForCTC(encoder, len(tokens))
-    torch.save({"config": {"tokens": tokens, "encoder": to_dict(encoder.cfg)}, "model": model.state_dict()},
-               root / "ctc.pt")
-    return root / "ctc.pt", make_tone_manifest(root, 2, name="test.tsv")
+    return write_ctc_checkpoint(root / "ctc.pt", MICRO_MODEL), make_tone_manifest(root, 2, name="test.tsv")
 
 
 def test_every_decode_option_is_a_flag_with_its_default():
