@@ -26,13 +26,9 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--subset 10m|1h|10h|100h|960h] [-
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
+. ../../utils/stage.sh   # log, marker, run_stage
+marker_tag=".$subset"    # stages 3-7 markers per subset: $exp/.stageN.$subset.done
 
-log() { echo -e "$(date '+%Y-%m-%d %H:%M:%S') (${0##*/}) $*"; }
-marker() { if [ "$1" -le 2 ]; then echo "$data/.stage$1.done"; else echo "$exp/.stage$1.$subset.done"; fi; }
-run_stage() {
-  [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ] || return 1
-  if [ -f "$(marker "$1")" ] && [ "$force" != true ]; then log "Stage $1: done already, skipping"; return 1; fi
-}
 mkdir -p "$data" "$exp"
 lm_url=${LM_URL:-https://www.openslr.org/resources/11}
 dec() { python -c "import yaml,sys; d=yaml.safe_load(open('conf/decode.yaml')); v=d['$1']; print(v['$subset'] if isinstance(v, dict) else v)"; }
