@@ -2,18 +2,16 @@
 import pytest
 
 from asrkit.data.manifest import read_manifest, write_manifest
-from asrkit.decode.lm import LMToolsMissing, find_lm_tools
 from asrkit.testing import make_tone_manifest
+
+from ..decode.test_lm import tools_or_skip
 
 TEXT = ["THE CAT SAT ON THE MAT", "THE DOG SAT", "A CAT AND A DOG", "CAFÉ"] * 25
 
 
 @pytest.fixture
 def text(tmp_path):
-    try:
-        find_lm_tools()
-    except LMToolsMissing as e:
-        pytest.skip(f"KenLM tools not built ({e})")
+    tools_or_skip()
     path = tmp_path / "text.txt"
     path.write_text("\n".join(TEXT) + "\n", encoding="utf-8")
     return path

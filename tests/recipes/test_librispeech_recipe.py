@@ -11,7 +11,7 @@ import yaml
 
 from asrkit.config import to_dict
 from asrkit.data.manifest import read_manifest
-from asrkit.decode.lm import LMToolsMissing, find_lm_tools, train_ngram
+from asrkit.decode.lm import train_ngram
 from asrkit.decode.run import load_decode_options
 from asrkit.models.wav2vec2 import load_wav2vec2_config
 from asrkit.testing import make_librispeech_fixture
@@ -19,6 +19,7 @@ from asrkit.testing.ctc import write_ctc_checkpoint
 from asrkit.train.finetune import load_finetune_config
 from asrkit.train.pretrain import load_pretrain_config
 
+from ..decode.test_lm import tools_or_skip
 from ..train.conftest import MICRO_MODEL
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "librispeech"
@@ -118,10 +119,7 @@ def test_librispeech_decode_stage_reads_the_subset_s_decode_config(tmp_path, var
                                                                      word_score):
     """Stages 1-2 on the miniature corpus with a 4-gram of its own transcripts as "the official LM", then stages 6-7
     for an untrained model standing in for stage 5's: `asrkit decode --config` gets the recipe's settings."""
-    try:
-        find_lm_tools()
-    except LMToolsMissing as e:
-        pytest.skip(f"KenLM tools not built ({e})")
+    tools_or_skip()
     make_librispeech_fixture(tmp_path / "corpus")
     transcripts = [line.split(" ", 1)[1] for f in (tmp_path / "corpus").rglob("*.trans.txt")
                    for line in f.read_text().splitlines()]
