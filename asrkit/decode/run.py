@@ -58,7 +58,7 @@ def load_decode_options(config: str | Path | None = None, overrides: Mapping[str
     opts = load_config(DecodeOptions, config)
     if not overrides:
         return opts
-    return from_dict(DecodeOptions, {**to_dict(opts), **overrides}, f"{config} with options" if config else "options")
+    return from_dict(DecodeOptions, {**to_dict(opts), **overrides}, f"{config or 'options'} (with command-line options)")
 
 
 def greedy_text(log_probs: torch.Tensor, tokens: list[str]) -> str:

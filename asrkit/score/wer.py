@@ -292,8 +292,8 @@ class ScoreReport:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = []
         for name in ("per_utt", "per_speaker", "error_pairs"):
-            getattr(self, name).to_csv(out_dir / f"{name}.tsv", sep="\t", index=False)
             paths.append(out_dir / f"{name}.tsv")
+            getattr(self, name).to_csv(paths[-1], sep="\t", index=False)
         return paths
 
 
