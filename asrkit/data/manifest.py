@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +37,7 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
             path, sep="\t", quoting=csv.QUOTE_NONE, dtype=_STR_COLUMNS, keep_default_na=False,
             encoding="utf-8",
         )
-    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise ManifestError(f"{path}: cannot parse ({e}); run `asrkit manifest validate {path}`") from e
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
@@ -89,6 +90,26 @@ def summarize(df: pd.DataFrame) -> dict:
         "utterances": len(df),
         "speakers": int(df["speaker"].nunique()),
     }
+
+
+def summarize_manifests(manifests: Mapping[str, str | Path]) -> dict[str, dict]:
+    """:func:`summarize` of each manifest file: ``{name: path}`` -> ``{name: summary}``."""
+    return {name: summarize(read_manifest(path)) for name, path in manifests.items()}
+
+
+def combine_manifests(manifests: Iterable[str | Path]) -> pd.DataFrame:
+    """The rows of ``manifests`` one after the other (e.g. LibriSpeech's three training splits
+    into train-960); an utterance id in more than one of them is an error."""
+    df = pd.concat([read_manifest(m) for m in manifests], ignore_index=True)
+    dup = df["id"][df["id"].duplicated()]
+    if len(dup):
+        raise ManifestError(f"utterance ids occur in more than one input manifest: {', '.join(dup.head(5))}")
+    return df
+
+
+def manifest_texts(manifests: Iterable[str | Path]) -> frozenset[str]:
+    """Every transcript of ``manifests`` (e.g. dev and test, to hold out of LM training text)."""
+    return frozenset(t for m in manifests for t in read_manifest(m)["text"])
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,9 +15,10 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.tokenizer import LIBRISPEECH_CHARS, WORD_BOUNDARY
+from ..data.tokenizer import LIBRISPEECH_CHARS, WORD_BOUNDARY, load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,45 @@ def sentence_perplexity(lm_path: str | Path, sentences: Iterable[str]) -> dict[s
 
 
 def lm_perplexity(lm_path: str | Path, text_file: str | Path) -> dict[str, float | int]:
-    """:func:`sentence_perplexity` of a text file, one sentence per line ->
-    ``{"ppl", "oov", "sentences", "words"}``."""
+    """:func:`sentence_perplexity` of a text file, one sentence per line, or of the transcripts
+    of a manifest (``*.tsv``) -> ``{"ppl", "oov", "sentences", "words"}``."""
+    if Path(text_file).suffix == ".tsv":
+        from ..data.manifest import read_manifest
+
+        return sentence_perplexity(lm_path, read_manifest(text_file)["text"])
     with open(text_file, encoding="utf-8") as f:
         return sentence_perplexity(lm_path, f)
+
+
+def lexicon_tokens(tokens_path: str | Path | None = None) -> Sequence[str]:
+    """The tokens a lexicon may spell words with: those of the acoustic model's ``tokens.txt``
+    (or sentencepiece model), else the LibriSpeech characters."""
+    return load_tokenizer(tokens_path).tokens if tokens_path else LIBRISPEECH_CHARS
+
+
+def write_lexicon(arpa_path: str | Path, out_path: str | Path, *,
+                  tokens: Iterable[str] = LIBRISPEECH_CHARS) -> tuple[int, list[str]]:
+    """:func:`build_lexicon` of the vocabulary of an ARPA LM -> ``(words written, words skipped)``."""
+    return build_lexicon(lm_vocabulary(arpa_path), out_path, tokens=tokens)
+
+
+@dataclass(frozen=True)
+class TrainedLM:
+    """What :func:`train_lm` wrote: the n-gram as ARPA and KenLM binary, and its lexicon."""
+
+    arpa: Path
+    binary: Path
+    lexicon: Path
+    words: int  # lexicon entries
+    skipped: list[str]  # LM words spelled with characters outside the token set
+
+
+def train_lm(text_file: str | Path, out_prefix: str | Path, order: int = 4, *, lexicon: str | Path | None = None,
+             tokens: Iterable[str] = LIBRISPEECH_CHARS, tools_dir: str | Path | None = None, memory: str = "25%",
+             prune: Sequence[int] | None = None) -> TrainedLM:
+    """:func:`train_ngram`, then the lexicon of its vocabulary (default: ``lexicon.txt`` next to
+    ``out_prefix``) for an acoustic model with ``tokens``."""
+    lexicon = Path(lexicon) if lexicon else Path(out_prefix).parent / "lexicon.txt"
+    arpa, binary = train_ngram(text_file, out_prefix, order, tools_dir=tools_dir, memory=memory, prune=prune)
+    words, skipped = write_lexicon(arpa, lexicon, tokens=tokens)
+    return TrainedLM(arpa, binary, lexicon, words, skipped)

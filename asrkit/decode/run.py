@@ -15,13 +15,15 @@ search proposes each from the results before it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Literal
 
 import torch
 import yaml
 
+from ..config import from_dict, load_config, to_dict
 from ..score import score, write_trn
 from . import write_hyp_trn, write_scores_tsv
 from .greedy import greedy_decode
@@ -39,13 +41,24 @@ class DecodeOptions:
     word_score: float = 0.0  # word insertion score
     tune: str = ""  # dev manifest to tune lm_weight/word_score on
     trials: int = 32  # the paper runs 128
-    tune_method: str = "bayes"  # "bayes" (GP + expected improvement, as §4.4) or "random"
+    tune_method: Literal["bayes", "random"] = "bayes"  # GP + expected improvement (as §4.4), or random search
     lm_weight_range: tuple[float, float] = (0.0, 5.0)
     word_score_range: tuple[float, float] = (-5.0, 5.0)
     seed: int = 0
-    precision: str = "auto"  # "bf16": autocast for the network; "auto": bf16 only with native hardware support
+    precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16: autocast; auto: bf16 with native hardware support
     max_tokens: int = 1_600_000  # samples per batch for the network
     num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
+
+
+def load_decode_options(config: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DecodeOptions:
+    """Decode options: the defaults, those of YAML file ``config`` over them (any field of
+    :class:`DecodeOptions`), and ``overrides`` (``asrkit decode``'s flags given on the command line)
+    over both. An unknown key or a value of the wrong type is a :class:`ConfigError` naming the
+    file and the key."""
+    opts = load_config(DecodeOptions, config)
+    if not overrides:
+        return opts
+    return from_dict(DecodeOptions, {**to_dict(opts), **overrides}, f"{config or 'options'} (with command-line options)")
 
 
 def greedy_text(log_probs: torch.Tensor, tokens: list[str]) -> str:

@@ -7,6 +7,7 @@ from asrkit.score.wer import (
     align,
     align_many,
     append_result,
+    read_results,
     read_trn,
     score,
     speaker_of,
@@ -15,5 +16,5 @@ from asrkit.score.wer import (
 
 __all__ = [
     "RESULT_COLUMNS", "Alignment", "ErrorCounts", "ScoreReport", "align", "align_many", "append_result",
-    "read_trn", "score", "speaker_of", "write_trn",
+    "read_results", "read_trn", "score", "speaker_of", "write_trn",
 ]

@@ -286,6 +286,16 @@ class ScoreReport:
         """The ``n`` most frequent substitutions, deletions and insertions (wav2vec 2.0 Table 11)."""
         return self.error_pairs.groupby("kind", sort=False).head(n).reset_index(drop=True)
 
+    def write_tables(self, out_dir: str | Path) -> list[Path]:
+        """Write ``per_utt.tsv``, ``per_speaker.tsv`` and ``error_pairs.tsv`` into ``out_dir``."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name in ("per_utt", "per_speaker", "error_pairs"):
+            paths.append(out_dir / f"{name}.tsv")
+            getattr(self, name).to_csv(paths[-1], sep="\t", index=False)
+        return paths
+
 
 def score(refs: Mapping[str, str], hyps: Mapping[str, str], *, case_sensitive: bool = False) -> ScoreReport:
     """Score ``hyps`` against ``refs`` ({utt_id: text}); both must hold the same ids."""
@@ -382,3 +392,11 @@ def append_result(results_tsv: str | Path, row: Mapping[str, object]) -> Path:
     with path.open("a", encoding="utf-8", newline="") as f:
         f.writelines(lines)
     return path
+
+
+def read_results(results_tsv: str | Path) -> pd.DataFrame:
+    """A results TSV (rows of :func:`append_result`) as a data frame; empty cells stay empty strings."""
+    try:
+        return pd.read_csv(results_tsv, sep="\t", keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"{results_tsv}: not a results TSV ({' '.join(str(e).split())})") from e

@@ -4,8 +4,8 @@ import pytest
 import soundfile as sf
 
 from asrkit.data.librispeech import prepare_librispeech
-from asrkit.data.manifest import (COLUMNS, ManifestError, export_fairseq, import_kaldi, read_manifest,
-                                  write_manifest)
+from asrkit.data.manifest import (COLUMNS, ManifestError, combine_manifests, export_fairseq, import_kaldi,
+                                  manifest_texts, read_manifest, summarize_manifests, write_manifest)
 from asrkit.testing import make_librispeech_fixture, tone
 
 
@@ -100,8 +100,24 @@ def test_fairseq_export(fixture_root, tmp_path):
     assert ltr.read_text().splitlines()[0] == " ".join(" ".join(w) + " |" for w in words)
 
 
-def test_read_manifest_names_missing_columns(tmp_path):
+def test_read_manifest_names_missing_columns_and_empty_files(tmp_path):
     p = tmp_path / "bad.tsv"
     pd.DataFrame({"id": ["a"], "audio": ["x.flac"]}).to_csv(p, sep="\t", index=False)
     with pytest.raises(ManifestError, match="missing column"):
         read_manifest(p)
+    (tmp_path / "empty.tsv").write_text("")
+    with pytest.raises(ManifestError, match="empty.tsv: cannot parse"):
+        read_manifest(tmp_path / "empty.tsv")
+
+
+def test_combined_manifests_keep_every_row_in_order_and_reject_repeated_ids(fixture_root, tmp_path):
+    root, _ = fixture_root
+    written = prepare_librispeech(root / "LibriSpeech", tmp_path / "m", splits=["dev-clean", "dev-other"])
+    clean, other = read_manifest(written["dev-clean"]), read_manifest(written["dev-other"])
+    combined = combine_manifests([written["dev-clean"], written["dev-other"]])
+    assert list(combined["id"]) == [*clean["id"], *other["id"]]
+    with pytest.raises(ManifestError, match="more than one input manifest: " + clean["id"][0]):
+        combine_manifests([written["dev-clean"], written["dev-clean"]])
+    assert manifest_texts(written.values()) == frozenset(combined["text"])
+    summary = summarize_manifests(written)
+    assert list(summary) == ["dev-clean", "dev-other"] and summary["dev-other"]["utterances"] == len(other)

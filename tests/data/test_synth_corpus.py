@@ -9,7 +9,7 @@ import soundfile as sf
 
 from asrkit.data.librispeech import prepare_librispeech
 from asrkit.data.manifest import read_manifest
-from asrkit.data.synth.corpus import SynthConfig, generate_corpus, make_speakers
+from asrkit.data.synth.corpus import SynthConfig, generate_corpus, make_speakers, write_lm_text
 from asrkit.data.validate import validate_manifest
 
 SMALL = dict(pretrain_hours=0.01, finetune_folds=2, fold_minutes=0.15, dev_minutes=0.15, test_minutes=0.15,
@@ -87,3 +87,11 @@ def test_audio_is_16k_mono_speech_with_phoneme_timings(corpus):
     assert len(m["words"]) == len(m["english"].split())
     trans = (root / "dev" / spk / chap / f"{spk}-{chap}.trans.txt").read_text()
     assert f"{m['id']} {m['text']}\n" in trans
+
+
+def test_lm_text_excludes_held_out_transcripts(tmp_path):
+    write_lm_text(tmp_path / "all.txt", 3000, seed=5)
+    common = (tmp_path / "all.txt").read_text().splitlines()[0]
+    write_lm_text(tmp_path / "lm.txt", 3000, seed=5, exclude=frozenset([common]))
+    lines = (tmp_path / "lm.txt").read_text().splitlines()
+    assert len(lines) == 3000 and common not in lines

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from asrkit.data.manifest import read_manifest, write_manifest
 from asrkit.decode.lm import (
     LMError,
     LMToolsMissing,
@@ -17,8 +18,10 @@ from asrkit.decode.lm import (
     find_lm_tools,
     lm_perplexity,
     lm_vocabulary,
+    train_lm,
     train_ngram,
 )
+from asrkit.testing import make_tone_manifest
 
 SUBJECTS = ("THE CAT", "THE DOG", "A BIRD", "MY FRIEND", "THE OLD MAN")
 VERBS = ("SAT ON", "RAN TO", "LOOKED AT", "SLEPT UNDER")
@@ -80,6 +83,26 @@ def test_perplexity_counts_oov_words(lm, tmp_path):
     (tmp_path / "oov.txt").write_text("THE ZEBRA SAT ON THE MAT\n", encoding="utf-8")
     stats = lm_perplexity(arpa, tmp_path / "oov.txt")
     assert (stats["oov"], stats["sentences"], stats["words"]) == (1, 1, 6)
+
+
+def test_perplexity_of_a_manifest_is_that_of_its_transcripts(lm, tmp_path):
+    manifest = make_tone_manifest(tmp_path, num_utts=3, name="dev.tsv")
+    df = read_manifest(manifest)
+    df["text"] = sentences(3, seed=4)
+    write_manifest(df, manifest)
+    (tmp_path / "dev.txt").write_text("\n".join(df["text"]) + "\n", encoding="utf-8")
+    assert lm_perplexity(lm[1], manifest) == lm_perplexity(lm[1], tmp_path / "dev.txt")
+
+
+def test_train_lm_writes_the_lexicon_of_its_vocabulary_next_to_it(tmp_path):
+    tools_or_skip()
+    (tmp_path / "text.txt").write_text("\n".join(sentences(100, seed=3)) + "\n", encoding="utf-8")
+    trained = train_lm(tmp_path / "text.txt", tmp_path / "lm" / "2gram", order=2, memory="64M")
+    assert (trained.arpa.name, trained.binary.name, trained.lexicon) == ("2gram.arpa", "2gram.bin",
+                                                                           tmp_path / "lm" / "lexicon.txt")
+    words = {w for part in SUBJECTS + VERBS + OBJECTS for w in part.split()}
+    assert trained.words == len(words) and trained.skipped == []
+    assert {line.split("\t")[0] for line in trained.lexicon.read_text().splitlines()} == words
 
 
 def test_lm_vocabulary_reads_unigrams(lm):

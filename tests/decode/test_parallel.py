@@ -15,15 +15,13 @@ import yaml
 from click.testing import CliRunner
 
 from asrkit.cli import cli
-from asrkit.config import to_dict
 from asrkit.data.tokenizer import CharTokenizer
 from asrkit.decode.beam import LexiconBeamDecoder
 from asrkit.decode.lm import LMError, LMToolsMissing, build_lexicon, find_lm_tools, lm_vocabulary, train_ngram
 from asrkit.decode.parallel import BeamSearchPool, balanced_chunks, resolve_num_workers
 from asrkit.decode.run import DecodeOptions, decode_manifest
-from asrkit.models.heads import Wav2Vec2ForCTC
-from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 from asrkit.testing import WORDS, make_tone_manifest
+from asrkit.testing.ctc import write_ctc_checkpoint
 
 from ..train.conftest import MICRO_MODEL
 
@@ -43,12 +41,7 @@ def setup(tmp_path_factory):
                                    + "\n", encoding="utf-8")
     arpa, binary = train_ngram(root / "text.txt", root / "3gram", order=3, memory="64M")
     build_lexicon(lm_vocabulary(arpa), root / "lexicon.txt", tokens=TOKENS)
-    torch.manual_seed(0)
-    encoder = wav2vec2_model(Wav2Vec2Config.from_dict(MICRO_MODEL))
-    model = Wav2Vec2ForCTC(encoder, len(TOKENS)).eval()
-    checkpoint = root / "ctc.pt"
-    torch.save({"config": {"tokens": TOKENS, "encoder": to_dict(encoder.cfg)}, "model": model.state_dict()},
-               checkpoint)
+    checkpoint = write_ctc_checkpoint(root / "ctc.pt", MICRO_MODEL)
     test = make_tone_manifest(root, 7, seed=2, name="test.tsv")
     dev = make_tone_manifest(root, 6, seed=3, name="dev.tsv")
     return checkpoint, test, dev, binary, root / "lexicon.txt"

@@ -1,5 +1,6 @@
-"""recipes/librispeech/*: data prep (stage 1) on a miniature corpus in the official layout; every config loads and
-the SEW-D recipes keep the paper's settings."""
+"""recipes/librispeech/*: data prep (stage 1) on a miniature corpus in the official layout, LM, decoding and
+scoring (stages 2, 6, 7) with an untrained model; every config loads and the recipes keep the papers' settings."""
+import gzip
 import os
 import subprocess
 import sys
@@ -10,22 +11,32 @@ import yaml
 
 from asrkit.config import to_dict
 from asrkit.data.manifest import read_manifest
+from asrkit.decode.lm import train_ngram
+from asrkit.decode.run import load_decode_options
 from asrkit.models.wav2vec2 import load_wav2vec2_config
 from asrkit.testing import make_librispeech_fixture
+from asrkit.testing.ctc import write_ctc_checkpoint
 from asrkit.train.finetune import load_finetune_config
 from asrkit.train.pretrain import load_pretrain_config
+
+from ..decode.test_lm import tools_or_skip
+from ..train.conftest import MICRO_MODEL
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "librispeech"
 VARIANTS = ["w2v2_base", "w2v2_large", "sewd_mid", "sewd_base_plus"]
 
 
+def run_recipe(variant, tmp_path, *args):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "1", "ngpu": "1"}
+    dirs = ["--corpus", tmp_path / "corpus", "--data", tmp_path / "data", "--exp", tmp_path / "exp"]
+    return subprocess.run(["bash", str(RECIPES / variant / "run.sh"), *map(str, args), *map(str, dirs)],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_librispeech_manifest_stage_on_the_official_layout(tmp_path, variant):
     expected = make_librispeech_fixture(tmp_path / "corpus")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "1", "ngpu": "1"}
-    res = subprocess.run(["bash", str(RECIPES / variant / "run.sh"), "--stage", "1", "--stop-stage", "1",
-                          "--corpus", str(tmp_path / "corpus"), "--data", str(tmp_path / "data"),
-                          "--exp", str(tmp_path / "exp")], env=env, capture_output=True, text=True, timeout=300)
+    res = run_recipe(variant, tmp_path, "--stage", 1, "--stop-stage", 1)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     manifests = tmp_path / "data" / "manifests"
     for split, ids in expected.items():
@@ -38,17 +49,37 @@ def subsets(variant):
     return sorted(p.stem.removeprefix("finetune_") for p in (RECIPES / variant / "conf").glob("finetune_*.yaml"))
 
 
+def decode_config(variant, subset):
+    """The `asrkit decode --config` file of run.sh's stage 6: conf/decode_<subset>.yaml, else conf/decode.yaml."""
+    conf = RECIPES / variant / "conf"
+    return conf / f"decode_{subset}.yaml" if (conf / f"decode_{subset}.yaml").is_file() else conf / "decode.yaml"
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_librispeech_configs_load(variant):
     conf = RECIPES / variant / "conf"
     load_pretrain_config(conf / "pretrain.yaml")
-    decode = yaml.safe_load((conf / "decode.yaml").read_text())
     assert subsets(variant) in (["100h", "10h", "10m", "1h", "960h"], ["100h", "10h", "10m", "1h"])
     for subset in subsets(variant):
         cfg = load_finetune_config(conf / f"finetune_{subset}.yaml")
         assert Path(cfg.data.train_manifest).stem in (subset, "train-clean-100", "train-960")
-        for key in ("beam_size", "beam_threshold", "lm_weight", "word_score"):  # run.sh's dec()
-            assert not isinstance(decode[key], dict) or subset in decode[key]
+        load_decode_options(decode_config(variant, subset))
+
+
+# wav2vec 2.0 Table 7 (LibriSpeech LM weight, word score per labelled subset); SEW-D §4.1: untuned defaults
+W2V2_DECODING = {"10m": (3.23, -0.26), "1h": (2.90, -1.62), "10h": (2.46, -0.59), "100h": (2.15, -0.52),
+                 "960h": (1.74, 0.52)}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_librispeech_decoding_is_the_paper_s(variant):
+    for subset in subsets(variant):
+        opts = load_decode_options(decode_config(variant, subset))
+        if variant.startswith("w2v2"):
+            assert (opts.beam_size, opts.beam_threshold) == (1500, 100.0)
+            assert (opts.lm_weight, opts.word_score) == W2V2_DECODING[subset]
+        else:
+            assert (opts.beam_size, opts.beam_threshold, opts.lm_weight, opts.word_score) == (50, 25.0, 2.0, -1.0)
 
 
 @pytest.mark.parametrize("variant, model", [("sewd_mid", "sew_d_mid"), ("sewd_base_plus", "sew_d_base_plus")])
@@ -79,3 +110,36 @@ def test_sewd_fine_tuning_is_w2v2_base_s_and_base_plus_is_stabilised():
         mid, plus = to_dict(mid), to_dict(plus)
         assert mid["data"] == plus["data"] and mid["trainer"] == plus["trainer"]
         assert {k: v for k, v in mid["optim"].items() if k != "lr"} == {k: v for k, v in plus["optim"].items() if k != "lr"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant, subset, beam_size, lm_weight, word_score", [
+    ("w2v2_base", "1h", 1500, 2.90, -1.62), ("sewd_mid", "10m", 50, 2.0, -1.0)])
+def test_librispeech_decode_stage_reads_the_subset_s_decode_config(tmp_path, variant, subset, beam_size, lm_weight,
+                                                                     word_score):
+    """Stages 1-2 on the miniature corpus with a 4-gram of its own transcripts as "the official LM", then stages 6-7
+    for an untrained model standing in for stage 5's: `asrkit decode --config` gets the recipe's settings."""
+    tools_or_skip()
+    make_librispeech_fixture(tmp_path / "corpus")
+    transcripts = [line.split(" ", 1)[1] for f in (tmp_path / "corpus").rglob("*.trans.txt")
+                   for line in f.read_text().splitlines()]
+    (tmp_path / "text.txt").write_text("\n".join(transcripts) + "\n")
+    arpa, _ = train_ngram(tmp_path / "text.txt", tmp_path / "lm", order=4, memory="64M")
+    (tmp_path / "corpus" / "4-gram.arpa.gz").write_bytes(gzip.compress(arpa.read_bytes()))
+    res = run_recipe(variant, tmp_path, "--stage", 1, "--stop-stage", 2)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    write_ctc_checkpoint(tmp_path / "exp" / f"finetune_{subset}" / "checkpoint_best.pt", MICRO_MODEL)
+
+    res = run_recipe(variant, tmp_path, "--stage", 6, "--stop-stage", 7, "--subset", subset)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    exp = tmp_path / "exp" / f"finetune_{subset}"
+    for split in ("dev-clean", "dev-other", "test-clean", "test-other"):
+        used = yaml.safe_load((exp / f"{split}_4gram" / "decode.yaml").read_text())
+        assert (used["decoder"], used["beam_size"], used["lm_weight"], used["word_score"]) == (
+            "lexicon", beam_size, lm_weight, word_score), split
+        assert yaml.safe_load((exp / f"{split}_viterbi" / "decode.yaml").read_text())["decoder"] == "greedy"
+    rows = (tmp_path / "exp" / "results.tsv").read_text().splitlines()
+    assert len(rows) == 1 + 8 and all(r.startswith(f"finetune_{subset}\t") for r in rows[1:])
+    assert all((tmp_path / "exp" / f".stage{n}.{subset}.done").exists() for n in (6, 7))  # markers per subset
+    again = run_recipe(variant, tmp_path, "--stage", 6, "--stop-stage", 7, "--subset", subset)
+    assert again.returncode == 0 and "Stage 6: done already" in again.stdout and "Stage 7: done already" in again.stdout

@@ -14,6 +14,7 @@ from asrkit.score import (
     align,
     align_many,
     append_result,
+    read_results,
     read_trn,
     score,
     speaker_of,
@@ -215,3 +216,17 @@ def test_append_result_rejects_unknown_columns(tmp_path: Path):
     with pytest.raises(ValueError, match="tab or newline"):
         append_result(path, {"exp": "a\tb"})
     assert path.read_text() == "exp\twer\ne1\t1.0\n"
+
+
+def test_read_results_reads_what_append_result_wrote_and_names_a_broken_file(tmp_path: Path):
+    path = append_result(tmp_path / "results.tsv", {"exp": "e1", "decoder": "", "wer": 1.5})
+    assert read_results(path).to_dict("records") == [{"exp": "e1", "decoder": "", "wer": 1.5}]
+    (tmp_path / "empty.tsv").write_text("")
+    with pytest.raises(ValueError, match="empty.tsv: not a results TSV"):
+        read_results(tmp_path / "empty.tsv")
+
+
+def test_report_tables_are_written_as_tsv(tmp_path: Path, report):
+    paths = report.write_tables(tmp_path / "out")
+    assert [p.name for p in paths] == ["per_utt.tsv", "per_speaker.tsv", "error_pairs.tsv"]
+    assert pd.read_csv(paths[0], sep="\t", keep_default_na=False)["utt_id"].tolist() == report.per_utt["utt_id"].tolist()

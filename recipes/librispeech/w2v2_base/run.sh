@@ -9,7 +9,8 @@
 #   2 lm         official 4-gram -> KenLM binary; lexicon of its vocabulary
 #   3 pretrain   $train_cmd pretrain (torchrun: all GPUs of all nodes)
 #   5 finetune   $train_cmd finetune on $subset (conf/finetune_$subset.yaml)
-#   6 decode     dev/test: Viterbi and 4-gram beam search with conf/decode.yaml (wav2vec 2.0: Table 7 weights)
+#   6 decode     dev/test: Viterbi and 4-gram beam search with conf/decode_$subset.yaml (wav2vec 2.0: the
+#                Table 7 weights of each subset), else conf/decode.yaml (SEW-D: one setting for every subset)
 #   7 score      sclite-identical WER -> exp/results.tsv
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,16 +27,11 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--subset 10m|1h|10h|100h|960h] [-
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
+. ../../utils/stage.sh   # log, marker, run_stage
+marker_tag=".$subset"    # stages 3-7 markers per subset: $exp/.stageN.$subset.done
 
-log() { echo -e "$(date '+%Y-%m-%d %H:%M:%S') (${0##*/}) $*"; }
-marker() { if [ "$1" -le 2 ]; then echo "$data/.stage$1.done"; else echo "$exp/.stage$1.$subset.done"; fi; }
-run_stage() {
-  [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ] || return 1
-  if [ -f "$(marker "$1")" ] && [ "$force" != true ]; then log "Stage $1: done already, skipping"; return 1; fi
-}
 mkdir -p "$data" "$exp"
 lm_url=${LM_URL:-https://www.openslr.org/resources/11}
-dec() { python -c "import yaml,sys; d=yaml.safe_load(open('conf/decode.yaml')); v=d['$1']; print(v['$subset'] if isinstance(v, dict) else v)"; }
 
 if run_stage 0; then
   log "Stage 0: download"
@@ -79,15 +75,15 @@ if run_stage 5; then
 fi
 
 if run_stage 6; then
-  log "Stage 6: decoding ($subset: LM weight $(dec lm_weight), word score $(dec word_score))"
+  decode_config=conf/decode_$subset.yaml
+  [ -f "$decode_config" ] || decode_config=conf/decode.yaml
+  log "Stage 6: decoding ($subset, 4-gram with $decode_config)"
   for split in dev-clean dev-other test-clean test-other; do
     model="$exp/finetune_$subset/checkpoint_best.pt"
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/$split.tsv" \
       --out-dir "$exp/finetune_$subset/${split}_viterbi"
-    asrkit decode --checkpoint "$model" --manifest "$data/manifests/$split.tsv" \
-      --out-dir "$exp/finetune_$subset/${split}_4gram" --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" \
-      --beam-size "$(dec beam_size)" --beam-threshold "$(dec beam_threshold)" \
-      --lm-weight "$(dec lm_weight)" --word-score "$(dec word_score)"
+    asrkit decode --config "$decode_config" --checkpoint "$model" --manifest "$data/manifests/$split.tsv" \
+      --out-dir "$exp/finetune_$subset/${split}_4gram" --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt"
   done
   touch "$(marker 6)"
 fi

@@ -43,15 +43,8 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data 
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
+. ../../utils/stage.sh   # log, marker, run_stage
 
-log() { echo -e "$(date '+%Y-%m-%d %H:%M:%S') (${0##*/}) $*"; }
-marker() { if [ "$1" -le 2 ]; then echo "$data/.stage$1.done"; else echo "$exp/.stage$1.done"; fi; }
-run_stage() {  # run_stage N: true when stage N is selected and not already done
-  [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ] || return 1
-  if [ -f "$(marker "$1")" ] && [ "$force" != true ]; then
-    log "Stage $1: done already ($(marker "$1")), skipping"; return 1
-  fi
-}
 mkdir -p "$data" "$exp"
 
 if run_stage 0; then

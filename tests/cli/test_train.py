@@ -1,14 +1,12 @@
 """`asrkit import-checkpoint --from hf|fairseq` writes an asrkit checkpoint with the same outputs."""
 import torch
 import transformers
-from click.testing import CliRunner
 
-from asrkit.cli import cli
 from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 from asrkit.testing.parity import perturbed
 from asrkit.train.checkpoint import load_checkpoint
 
-from .test_wav2vec2_parity import _fairseq_checkpoint, _hf_config
+from ..models.test_wav2vec2_parity import _fairseq_checkpoint, _hf_config
 
 
 def _load(path):
@@ -18,7 +16,7 @@ def _load(path):
     return model.eval()
 
 
-def test_import_hf_directory_and_fairseq_file_give_the_transformers_outputs(tmp_path):
+def test_import_hf_directory_and_fairseq_file_give_the_transformers_outputs(tmp_path, run_cli):
     torch.manual_seed(0)
     hf = perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable=True))).eval()
     hf.save_pretrained(tmp_path / "hf")
@@ -27,13 +25,13 @@ def test_import_hf_directory_and_fairseq_file_give_the_transformers_outputs(tmp_
     with torch.no_grad():
         ref = hf.wav2vec2(x).last_hidden_state
     for kind, src in (("hf", tmp_path / "hf"), ("fairseq", tmp_path / "fairseq.pt")):
-        res = CliRunner().invoke(cli, ["import-checkpoint", "--from", kind, str(src), str(tmp_path / f"{kind}.pt")])
+        res = run_cli("import-checkpoint", "--from", kind, src, tmp_path / f"{kind}.pt")
         assert res.exit_code == 0, res.output
         with torch.no_grad():
             ours = _load(tmp_path / f"{kind}.pt").extract_features(x).x
         assert (ours - ref).abs().max() < 1e-4, kind
 
 
-def test_import_of_a_non_checkpoint_directory_fails_clearly(tmp_path):
-    res = CliRunner().invoke(cli, ["import-checkpoint", "--from", "hf", str(tmp_path), str(tmp_path / "o.pt")])
+def test_import_of_a_non_checkpoint_directory_fails_clearly(tmp_path, run_cli):
+    res = run_cli("import-checkpoint", "--from", "hf", tmp_path, tmp_path / "o.pt")
     assert res.exit_code == 1 and "config.json" in res.output

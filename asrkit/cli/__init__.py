@@ -1,0 +1,35 @@
+"""The ``asrkit`` command line: thin click commands, by area, that each call one library function
+and print what it returns; each command that runs a job writes the resolved config next to its
+outputs.
+
+- :mod:`.data`: ``prepare`` (synth, lm-text, librispeech), ``manifest`` (validate, summary, combine,
+  from-kaldi, to-fairseq);
+- :mod:`.lm`: ``lm`` (train, lexicon, eval);
+- :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
+- :mod:`.decode`: ``decode``, ``score``;
+- :mod:`.report`: ``results``, ``benchmark``, ``compare``;
+- :mod:`.ui`: the console, progress bars, one-line errors and tables they share.
+"""
+from __future__ import annotations
+
+import click
+
+from .data import manifest, prepare
+from .decode import decode_cmd, score_cmd
+from .lm import lm
+from .report import benchmark_cmd, compare_cmd, results_cmd
+from .train import finetune_cmd, import_checkpoint_cmd, pretrain_cmd
+from .ui import CONTEXT
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="asrkit")
+def cli():
+    """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D) and ASR."""
+
+
+for command in (prepare, manifest, lm, pretrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd, score_cmd,
+                results_cmd, benchmark_cmd, compare_cmd):
+    cli.add_command(command)
+
+__all__ = ["cli"]

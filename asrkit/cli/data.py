@@ -1,0 +1,197 @@
+"""``asrkit prepare`` (synth, lm-text, librispeech) and ``asrkit manifest`` (validate, summary, combine,
+from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from ..data.synth.corpus import SynthConfig
+from .ui import CONTEXT, console, dataclass_options, fail, progress_bars, progress_display, summary_table
+
+
+@click.group(context_settings=CONTEXT)
+def prepare():
+    """Generate or prepare a corpus and write its manifests."""
+
+
+@prepare.command("synth", context_settings=CONTEXT)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@dataclass_options(SynthConfig)
+def prepare_synth(out_dir: Path, **options):
+    """Synthesise the built-in spoken-command corpus (espeak-ng, offline) into OUT_DIR.
+
+    LibriSpeech + Libri-light layout: pretrain/, dev/, test/ and
+    librispeech_finetuning/1h/<fold>/clean/ (fold 0 = the 10m set), with Italian
+    translations, intents, slots and phoneme timings in metadata/<split>.jsonl.
+    """
+    from ..data.synth.corpus import generate_corpus
+
+    with progress_bars(absolute=True) as update:
+        summary = generate_corpus(out_dir, SynthConfig(**options),
+                                  lambda split, done, target: update(f"synth {split} (s)", round(done), round(target)))
+    console.print(summary_table(f"synthetic corpus in {out_dir}", summary))
+
+
+@prepare.command("lm-text", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sentences", default=200_000, help="Lines of text to draw from the synth grammar.")
+@click.option("--seed", default=1234, help="Seed of the draw (independent of the corpus seed).")
+@click.option("--exclude", "exclude", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Manifest whose transcripts must not appear in the text (dev/test; repeatable).")
+def prepare_lm_text(out: Path, sentences: int, seed: int, exclude: tuple[Path, ...]):
+    """LM training text for the synth corpus, drawn from its grammar (one sentence per line)."""
+    from ..data.manifest import ManifestError, manifest_texts
+    from ..data.synth.corpus import write_lm_text
+
+    try:
+        held_out = manifest_texts(exclude)
+    except ManifestError as e:
+        fail(str(e))
+    n = write_lm_text(out, sentences, seed, held_out)
+    console.print(f"wrote {n} sentences to {out} (excluding {len(held_out)} held-out transcripts)")
+
+
+@prepare.command("librispeech", context_settings=CONTEXT)
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the <split>.tsv manifests.")
+@click.option("--split", "splits", multiple=True, help="Split directory to include (repeatable); default: all.")
+@click.option("--finetuning-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Libri-light librispeech_finetuning/ (default: CORPUS_DIR/librispeech_finetuning if present).")
+def prepare_librispeech_cmd(corpus_dir: Path, out_dir: Path, splits: tuple[str, ...], finetuning_dir: Path | None):
+    """Manifests for a LibriSpeech-layout corpus (LibriSpeech, Libri-light, or the synth corpus)."""
+    from ..data.librispeech import prepare_librispeech
+    from ..data.manifest import ManifestError, summarize_manifests
+
+    try:
+        written = prepare_librispeech(corpus_dir, out_dir, list(splits) or None, finetuning_dir,
+                                      progress=lambda s: console.log(f"scanning {s}"))
+        summary = summarize_manifests(written)
+    except ManifestError as e:
+        fail(str(e))
+    console.print(summary_table(f"manifests in {out_dir}", summary))
+
+
+@click.group(context_settings=CONTEXT)
+def manifest():
+    """Validate, summarise, import and export manifests."""
+
+
+@manifest.command("validate", context_settings=CONTEXT)
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--sample-rate", default=16000, help="Expected sample rate (Hz).")
+@click.option("--charset", default="ABCDEFGHIJKLMNOPQRSTUVWXYZ' ",
+              help="Characters allowed in transcripts (default: LibriSpeech).")
+@click.option("--unlabeled", is_flag=True, help="Transcripts may be empty (pre-training data).")
+@click.option("--no-audio", is_flag=True, help="Skip decoding the audio (text and manifest checks only).")
+@click.option("--num-workers", default=2, help="Processes decoding audio.")
+@click.option("--fix", "fix_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the rows that pass to FIX_DIR/<manifest name> and the others to FIX_DIR/rejected.tsv.")
+def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_workers, fix_dir):
+    """Check manifests and their audio; report each problem with line, id and reason code.
+
+    Exits 1 when any problem is found (0 with --fix once the kept rows are written).
+    """
+    from ..data.manifest import ManifestError
+    from ..data.validate import REASONS, count_rows, fix_manifest, validate_manifest
+
+    if fix_dir is not None and len(manifests) != 1:
+        fail("--fix takes exactly one manifest", 2)
+    reports = []
+    with progress_display(transient=True) as bar:
+        for path in manifests:
+            task = bar.add_task(f"validate {path.name}", total=count_rows(path) if path.is_file() else None)
+            try:
+                report = validate_manifest(
+                    path, sample_rate=sample_rate, charset=charset, text_required=not unlabeled,
+                    check_audio=not no_audio, num_workers=num_workers,
+                    progress=lambda n, task=task: bar.update(task, advance=n),
+                )
+            except ManifestError as e:
+                fail(str(e), 2)
+            reports.append(report)
+    bad = 0
+    for report in reports:
+        if report.problems:
+            table = Table(title=f"{report.manifest}: {len(report.problems)} problem(s)")
+            for col in ("line", "id", "reason", "detail"):
+                table.add_column(col)
+            for p in report.problems:
+                table.add_row(str(p.line), p.utt_id, p.reason, p.detail)
+            console.print(table)
+            bad += 1
+        else:
+            console.print(f"[green]ok[/green] {report.manifest}: {report.num_rows} utterances")
+    if bad:
+        for c in sorted({p.reason for r in reports for p in r.problems}):
+            console.print(f"  [bold]{c}[/bold]: {REASONS[c]}")
+    if fix_dir is not None:
+        try:
+            kept_path, rejected_path, kept, total = fix_manifest(reports[0], fix_dir)
+        except ValueError as e:
+            fail(str(e))
+        console.print(f"kept {kept} of {total} -> {kept_path} (rejected rows: {rejected_path})")
+        return
+    if bad:
+        sys.exit(1)
+
+
+@manifest.command("summary", context_settings=CONTEXT)
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def manifest_summary(manifests):
+    """Hours, utterances and speakers per manifest."""
+    from ..data.manifest import ManifestError, summarize_manifests
+
+    try:
+        summary = summarize_manifests({p.stem: p for p in manifests})
+    except ManifestError as e:
+        fail(str(e))
+    console.print(summary_table("manifests", summary))
+
+
+@manifest.command("combine", context_settings=CONTEXT)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def manifest_combine(out: Path, manifests: tuple[Path, ...]):
+    """Concatenate MANIFESTS into OUT (e.g. LibriSpeech's three training splits into train-960)."""
+    from ..data.manifest import ManifestError, combine_manifests, summarize, write_manifest
+
+    try:
+        df = combine_manifests(manifests)
+    except ManifestError as e:
+        fail(str(e))
+    write_manifest(df, out)
+    console.print(summary_table(str(out), {out.stem: summarize(df)}))
+
+
+@manifest.command("from-kaldi", context_settings=CONTEXT)
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def manifest_from_kaldi(data_dir: Path, out: Path):
+    """Convert a Kaldi data dir (wav.scp, text, utt2spk, segments) into manifest OUT."""
+    from ..data.manifest import ManifestError, import_kaldi, summarize, write_manifest
+
+    try:
+        df = import_kaldi(data_dir)
+    except ManifestError as e:
+        fail(str(e))
+    write_manifest(df, out)
+    console.print(summary_table(f"{out}", {out.stem: summarize(df)}))
+
+
+@manifest.command("to-fairseq", context_settings=CONTEXT)
+@click.argument("manifest_path", metavar="MANIFEST", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--split", default=None, help="Name of the fairseq split (default: the manifest's stem).")
+def manifest_to_fairseq(manifest_path: Path, out_dir: Path, split: str | None):
+    """Export MANIFEST as fairseq's <split>.tsv / .ltr / .wrd into OUT_DIR."""
+    from ..data.manifest import ManifestError, export_fairseq, read_manifest
+
+    try:
+        files = export_fairseq(read_manifest(manifest_path), out_dir, split or manifest_path.stem)
+    except ManifestError as e:
+        fail(str(e))
+    console.print("wrote " + ", ".join(str(f) for f in files))

@@ -1,0 +1,114 @@
+"""``asrkit decode`` (a fine-tuned model over a manifest, :mod:`asrkit.decode.run`) and ``asrkit score``
+(its hypotheses against the references, :mod:`asrkit.score`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from .ui import CONTEXT, console, fail, given_options, progress_bars
+
+
+# One flag per field of asrkit.decode.run.DecodeOptions, named after it, with its default (a test
+# holds them together; the options are not imported here, which would load torch for every command).
+@click.command("decode", context_settings=CONTEXT)
+@click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Fine-tuned CTC checkpoint (asrkit finetune).")
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Utterances to decode.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="hyp.trn, ref.trn, scores.tsv, decode.yaml (and tune.tsv).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML file of decode options: the options below, snake_case (beam_size: 1500); "
+                   "options given on the command line override it.")
+@click.option("--lm", default="", help="KenLM model (binary or ARPA); with --lexicon: lexicon beam search.")
+@click.option("--lexicon", default="", help="Flashlight lexicon (written by `asrkit lm train`).")
+@click.option("--beam-size", default=50, help="Beam size (paper: 500 when tuning, 1500 at test).")
+@click.option("--tune-beam-size", default=0,
+              help="Beam size of the --tune trials (0: --beam-size); a smaller one makes tuning cheaper.")
+@click.option("--beam-threshold", default=25.0, help="Prune hypotheses this far below the best.")
+@click.option("--lm-weight", default=2.0, help="LM weight (ignored with --tune).")
+@click.option("--word-score", default=0.0, help="Word insertion score (ignored with --tune).")
+@click.option("--tune", default="", help="Dev manifest: search LM weight and word score on it first.")
+@click.option("--trials", default=32, help="Tuning trials (paper: 128).")
+@click.option("--tune-method", type=click.Choice(["bayes", "random"]), default="bayes",
+              help="Gaussian-process Bayesian optimisation (as §4.4) or random search.")
+@click.option("--lm-weight-range", type=(float, float), default=(0.0, 5.0), metavar="MIN MAX",
+              help="LM weights --tune searches (§4.4: [0, 5]).")
+@click.option("--word-score-range", type=(float, float), default=(-5.0, 5.0), metavar="MIN MAX",
+              help="Word scores --tune searches (§4.4: [-5, 5]).")
+@click.option("--seed", default=0, help="Seed of the search.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+              help="Network precision; auto: bf16 where the hardware has native bf16 (asrkit.precision), else fp32.")
+@click.option("--max-tokens", default=1_600_000, help="Audio samples per batch of the network.")
+@click.option("--num-workers", default=1,
+              help="Processes for the beam search, tuning trials and decode alike (0: one per CPU); "
+                   "the output is the same for any number.")
+@click.pass_context
+def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Path, config_path: Path | None,
+               **options):
+    """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
+    from ..data.audio import AudioError
+    from ..data.manifest import ManifestError
+    from ..data.tokenizer import TokenizerError
+    from ..decode import LMError, TokenMismatch
+    from ..decode.run import decode_manifest, load_decode_options
+
+    try:  # a ConfigError (bad --config) is a ValueError
+        opts = load_decode_options(config_path, given_options(ctx, options))
+        with progress_bars() as update:
+            result = decode_manifest(checkpoint, manifest, out_dir, opts, progress=update, log=console.log)
+    except (ValueError, ManifestError, AudioError, TokenizerError, LMError, TokenMismatch) as e:
+        fail(str(e))
+    wer = f", WER {result['wer']:.2f} %" if "wer" in result else ""
+    console.print(f"decoded {result['utterances']} utterances -> {out_dir}/hyp.trn{wer}")
+
+
+@click.command("score", context_settings=CONTEXT)
+@click.option("--ref", "ref_trn", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Reference transcripts, sclite trn format: TEXT (utt_id).")
+@click.option("--hyp", "hyp_trn", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Hypotheses, sclite trn format.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write per_utt.tsv, per_speaker.tsv and error_pairs.tsv here (default: beside --hyp).")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append a results row (exp, decoder, split, wer, cer, S/D/I, ...) to this TSV.")
+@click.option("--exp", "exp_name", default="", help="Experiment name for the results row.")
+@click.option("--decoder", default="", help="Decoder name for the results row (e.g. greedy, 4gram).")
+@click.option("--split", default="", help="Data split for the results row (e.g. test).")
+@click.option("--top", default=10, help="Most frequent substitutions, deletions and insertions to show.")
+def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top):
+    """WER and CER with sclite-identical alignments, per speaker, and the top error pairs."""
+    from ..score import append_result, read_trn, score
+
+    try:
+        report = score(read_trn(ref_trn), read_trn(hyp_trn))
+    except ValueError as e:
+        fail(str(e))
+    report.write_tables(out_dir or hyp_trn.parent)
+    summary = report.summary()
+    table = Table(title=f"{hyp_trn} vs {ref_trn}")
+    for col in summary:
+        table.add_column(col, justify="right")
+    table.add_row(*(str(v) for v in summary.values()))
+    console.print(table)
+    spk = Table(title="per speaker")
+    for col in ("speaker", "sentences", "words", "sub", "del", "ins", "wer", "cer"):
+        spk.add_column(col, justify="right")
+    for r in report.per_speaker.to_dict("records"):
+        spk.add_row(*(str(r[c]) for c in ("speaker", "sentences", "words", "sub", "del", "ins")),
+                    f"{r['wer']:.2f}", f"{r['cer']:.2f}")
+    console.print(spk)
+    pairs = Table(title=f"top {top} errors per kind")
+    for col in ("kind", "pair", "count"):
+        pairs.add_column(col)
+    for r in report.top_errors(top).itertuples(index=False):
+        pairs.add_row(r.kind, r.pair, str(r.count))
+    console.print(pairs)
+    if results is not None:
+        try:
+            append_result(results, {"exp": exp_name, "decoder": decoder, "split": split, **summary})
+        except ValueError as e:
+            fail(str(e))
+        console.print(f"appended to {results}")

@@ -1,0 +1,98 @@
+"""``asrkit results``, ``asrkit benchmark`` and ``asrkit compare``: tables across experiments (results
+TSVs, inference speed, SEW-D's Table 1)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .ui import CONTEXT, console, dataframe_table, fail, progress_bars, stdout_console
+
+
+@click.command("results", context_settings=CONTEXT)
+@click.argument("results_tsv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def results_cmd(results_tsv: Path):
+    """Show a results TSV (rows appended by `asrkit score --results`) as a table."""
+    from ..score import read_results
+
+    try:
+        df = read_results(results_tsv)
+    except ValueError as e:
+        fail(str(e))
+    stdout_console().print(dataframe_table(df, str(results_tsv)))
+
+
+@click.command("benchmark", context_settings=CONTEXT)
+@click.option("--config", "configs", multiple=True, help="Model config: a name in asrkit/conf/model (tiny, base, "
+              "sew_d_tiny, ...) or a YAML file; random weights unless --checkpoint is given. Repeat it (or "
+              "--checkpoint) to time several models interleaved, utterance by utterance.")
+@click.option("--checkpoint", "checkpoints", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="asrkit checkpoint, pre-training or fine-tuned CTC (its encoder is timed); repeatable. With "
+                   "--config given as often, they pair up in order.")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Utterances to time, one at a time, in manifest order.")
+@click.option("--out", "outs", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="Write the rows as TSV; once per model when several are timed.")
+@click.option("--max-utterances", default=0, help="Time only the first N usable utterances (0: all).")
+@click.option("--warmup", default=2, help="Utterances run untimed first.")
+@click.option("--threads", default=0, help="torch intra-op threads (0: torch's default).")
+@click.option("--precision", default="fp32,bf16", help="Comma-separated: fp32, bf16 (autocast).")
+@click.option("--device", default="auto", help="auto (cuda when available), cpu or cuda.")
+@click.option("--pretrain-batch", default=4, help="Utterances in the pre-training batch (0: skip that measurement).")
+@click.option("--pretrain-steps", default=3, help="Timed pre-training updates.")
+def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, threads, precision, device,
+                  pretrain_batch, pretrain_steps):
+    """Parameters, inference time per utterance at batch 1 (mean ± std, real-time factor) and
+    pre-training throughput, as SEW-D (Wu et al., 2021) compares models."""
+    from ..benchmark import BenchmarkOptions, benchmark_models, results_table, write_tsv
+    from ..config import ConfigError
+    from ..data.audio import AudioError
+    from ..data.manifest import ManifestError
+
+    if configs and checkpoints and len(configs) != len(checkpoints):
+        fail(f"--config given {len(configs)} times and --checkpoint {len(checkpoints)} times: give them as often "
+             "(they pair up in order) or give only one of them")
+    models = list(zip(configs, checkpoints)) if configs and checkpoints else \
+        [(c, None) for c in configs] or [(None, c) for c in checkpoints] or [(None, None)]
+    if outs and len(outs) != len(models):
+        fail(f"--out given {len(outs)} times for {len(models)} model(s): give it once per model, in order")
+    try:
+        opts = BenchmarkOptions(tuple(p.strip() for p in precision.split(",") if p.strip()), max_utterances, warmup,
+                                threads, device, pretrain_batch, pretrain_steps)
+        with progress_bars(transient=True) as update:
+            per_model = benchmark_models(manifest, models, opts, progress=update)
+    except (ValueError, ConfigError, ManifestError, AudioError) as e:
+        fail(str(e))
+    rows = [row for model_rows in per_model for row in model_rows]
+    names = ", ".join(dict.fromkeys(r["model"] for r in rows))
+    stdout_console().print(results_table(rows, f"{names} on {manifest}"))
+    for out, model_rows in zip(outs, per_model):
+        console.print(f"wrote {write_tsv(model_rows, out)}")
+    if rows[0]["skipped"]:
+        console.print(f"[yellow]{rows[0]['skipped']} utterance(s) shorter than the receptive field were left out")
+
+
+@click.command("compare", context_settings=CONTEXT)
+@click.option("--model", "models", nargs=3, multiple=True, required=True,
+              metavar="NAME BENCHMARK_TSV RESULTS_TSV",
+              help="One row, repeated per model: its name, an `asrkit benchmark --out` TSV and a results TSV "
+                   "(`asrkit score --results`, a recipe's exp/results.tsv).")
+@click.option("--exp", "exp_name", default="pretrained_10m", help="Experiment whose WERs to take (results column exp).")
+@click.option("--split", default="test", help="Split whose WERs to take (results column split).")
+@click.option("--decoders", default="greedy,4gram", help="Comma-separated decoders, one WER column each.")
+@click.option("--precision", default="fp32", help="Benchmark row to take (SEW-D times fp32).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the table as TSV.")
+def compare_cmd(models, exp_name, split, decoders, precision, out):
+    """Models side by side as SEW-D's Table 1: parameters, inference time (batch 1, mean ± std), WER
+    without and with the LM."""
+    from ..compare import CompareError, ModelRun, compare_models, compare_table, write_tsv
+
+    try:
+        df = compare_models([ModelRun(name, Path(bench), Path(results)) for name, bench, results in models],
+                            exp=exp_name, split=split, precision=precision,
+                            decoders=[d.strip() for d in decoders.split(",") if d.strip()])
+    except CompareError as e:
+        fail(str(e))
+    stdout_console().print(compare_table(df, f"{exp_name}, {split} set"))
+    if out is not None:
+        console.print(f"wrote {write_tsv(df, out)}")

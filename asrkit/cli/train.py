@@ -1,0 +1,103 @@
+"""``asrkit pretrain``, ``asrkit finetune`` (:mod:`asrkit.train`) and ``asrkit import-checkpoint``: the
+commands that write model checkpoints."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from .ui import CONTEXT, console, fail
+
+
+def training_options(sections: str, outputs: str):
+    """The options every training command shares: --config, --exp-dir, --set, --resume, --skip-bad."""
+
+    def decorate(fn):
+        for opt in reversed([
+            click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                         default=None, help=f"YAML config (sections {sections})."),
+            click.option("--exp-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                         help=f"{outputs}, metrics.tsv, TensorBoard events, curves.png and the resolved config.yaml."),
+            click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                         help="Override a config value, e.g. --set optim.lr=1e-4 (repeatable)."),
+            click.option("--resume/--no-resume", default=True,
+                         help="Continue from EXP_DIR's last checkpoint when there is one."),
+            click.option("--skip-bad", is_flag=True,
+                         help="Log and drop unreadable audio instead of stopping (sets data.skip_bad)."),
+        ]):
+            fn = opt(fn)
+        return fn
+
+    return decorate
+
+
+def _train(load_config, run, config_path, exp_dir, overrides, resume, skip_bad) -> None:
+    """Load the config, train, and turn every bad-input error into a one-line message."""
+    from ..config import ConfigError
+    from ..data.audio import AudioError
+    from ..data.manifest import ManifestError
+    from ..data.tokenizer import TokenizerError
+    from ..train.loop import TrainingAborted
+
+    if skip_bad:
+        overrides = (*overrides, "data.skip_bad=true")
+    try:
+        run(load_config(config_path, overrides), exp_dir, resume=resume, console=console)
+    except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
+        fail(str(e))
+
+
+@click.command("pretrain", context_settings=CONTEXT)
+@training_options("model (may name a preset: --set model=demo), data, loss, optim, trainer", "Checkpoints")
+def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool, skip_bad: bool):
+    """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
+    from ..train.pretrain import load_pretrain_config, run_pretrain
+
+    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, skip_bad)
+
+
+@click.command("finetune", context_settings=CONTEXT)
+@training_options("model, data, optim, trainer", "Checkpoints, tokens.txt")
+@click.option("--init", "init_checkpoint", default=None,
+              help="Pre-training checkpoint to start from (sets model.init_checkpoint; \"\" = from scratch).")
+def finetune_cmd(config_path, exp_dir, overrides, resume, skip_bad, init_checkpoint):
+    """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
+    from ..train.finetune import load_finetune_config, run_finetune
+
+    if init_checkpoint is not None:
+        overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
+    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume, skip_bad)
+
+
+@click.command("import-checkpoint", context_settings=CONTEXT)
+@click.option("--from", "kind", type=click.Choice(["hf", "fairseq"]), required=True,
+              help="hf: a transformers save_pretrained directory (wav2vec 2.0, SEW or SEW-D, by its "
+                   "model_type); fairseq: a fairseq wav2vec 2.0 .pt file.")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def import_checkpoint_cmd(kind: str, source: Path, out: Path):
+    """Convert wav2vec 2.0 / SEW / SEW-D weights into an asrkit checkpoint OUT (for fine-tuning or pre-training)."""
+    from ..config import to_dict
+    from ..models.checkpoint_import import import_checkpoint
+    from ..models.wav2vec2 import wav2vec2_model
+    from ..train.checkpoint import atomic_save
+
+    try:
+        cfg, state_dict = import_checkpoint(source, kind)
+    except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
+        fail(f"{source}: {e}")
+    model = wav2vec2_model(cfg)
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    if unexpected:
+        fail(f"{source}: weights asrkit has no place for: {', '.join(unexpected[:10])}")
+    atomic_save({"model": model.state_dict(), "config": {"model": to_dict(cfg)}, "num_updates": 0,
+                 "imported_from": {"kind": kind, "source": str(source)}}, out)
+    table = Table(title=f"imported {kind} checkpoint -> {out}")
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("parameters", f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M")
+    table.add_row("layers x dim", f"{cfg.encoder_layers} x {cfg.encoder_embed_dim} (ffn {cfg.encoder_ffn_embed_dim})")
+    table.add_row("feature encoder", cfg.extractor_mode)
+    table.add_row("left at initial values", ", ".join(sorted({k.split(".")[0] for k in missing})) or "none")
+    console.print(table)

@@ -1,0 +1,25 @@
+"""An untrained CTC model saved as ``asrkit finetune`` saves one: a checkpoint for decode and recipe tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_ctc_checkpoint(path: str | Path, encoder_config: dict, seed: int = 0) -> Path:
+    """A CTC model over the LibriSpeech characters with random weights (``torch.manual_seed(seed)``)
+    on an encoder of ``encoder_config`` (:class:`asrkit.models.wav2vec2.Wav2Vec2Config` fields),
+    saved as ``{"config": {"tokens", "encoder"}, "model"}``."""
+    import torch
+
+    from ..config import to_dict
+    from ..data.tokenizer import CharTokenizer
+    from ..models.heads import Wav2Vec2ForCTC
+    from ..models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+
+    tokens = CharTokenizer().tokens
+    torch.manual_seed(seed)
+    encoder = wav2vec2_model(Wav2Vec2Config.from_dict(encoder_config))
+    model = Wav2Vec2ForCTC(encoder, len(tokens))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": {"tokens": tokens, "encoder": to_dict(encoder.cfg)}, "model": model.state_dict()}, path)
+    return path
