@@ -7,12 +7,13 @@ STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
-.PHONY: install tools sclite test demo table1 bench clean help
+.PHONY: install tools sclite test test-fast demo table1 bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
 	@echo "make table1   make demo, then SEW-D on its corpus (recipes/synth/sewd_tiny): SEW-D Table 1 in miniature"
-	@echo "make test     install, then run the test suite"
+	@echo "make test     install, then run the test suite (CI runs this: everything, the slow tests too)"
+	@echo "make test-fast  the test suite without the slow end-to-end recipe and torchrun tests"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
 	@echo "make install  create $(VENV) and install asrkit with its dev extra"
 	@echo "make tools    build KenLM's lmplz and build_binary into tools/bin (apt build deps when root)"
@@ -44,6 +45,9 @@ sclite:
 
 test: install tools sclite
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: install tools
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 demo: install tools
 	cd recipes/synth/w2v2_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh

@@ -33,6 +33,7 @@ def run_recipe(variant, tmp_path, *args):
                           env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_librispeech_manifest_stage_on_the_official_layout(tmp_path, variant):
     expected = make_librispeech_fixture(tmp_path / "corpus")

@@ -25,6 +25,7 @@ def run_recipe(*args, recipe="w2v2_tiny"):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_recipe_stages_run_and_skip_when_done(tmp_path):
     data = tmp_path / "data"
     res = run_recipe("--stage", 0, "--stop-stage", 1, "--data", data, "--synth-opts", TINY)
@@ -50,6 +51,7 @@ def mini_data(tmp_path_factory):
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe, arch, model_type", [("w2v2_tiny", "demo", "wav2vec2"),
                                                       ("sewd_tiny", "sew_d_demo", "sew_d")])
 def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, recipe, arch, model_type):

@@ -3,10 +3,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from asrkit.train.checkpoint import LAST, load_checkpoint
 from asrkit.train.metrics import read_metrics
 
 
+@pytest.mark.slow
 def test_two_process_torchrun_pretraining_completes(micro_config, tmp_path):
     exp = tmp_path / "exp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
