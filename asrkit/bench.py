@@ -104,7 +104,7 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     from transformers.models.wav2vec2.modeling_wav2vec2 import (Wav2Vec2ForPreTraining, _compute_mask_indices,
                                                                 _sample_negative_indices)
 
-    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+    from .models import load_wav2vec2_config, wav2vec2_model
     from .objectives.contrastive import wav2vec2_loss
 
     cfg = load_wav2vec2_config(config)
@@ -188,7 +188,7 @@ def category_models(members) -> dict:
     """``{row name: (config, asrkit model, transformers model)}`` for a category's ``(row name, config)``
     members: the transformers model randomly initialised, asrkit's given its weights."""
     from .models.checkpoint_import import import_hf
-    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+    from .models import load_wav2vec2_config, wav2vec2_model
 
     models = {}
     for row_name, config in members:

@@ -35,7 +35,8 @@ from .config import ConfigError
 from .data.audio import AudioError
 from .data.datasets import AudioDataset
 from .data.manifest import read_manifest
-from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config, wav2vec2_model
+from .models.factory import wav2vec2_model
+from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config
 from .train.checkpoint import load_checkpoint
 
 PRECISIONS = ("fp32", "bf16")

@@ -17,7 +17,7 @@ from asrkit.cli import cli
 from asrkit.config import ConfigError, to_dict
 from asrkit.data.manifest import read_manifest
 from asrkit.models.heads import Wav2Vec2ForCTC
-from asrkit.models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+from asrkit.models import load_wav2vec2_config, wav2vec2_model
 from asrkit.testing import make_tone_manifest
 
 TINY = {  # a few thousand parameters: stride 40, receptive field 90 samples

@@ -17,7 +17,8 @@ from ..data.samplers import BucketBatchSampler
 from ..data.manifest import read_manifest
 from ..data.tokenizer import TokenizerError
 from ..models.heads import Wav2Vec2ForCTC
-from ..models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from ..models.factory import wav2vec2_model
+from ..models.wav2vec2 import Wav2Vec2Config
 from ..precision import autocast, resolve_precision
 from ..train.checkpoint import load_checkpoint
 

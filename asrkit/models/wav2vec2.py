@@ -12,7 +12,8 @@ in ``asrkit/conf/model/*.yaml``.
 SEW and SEW-D (Wu et al., 2021) are pre-trained the same way and are the same model with other
 parts: ``model_type`` picks the context network (wav2vec 2.0's, or the squeezed one of
 ``asrkit.models.sew`` with multi-head or disentangled attention, ``asrkit.models.sew_d``),
-``predictor_layers`` the heads, ``feature_extractor`` the front end; ``wav2vec2_model`` composes them.
+``predictor_layers`` the heads, ``feature_extractor`` the front end; ``Wav2Vec2Model`` receives them
+built, and ``asrkit.models.factory`` composes them.
 """
 from __future__ import annotations
 
@@ -26,17 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from asrkit.config import ConfigError, from_dict, load_config
-from asrkit.models.components import (
-    FeatureProjection,
-    feature_encoder,
-    lengths_to_padding_mask,
-    parse_conv_layers,
-    scale_grad,
-    transformer_encoder,
-)
+from asrkit.models.components import FeatureProjection, lengths_to_padding_mask, parse_conv_layers, scale_grad
 from asrkit.models.quantizer import GumbelVectorQuantizer
-from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
-from asrkit.models.sew_d import disentangled_transformer, parse_pos_att_type
 from asrkit.objectives.contrastive import contrastive_logits, contrastive_logits_by_index, sample_negative_indices
 from asrkit.objectives.masking import compute_mask_indices
 
@@ -113,7 +105,9 @@ class Wav2Vec2Config:
             raise ValueError("model_type 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
         if self.predictor_layers < 1:
             raise ValueError(f"predictor_layers must be >= 1, got {self.predictor_layers}")
-        parse_pos_att_type(self.pos_att_type)
+        terms = {t.strip().lower() for t in self.pos_att_type.split("|") if t.strip()}
+        if not terms or terms - {"c2p", "p2c"}:  # sew_d.parse_pos_att_type's rule: the base model never imports sew_d
+            raise ValueError(f"pos_att_type must combine 'c2p' and 'p2c' (e.g. 'p2c|c2p'), got {self.pos_att_type!r}")
         object.__setattr__(self, "latent_temp", tuple(float(t) for t in self.latent_temp))
 
     @property
@@ -163,7 +157,7 @@ class Wav2Vec2Output:
 class Wav2Vec2Model(nn.Module):
     """wav2vec 2.0 with its pre-training heads: mask embedding, quantizer, final projection.
 
-    Also SEW / SEW-D, built from other parts (``wav2vec2_model``): the squeezed context network
+    Also SEW / SEW-D, built from other parts (``asrkit.models.factory``): the squeezed context network
     returns full-rate frames, so masking, targets and the contrastive task are unchanged (§3.1).
 
     Args:
@@ -311,86 +305,14 @@ def _numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _context_network(cfg: Wav2Vec2Config) -> nn.Module:
-    """g for ``cfg.model_type``: wav2vec 2.0's Transformer, or SEW's squeezed one around multi-head (sew) or
-    disentangled (sew_d) attention blocks."""
-    common = dict(dropout=cfg.dropout, attention_dropout=cfg.attention_dropout, layerdrop=cfg.encoder_layerdrop)
-    size = (cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim)
-    if cfg.model_type == "wav2vec2":
-        return transformer_encoder(*size, conv_pos=cfg.conv_pos, conv_pos_groups=cfg.conv_pos_groups,
-                                   activation_dropout=cfg.activation_dropout, layer_norm_first=cfg.layer_norm_first,
-                                   **common)
-    if cfg.model_type == "sew":  # the wav2vec 2.0 Transformer; its positional convolution moves into the squeeze
-        transformer = transformer_encoder(*size, conv_pos=0, activation_dropout=cfg.activation_dropout,
-                                          layer_norm_first=cfg.layer_norm_first, **common)
-    else:
-        # asapp feeds fairseq activation_dropout to DeBERTa's hidden_dropout_prob (block outputs,
-        # relative embeddings); fairseq dropout has no place in this encoder (transformers alike)
-        transformer = disentangled_transformer(
-            *size, position_buckets=cfg.position_buckets, max_relative_positions=cfg.max_relative_positions,
-            pos_att_type=cfg.pos_att_type, share_att_key=cfg.share_att_key, norm_rel_ebd=cfg.norm_rel_ebd,
-            attention_dropout=cfg.attention_dropout, hidden_dropout=cfg.activation_dropout,
-            layer_norm_eps=cfg.deberta_layer_norm_eps, layerdrop=cfg.encoder_layerdrop,
-        )
-    return squeezed_context_network(transformer, cfg.encoder_embed_dim, cfg.squeeze_factor, cfg.conv_pos,
-                                    cfg.conv_pos_groups)
+_MOVED_TO_FACTORY = ("wav2vec2_model", "sew_model", "sew_d_model", "wav2vec2_base", "wav2vec2_large")
 
 
-def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
-    """Build a randomly initialised ``Wav2Vec2Model`` (any ``cfg.model_type``) from a config or a named config."""
-    if not isinstance(cfg, Wav2Vec2Config):
-        cfg = load_wav2vec2_config(cfg)
-    if cfg.feature_extractor == "fbank":  # FBFE projects to the Transformer width (asapp conv_flatten_dim)
-        encoder_dim = cfg.encoder_embed_dim
-        features = fbank_feature_encoder(encoder_dim, parse_conv_layers(cfg.fbank_conv_layers), cfg.fbank_dim)
-    else:
-        conv_layers = cfg.conv_layers
-        encoder_dim = conv_layers[-1][0]
-        features = feature_encoder(conv_layers, cfg.extractor_mode, cfg.conv_bias)
-    heads = dict(num_layers=cfg.predictor_layers, hidden_dim=cfg.predictor_hidden_dim)
-    quantizer = GumbelVectorQuantizer(
-        encoder_dim,
-        cfg.latent_groups,
-        cfg.latent_vars,
-        cfg.codevector_dim,
-        cfg.final_dim,
-        cfg.latent_temp,
-        output_proj=predictor_head(cfg.codevector_dim, cfg.final_dim, **heads),
-    )
-    return Wav2Vec2Model(
-        cfg,
-        features,
-        FeatureProjection(encoder_dim, cfg.encoder_embed_dim, cfg.dropout_input),
-        _context_network(cfg),
-        quantizer,
-        predictor_head(cfg.encoder_embed_dim, cfg.final_dim, **heads),
-    )
+def __getattr__(name: str):
+    """The builders' old home: ``from asrkit.models.wav2vec2 import wav2vec2_model`` keeps working for code
+    written against it, resolved on first use, so that importing this module never imports SEW's."""
+    if name in _MOVED_TO_FACTORY:
+        from asrkit.models import factory
 
-
-def _checked(cfg: Wav2Vec2Config | str, model_type: str) -> Wav2Vec2Config:
-    if not isinstance(cfg, Wav2Vec2Config):
-        cfg = load_wav2vec2_config(cfg)
-    if cfg.model_type != model_type:
-        raise ValueError(f"config has model_type {cfg.model_type!r}, not {model_type!r}")
-    return cfg
-
-
-def sew_model(cfg: Wav2Vec2Config | str = "sew_tiny") -> Wav2Vec2Model:
-    """SEW (Wu et al., 2021, §3.1-§3.3): squeezed context network with multi-head attention."""
-    return wav2vec2_model(_checked(cfg, "sew"))
-
-
-def sew_d_model(cfg: Wav2Vec2Config | str = "sew_d_tiny") -> Wav2Vec2Model:
-    """SEW-D (Wu et al., 2021, §3): SEW with disentangled attention; Table 2 configs ``sew_d_tiny`` ...
-    ``sew_d_base_plus``."""
-    return wav2vec2_model(_checked(cfg, "sew_d"))
-
-
-def wav2vec2_base() -> Wav2Vec2Model:
-    """BASE (§4.2): 12 x 768, FFN 3072, GroupNorm feature encoder, post-LN."""
-    return wav2vec2_model("base")
-
-
-def wav2vec2_large() -> Wav2Vec2Model:
-    """LARGE (§4.2): 24 x 1024, FFN 4096, 16 heads, LayerNorm feature encoder, pre-LN."""
-    return wav2vec2_model("large")
+        return getattr(factory, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

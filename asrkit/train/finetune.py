@@ -23,7 +23,8 @@ from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..models.heads import Wav2Vec2ForCTC
 from ..score import align_many
-from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
+from ..models.factory import wav2vec2_model
+from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from .checkpoint import load_checkpoint
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig

@@ -13,7 +13,8 @@ from torch import nn
 
 from ..config import load_config, save_config, to_dict
 from ..data.datasets import AudioDataset, training_manifest
-from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
+from ..models.factory import wav2vec2_model
+from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from ..objectives.contrastive import wav2vec2_loss
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig

@@ -22,7 +22,7 @@ from asrkit.decode.lm import LMError, LMToolsMissing, build_lexicon, find_lm_too
 from asrkit.decode.parallel import BeamSearchPool, balanced_chunks, resolve_num_workers
 from asrkit.decode.run import DecodeOptions, decode_manifest
 from asrkit.models.heads import Wav2Vec2ForCTC
-from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from asrkit.models import Wav2Vec2Config, wav2vec2_model
 from asrkit.testing import WORDS, make_tone_manifest
 
 from ..train.conftest import MICRO_MODEL

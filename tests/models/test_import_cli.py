@@ -4,7 +4,7 @@ import transformers
 from click.testing import CliRunner
 
 from asrkit.cli import cli
-from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from asrkit.models import Wav2Vec2Config, wav2vec2_model
 from asrkit.testing.parity import perturbed
 from asrkit.train.checkpoint import load_checkpoint
 

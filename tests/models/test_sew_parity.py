@@ -15,7 +15,7 @@ import transformers
 from transformers import SEWDForCTC, SEWDModel, SEWModel  # import time, not test time
 
 from asrkit.models.checkpoint_import import hf_config_for, import_hf, import_hf_sew, import_hf_sew_d
-from asrkit.models.wav2vec2 import wav2vec2_model
+from asrkit.models import wav2vec2_model
 from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4
