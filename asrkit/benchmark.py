@@ -215,7 +215,7 @@ def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precisi
     """Audio seconds per second of pre-training updates of a copy of ``model`` on the first
     ``batch_size`` utterances cropped to the shortest (fairseq ``pad=False``), and the batch size used.
     One untimed update first."""
-    from .objectives.contrastive import wav2vec2_loss
+    from .objectives.contrastive import wav2vec2_objective
 
     wavs = list(wavs[:batch_size])
     length = min(len(w) for w in wavs)
@@ -226,8 +226,7 @@ def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precisi
 
     def update() -> None:
         with autocast(precision, device):
-            out = train(source, generator=generator)
-            loss, _ = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen)
+            loss, _ = wav2vec2_objective(train, train(source, generator=generator), generator)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

@@ -1,9 +1,9 @@
 """wav2vec 2.0 for self-supervised pre-training (Baevski et al., 2020, §2-§3, §4.2).
 
 raw waveform X -> feature encoder f -> latents Z -> (mask spans, §3.1) -> Transformer g -> C;
-Z -> quantizer -> targets Q. ``Wav2Vec2Model.forward`` returns, for the masked frames, the
-logits of eq. 3 over the true quantized latent and K distractors; the losses are plain
-functions in ``asrkit.objectives.contrastive``.
+Z -> quantizer -> targets Q. ``Wav2Vec2Model.forward`` returns, for the masked frames, the projected
+c_t and the quantized targets q_t with their codebook entries; the objective
+(``asrkit.objectives.contrastive``) samples the distractors and computes the logits of eq. 3 and the losses.
 
 ``Wav2Vec2Config`` mirrors the fairseq ``Wav2Vec2Config`` field names; its defaults are BASE
 pre-trained on LibriSpeech (fairseq ``wav2vec2_base_librispeech.yaml``). Named configs live
@@ -29,7 +29,6 @@ from torch import Tensor, nn
 from asrkit.config import ConfigError, from_dict, load_config
 from asrkit.models.components import FeatureProjection, lengths_to_padding_mask, parse_conv_layers, scale_grad
 from asrkit.models.quantizer import GumbelVectorQuantizer
-from asrkit.objectives.contrastive import contrastive_logits, contrastive_logits_by_index, sample_negative_indices
 from asrkit.objectives.masking import compute_mask_indices
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
@@ -145,9 +144,10 @@ class Wav2Vec2Output:
     mask_indices: Tensor | None  # (N, T) True at masked time steps
     features_pen: Tensor  # () feature encoder output .pow(2).mean(), the L2 penalty of §4.2
     # filled by forward() only; M = number of target frames (masked frames)
-    logits: Tensor | None = None  # (M, 1 + K) cos(c_t, q~)/kappa, the positive in column 0
+    target_mask: Tensor | None = None  # (N, T) True at the M target frames, taken in row-major order
     predictions: Tensor | None = None  # (M, F) projected c_t (fairseq final_proj)
     targets: Tensor | None = None  # (M, F) quantized q_t
+    codes: Tensor | None = None  # (M, G) codebook entry of each group behind q_t
     prob_perplexity: Tensor | None = None  # () feeds the diversity loss
     code_perplexity: Tensor | None = None  # () codebook usage of the hard choices
     num_vars: int | None = None  # G * V
@@ -265,12 +265,12 @@ class Wav2Vec2Model(nn.Module):
         mask_indices: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> Wav2Vec2Output:
-        """Pre-training forward pass: ``Wav2Vec2Output`` with ``logits`` for the contrastive loss.
+        """Pre-training forward pass: ``Wav2Vec2Output`` with what the contrastive objective needs.
 
         Targets are the masked frames (all valid frames when ``mask`` is False). Only they are
-        quantized, so the perplexities describe them, as in fairseq. ``generator`` drives masking,
-        Gumbel noise and distractor sampling (default: torch's global RNG); dropout and LayerDrop
-        always use torch's global RNG.
+        quantized, so the perplexities describe them, as in fairseq. ``generator`` drives masking and
+        Gumbel noise (default: torch's global RNG), and then the objective's distractor sampling;
+        dropout and LayerDrop always use torch's global RNG.
         """
         out = self.extract_features(source, padding_mask, mask, mask_indices, generator)
         if out.mask_indices is not None:
@@ -281,18 +281,9 @@ class Wav2Vec2Model(nn.Module):
             target_mask = torch.ones(out.x.shape[:2], dtype=torch.bool, device=out.x.device)
 
         q = self.quantizer(out.features[target_mask].unsqueeze(0), generator=generator)
-        targets = q.quantized.squeeze(0)  # (M, F)
-        negative_indices = sample_negative_indices(target_mask, self.cfg.num_negatives, generator)
-        predictions = self.final_proj(out.x[target_mask])
-        if self.cfg.codebook_negatives > 0:
-            num, k = targets.size(0), self.cfg.codebook_negatives
-            from_codebook = self.quantizer.sample_codevectors(num * k, generator).view(num, k, -1)
-            negatives = torch.cat([targets[negative_indices], from_codebook], dim=1)
-            out.logits = contrastive_logits(predictions, targets, negatives, self.cfg.logit_temp)
-        else:  # gathered from one (M, M) cosine matrix: no (M, K, F) tensor (see contrastive.py)
-            out.logits = contrastive_logits_by_index(predictions, targets, negative_indices,
-                                                     q.indices.squeeze(0), self.cfg.logit_temp)
-        out.predictions, out.targets = predictions, targets
+        out.target_mask = target_mask
+        out.predictions = self.final_proj(out.x[target_mask])
+        out.targets, out.codes = q.quantized.squeeze(0), q.indices.squeeze(0)
         out.prob_perplexity, out.code_perplexity = q.prob_perplexity, q.code_perplexity
         out.num_vars, out.temperature = q.num_vars, q.temperature
         return out

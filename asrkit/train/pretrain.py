@@ -15,7 +15,7 @@ from ..config import load_config, save_config, to_dict
 from ..data.datasets import AudioDataset, training_manifest
 from ..models.factory import wav2vec2_model
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
-from ..objectives.contrastive import wav2vec2_loss
+from ..objectives.contrastive import wav2vec2_objective
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
@@ -61,10 +61,10 @@ class PretrainTask:
 
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
         out = model(batch["source"], batch["padding_mask"], generator=generator)
-        loss, stats = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen,
-                                    diversity_weight=self.cfg.diversity_weight,
-                                    feature_penalty_weight=self.cfg.feature_penalty_weight)
-        num = out.logits.size(0)  # fairseq sample_size: the masked frames
+        net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+        loss, stats = wav2vec2_objective(net, out, generator, diversity_weight=self.cfg.diversity_weight,
+                                         feature_penalty_weight=self.cfg.feature_penalty_weight)
+        num = out.targets.size(0)  # fairseq sample_size: the masked frames
         stats = {k: float(v) for k, v in stats.items() if k != "num_masked"}
         stats["code_perplexity"] = float(out.code_perplexity)
         stats["temperature"] = float(out.temperature)
