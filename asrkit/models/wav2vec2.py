@@ -36,6 +36,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
 
 @dataclass(frozen=True)
 class Wav2Vec2Config:
+    # the input the model was trained on: training writes the data config's values here, so a checkpoint
+    # tells decode and benchmark how to read audio for it (fairseq keeps both in its task config)
+    sample_rate: int = 16000  # Hz of the waveform (fairseq task.sample_rate)
+    normalize: bool = False  # zero mean, unit variance per utterance (§2; fairseq task.normalize: LARGE true, BASE false)
     # feature encoder f: X -> Z (§2, §4.2)
     # GroupNorm after the first conv only (BASE on LibriSpeech; fairseq "default") or LayerNorm in every block (LARGE)
     extractor_mode: Literal["group_norm", "layer_norm"] = "group_norm"
@@ -94,6 +98,8 @@ class Wav2Vec2Config:
     fbank_conv_layers: str = "[(160, 3, 1), (160, 3, 2)]"  # FBFE-c160 2-D convolutions (channels, kernel, stride)
 
     def __post_init__(self) -> None:
+        if self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
         if self.extractor_mode not in ("group_norm", "layer_norm"):
             raise ValueError(f"extractor_mode must be 'group_norm' or 'layer_norm', got {self.extractor_mode!r}")
         parse_conv_layers(self.conv_feature_layers)
