@@ -144,7 +144,8 @@ def test_short_utterances_are_left_out_and_counted(tmp_path, config):
     from asrkit.data.manifest import write_manifest
 
     write_manifest(pd.concat([pd.DataFrame([short]), df]), tmp_path / "with_short.tsv")
-    ids, wavs, skipped = load_utterances(tmp_path / "with_short.tsv", min_samples=90)
+    ids, wavs, skipped = load_utterances(tmp_path / "with_short.tsv", sample_rate=16000, normalize=False,
+                                         min_samples=90)
     assert skipped == ["short"] and ids == list(df["id"]) and [len(w) for w in wavs] == list(df["num_samples"])
     (row,) = benchmark(tmp_path / "with_short.tsv", config, opts=BenchmarkOptions(("fp32",), pretrain_batch=0))
     assert row["skipped"] == 1 and row["utterances"] == 3
@@ -159,12 +160,12 @@ def test_checkpoints_pretraining_and_fine_tuned(tmp_path, config, manifest):
     ctc = Wav2Vec2ForCTC(wav2vec2_model(cfg), vocab_size=5)
     torch.save({"model": ctc.state_dict(), "config": {"encoder": to_dict(cfg), "tokens": list("-|ab'")}},
                tmp_path / "ctc.pt")
-    model, name, normalize = load_benchmark_model(checkpoint=tmp_path / "pretrain.pt")
-    assert name == "pretrain" and normalize
+    model, name = load_benchmark_model(checkpoint=tmp_path / "pretrain.pt")  # the layout of e44333c
+    assert name == "pretrain" and model.cfg.normalize
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), pretrained.state_dict().values()))
-    model, _, normalize = load_benchmark_model(checkpoint=tmp_path / "ctc.pt")
-    assert not normalize and torch.equal(model.encoder.layers[0].attention.q_proj.weight,
-                                         ctc.encoder.encoder.layers[0].attention.q_proj.weight)
+    model, _ = load_benchmark_model(checkpoint=tmp_path / "ctc.pt")
+    assert not model.cfg.normalize and torch.equal(model.encoder.layers[0].attention.q_proj.weight,
+                                                   ctc.encoder.encoder.layers[0].attention.q_proj.weight)
     res = run("--checkpoint", tmp_path / "ctc.pt", "--manifest", manifest, "--precision", "fp32",
               "--pretrain-batch", 2, "--pretrain-steps", 1, "--out", tmp_path / "ctc.tsv")
     assert res.exit_code == 0, res.output

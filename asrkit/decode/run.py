@@ -22,10 +22,11 @@ from typing import Callable
 import torch
 import yaml
 
+from ..checkpoint import load_model
 from ..score import score, write_trn
 from . import write_hyp_trn, write_scores_tsv
 from .greedy import greedy_decode
-from .infer import Emissions, compute_emissions, load_ctc_checkpoint
+from .infer import Emissions, compute_emissions
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class DecodeOptions:
     seed: int = 0
     precision: str = "auto"  # "bf16": autocast for the network; "auto": bf16 only with native hardware support
     max_tokens: int = 1_600_000  # samples per batch for the network
+    resample: bool = False  # audio at another rate than the model's: resample it (else it is an error)
     num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
 
 
@@ -68,8 +70,8 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
                          f"{opts.beam_size}, tune_beam_size={opts.tune_beam_size}")
     num_workers = resolve_num_workers(opts.num_workers)
     out_dir = Path(out_dir)
-    model, tokens, config = load_ctc_checkpoint(checkpoint)
-    normalize = bool(config.get("data", {}).get("normalize", False))
+    model, ckpt = load_model(checkpoint, kinds=("ctc",))
+    tokens = list(ckpt.tokens)
     decoder = None
     if opts.lm or opts.lexicon:
         if not (opts.lm and opts.lexicon):
@@ -80,7 +82,7 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
 
     def emissions(path, what):
         n = sum(1 for _ in open(path, encoding="utf-8")) - 1
-        return compute_emissions(model, path, normalize=normalize, max_tokens=opts.max_tokens,
+        return compute_emissions(model, path, resample=opts.resample, max_tokens=opts.max_tokens,
                                  precision=opts.precision,
                                  progress=(lambda k: progress(what, k, n)) if progress else None)
 

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from asrkit.cli import cli
-from asrkit.config import to_dict
+from asrkit.checkpoint import checkpoint_header
 from asrkit.data.tokenizer import CharTokenizer
 from asrkit.decode.beam import LexiconBeamDecoder
 from asrkit.decode.lm import LMError, LMToolsMissing, build_lexicon, find_lm_tools, lm_vocabulary, train_ngram
@@ -47,8 +47,7 @@ def setup(tmp_path_factory):
     encoder = wav2vec2_model(Wav2Vec2Config.from_dict(MICRO_MODEL))
     model = Wav2Vec2ForCTC(encoder, len(TOKENS)).eval()
     checkpoint = root / "ctc.pt"
-    torch.save({"config": {"tokens": TOKENS, "encoder": to_dict(encoder.cfg)}, "model": model.state_dict()},
-               checkpoint)
+    torch.save({**checkpoint_header("ctc", encoder.cfg, tokens=TOKENS), "model": model.state_dict()}, checkpoint)
     test = make_tone_manifest(root, 7, seed=2, name="test.tsv")
     dev = make_tone_manifest(root, 6, seed=3, name="dev.tsv")
     return checkpoint, test, dev, binary, root / "lexicon.txt"

@@ -3,18 +3,16 @@ import torch
 import transformers
 from click.testing import CliRunner
 
+from asrkit.checkpoint import load_encoder
 from asrkit.cli import cli
-from asrkit.models import Wav2Vec2Config, wav2vec2_model
 from asrkit.testing.parity import perturbed
-from asrkit.train.checkpoint import load_checkpoint
 
 from .test_wav2vec2_parity import _fairseq_checkpoint, _hf_config
 
 
 def _load(path):
-    state = load_checkpoint(path)
-    model = wav2vec2_model(Wav2Vec2Config.from_dict(state["config"]["model"]))
-    model.load_state_dict(state["model"])
+    model, ckpt = load_encoder(path)
+    assert ckpt.kind == "pretrain" and ckpt.trainer is None
     return model.eval()
 
 

@@ -10,8 +10,8 @@ from asrkit.config import ConfigError
 from asrkit.data.datasets import speed_perturb
 from asrkit.data.manifest import read_manifest, write_manifest
 from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
-from asrkit.decode.infer import compute_emissions, load_ctc_checkpoint
-from asrkit.train.checkpoint import LAST, load_checkpoint
+from asrkit.checkpoint import LAST, load_model, read_checkpoint
+from asrkit.decode.infer import compute_emissions
 from asrkit.train.finetune import check_labels, greedy_texts, load_finetune_config, run_finetune
 from asrkit.train.metrics import read_metrics
 from asrkit.train.pretrain import load_pretrain_config, run_pretrain
@@ -99,12 +99,13 @@ def test_finetune_runs_validates_wer_and_keeps_frozen_parts(pretrained, tone_dat
     run_finetune(cfg, tmp_path / "ft")
     valid = read_metrics(tmp_path / "ft" / "metrics.tsv")["valid"]
     assert [u for u, _ in valid["wer"]] == [2, 4]
-    state = load_checkpoint(tmp_path / "ft" / LAST)
-    assert state["config"]["tokens"] == CharTokenizer().tokens
+    ckpt = read_checkpoint(tmp_path / "ft" / LAST)
+    assert ckpt.kind == "ctc" and list(ckpt.tokens) == CharTokenizer().tokens
+    assert ckpt.task["data"]["train_manifest"] == str(tone_data[0])  # the run's config
     assert (tmp_path / "ft" / "tokens.txt").read_text().split("\n")[0] == "<blank>"
     if from_pretrained:  # the feature encoder is frozen (§4.3): identical to the pre-trained one
-        pre = load_checkpoint(pretrained)["model"]
-        for k, v in state["model"].items():
+        pre = read_checkpoint(pretrained).model
+        for k, v in ckpt.model.items():
             if k.startswith("encoder.feature_encoder."):
                 assert torch.equal(v, pre[k.removeprefix("encoder.")]), k
 
@@ -133,7 +134,8 @@ def test_speed_perturbation_triples_the_training_set_only(pretrained, tone_data,
 def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_data, tmp_path):
     cfg = finetune_config(tmp_path, tone_data, pretrained, max_updates=2)
     run_finetune(cfg, tmp_path / "ft")
-    model, tokens, _ = load_ctc_checkpoint(tmp_path / "ft" / "checkpoint_last.pt")
+    model, ckpt = load_model(tmp_path / "ft" / "checkpoint_last.pt", kinds=("ctc",))
+    tokens = ckpt.tokens
     df = read_manifest(tone_data[1])
     empty = tmp_path / "empty.flac"
     sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
