@@ -266,9 +266,21 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
 
 def write_imported_checkpoint(source: str | Path, kind: str, out: str | Path) -> tuple[Wav2Vec2Model, list[str]]:
     """Convert fairseq or transformers weights (``asrkit.models.checkpoint_import``; ``kind`` hf or fairseq)
-    into a pretrain checkpoint at ``out``; returns the model and the keys left at their initial values."""
+    into a pretrain checkpoint at ``out``; returns the model and the keys left at their initial values.
+
+    A fairseq checkpoint needs full unpickling (its config is an ``argparse.Namespace`` or omegaconf), so
+    the file is first tried with the safe loader: an asrkit checkpoint is recognised there, never unpickled.
+    """
     from .models.checkpoint_import import import_checkpoint
 
+    if kind == "fairseq":
+        try:
+            read_checkpoint(source)
+        except CheckpointError:
+            pass  # not asrkit's: import it as fairseq's
+        else:
+            raise CheckpointError(f"{source}: already an asrkit checkpoint; give it to finetune, decode or benchmark "
+                                  "as it is")
     cfg, weights = import_checkpoint(source, kind)
     model = wav2vec2_model(cfg)
     unexpected = model.load_state_dict(weights, strict=False).unexpected_keys

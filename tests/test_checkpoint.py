@@ -251,3 +251,10 @@ def test_imported_weights_become_a_pretrain_checkpoint(tmp_path):
     assert ckpt.kind == "pretrain" and ckpt.task["imported_from"] == {"kind": "hf", "source": str(tmp_path / "hf")}
     with torch.no_grad():
         assert torch.allclose(model.eval().extract_features(_probe()).x, hf(_probe()).last_hidden_state, atol=1e-5)
+
+
+def test_an_asrkit_checkpoint_given_as_fairseq_s_is_recognised_by_the_safe_loader(tmp_path):
+    for name in ("pretrain_e44333c.pt", "imported_hf_e44333c.pt"):
+        with pytest.raises(CheckpointError, match=f"{name}: already an asrkit checkpoint"):
+            write_imported_checkpoint(OLD / name, "fairseq", tmp_path / "out.pt")
+    assert not (tmp_path / "out.pt").exists()
