@@ -106,6 +106,7 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
 
     from .models import load_wav2vec2_config, wav2vec2_model
     from .objectives.contrastive import wav2vec2_objective
+    from .precision import autocast
 
     cfg = load_wav2vec2_config(config)
     torch.manual_seed(0)
@@ -115,7 +116,7 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     audio_s = batch[0] * batch[1] / 16000
     rows = []
     for precision in ("fp32", "bf16"):
-        amp = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+        amp = autocast(precision, "cpu")
         opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-5)
         opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-5)
 
@@ -344,7 +345,8 @@ def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[tor
     utterance the fastest of ``repeats`` rounds, whose region times are kept). asrkit's row also has
     ``speedup_without_fe_pos``: transformers' total over asrkit's total less its feature encoder and
     positional convolution, the speed-up asrkit would reach were those two free and the rest unchanged."""
-    from .benchmark import autocast, encoder_forward
+    from .benchmark import encoder_forward
+    from .precision import autocast
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     rows = []
@@ -482,9 +484,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [name for name in sections if name not in SECTIONS]
     if unknown:
         parser.error(f"--sections: unknown {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
-    unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
+    from .precision import PRECISIONS, resolve_precision
+
+    unknown = sorted(set(args.precisions.split(",")) - set(PRECISIONS))
     if unknown:
-        parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from fp32, bf16)")
+        parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from {', '.join(PRECISIONS)})")
+    precisions = tuple(dict.fromkeys(resolve_precision(p, "cpu") for p in args.precisions.split(",")))
     if args.repeats < 1:
         parser.error(f"--repeats: must be at least 1, got {args.repeats}")
     unknown = [c for c in args.categories.split(",") if c not in TABLE2]
@@ -506,7 +511,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_pretrain()
     if "inference" in sections:
         with Progress(console=console, transient=True) as bar:
-            inference = bench_inference(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
+            inference = bench_inference(categories, precisions, repeats=args.repeats,
                                         progress=_ProgressBars(bar))
         df = pd.DataFrame(inference)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -525,7 +530,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += inference_summary(inference)
     if "profile" in sections:
         with Progress(console=console, transient=True) as bar:
-            profile = bench_profile(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
+            profile = bench_profile(categories, precisions, repeats=args.repeats,
                                     progress=_ProgressBars(bar))
         write_profile(profile, args.out, console)
     if not rows:  # only the profile section

@@ -13,7 +13,8 @@ after pre-training, §3.3); inference time of the encoder, one utterance at a ti
   and distractor sampling, contrastive + diversity + feature-penalty loss, backward, AdamW step) on a
   batch of utterances from the same manifest, cropped to the shortest as in pre-training.
 
-Each precision is measured in turn: ``fp32``, and ``bf16`` as autocast (CPU or CUDA). A fine-tuned
+Each precision is measured in turn: ``fp32``, and ``bf16`` or ``fp16`` as autocast (CPU or CUDA; ``auto``
+is what ``asrkit.precision`` picks for the device). A fine-tuned
 CTC checkpoint is timed through its encoder; its pre-training heads, which it no longer has, are
 freshly initialised for the throughput measurement (the time of an update does not depend on them).
 """
@@ -39,15 +40,15 @@ from .data.datasets import AudioDataset
 from .data.manifest import read_manifest
 from .models.factory import wav2vec2_model
 from .models.wav2vec2 import Wav2Vec2Model, load_wav2vec2_config
+from .precision import PRECISIONS, autocast, resolve_precision
 
-PRECISIONS = ("fp32", "bf16")
 COLUMNS = ["model", "precision", "device", "threads", "params_m", "utterances", "skipped", "audio_s",
            "mean_duration_s", "mean_ms", "std_ms", "rtf", "pretrain_batch", "pretrain_audio_s_per_s"]
 
 
 @dataclass(frozen=True)
 class BenchmarkOptions:
-    precisions: tuple[str, ...] = PRECISIONS  # fp32 and/or bf16 (autocast)
+    precisions: tuple[str, ...] = ("fp32", "bf16")  # any of asrkit.precision.PRECISIONS, timed in turn
     max_utterances: int = 0  # time the first N usable utterances of the manifest; 0 = all
     warmup: int = 2  # utterances run untimed before timing (oneDNN/MKL kernel selection, allocator)
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
@@ -122,13 +123,6 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def autocast(precision: str, device: torch.device):
-    """bf16: autocast on ``device``; fp32: nothing."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -158,7 +152,7 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]],
         raise ValueError("every function needs the same number of utterances")
     count = len(inputs[names[0]])
     times: dict[str, list[float]] = {name: [] for name in forwards}
-    with torch.inference_mode(), autocast(precision, device):
+    with torch.inference_mode(), autocast(resolve_precision(precision, device), device):
         for i in range(min(warmup, count)):
             for name, forward in forwards.items():
                 forward(inputs[name][i][None].to(device))
@@ -200,8 +194,10 @@ def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precisi
     optimizer = torch.optim.AdamW(train.parameters(), lr=1e-6)
     generator = torch.Generator(device=device).manual_seed(seed)
 
+    amp = autocast(resolve_precision(precision, device), device)
+
     def update() -> None:
-        with autocast(precision, device):
+        with amp:
             loss, _ = wav2vec2_objective(train, train(source, generator=generator), generator)
         loss.backward()
         optimizer.step()
@@ -274,7 +270,7 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     wavs = {key: versions[_inputs(model)] for key, (model, _) in zip(keys, loaded)}
     rows: list[list[dict]] = [[] for _ in loaded]
     with num_threads(opts.threads) as threads:
-        for precision in opts.precisions:
+        for precision in dict.fromkeys(resolve_precision(p, device) for p in opts.precisions):
             what = f"{', '.join(name for _, name in loaded)} {precision}"
             count = len(wavs[keys[0]])
             report = (lambda k, what=what, count=count: progress(what, k, count)) if progress else None

@@ -18,6 +18,7 @@ from asrkit.config import ConfigError, to_dict
 from asrkit.data.manifest import read_manifest
 from asrkit.models.heads import Wav2Vec2ForCTC
 from asrkit.models import load_wav2vec2_config, wav2vec2_model
+from asrkit.precision import resolve_precision
 from asrkit.testing import make_tone_manifest
 
 TINY = {  # a few thousand parameters: stride 40, receptive field 90 samples
@@ -191,8 +192,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path, config, manifest):
     assert res.exit_code == 1 and "nope.tsv" in res.output and "not found" in res.output
     res = run("--config", "huge", "--manifest", manifest)
     assert res.exit_code == 1 and "no model config 'huge'" in res.output
-    res = run("--config", config, "--manifest", manifest, "--precision", "fp16")
-    assert res.exit_code == 1 and "fp16" in res.output
+    res = run("--config", config, "--manifest", manifest, "--precision", "fp8")
+    assert res.exit_code == 1 and "fp8" in res.output and "auto, fp32, bf16, fp16" in res.output
     res = run("--checkpoint", tmp_path / "missing.pt", "--manifest", manifest)
     assert res.exit_code == 1 and "missing.pt" in res.output
     df = read_manifest(manifest)
@@ -200,3 +201,18 @@ def test_bad_inputs_are_one_line_errors(tmp_path, config, manifest):
     res = run("--config", config, "--manifest", manifest, "--pretrain-batch", 0)
     assert res.exit_code == 1 and f"utterance {df['id'][2]!r}" in res.output and "dev-002.flac" in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16),
+                                              ("fp16", torch.float16)])
+def test_timing_runs_under_the_autocast_of_asrkit_precision(precision, dtype):
+    """The one autocast (asrkit.precision), fp16 included; auto is resolved for the device."""
+    seen = []
+    wavs = [torch.randn(8)]
+    time_inference({"f": lambda x: seen.append((x[:, :4].T @ x[:, :4]).dtype)}, wavs, precision=precision,
+                   device=torch.device("cpu"), warmup=0)
+    assert seen == [dtype]
+    seen.clear()
+    time_inference({"f": lambda x: seen.append((x[:, :4].T @ x[:, :4]).dtype)}, wavs, precision="auto",
+                   device=torch.device("cpu"), warmup=0)
+    assert seen == [torch.bfloat16 if resolve_precision("auto", "cpu") == "bf16" else torch.float32]

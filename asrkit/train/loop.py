@@ -24,7 +24,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 import torch.distributed as dist
@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 from ..checkpoint import (CheckpointError, find_resume_checkpoint, read_checkpoint, rng_state, save_checkpoint,
                           set_rng_state)
 from ..data.samplers import BucketBatchSampler
-from ..precision import autocast, resolve_precision
+from ..precision import Precision, autocast, resolve_precision
 from .optim import OptimConfig, build_optimizer, build_scheduler
 
 
@@ -43,7 +43,7 @@ class TrainerConfig:
     seed: int = 1
     # autocast dtype on CPU and CUDA; fp16 adds a loss scaler; auto: bf16 where the hardware has native
     # bf16 arithmetic (CUDA Ampere+, CPUs with AVX-512 BF16 / AMX), else fp32 (asrkit.precision)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
+    precision: Precision = "fp32"
     device: str = "auto"  # auto: cuda:<LOCAL_RANK> when available, else cpu
     max_tokens: int = 1_400_000  # samples per batch per device (§4.2: 1.4M BASE, 1.2M LARGE)
     max_batch_size: int = 0  # most utterances per batch; 0 = no limit
