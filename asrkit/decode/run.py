@@ -50,15 +50,6 @@ class DecodeOptions:
     num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
 
 
-def greedy_text(log_probs: torch.Tensor, tokens: list[str]) -> str:
-    """Best path of one ``(T, V)`` emission: characters with ``|`` boundaries, or sentencepiece
-    pieces whose ``\u2581`` marks a word start."""
-    if "|" in tokens:
-        return greedy_decode(log_probs[None], None, tokens)[0]
-    ids = torch.unique_consecutive(log_probs.argmax(-1)).tolist()
-    return "".join(tokens[i] for i in ids if i != 0).replace("\u2581", " ").strip()
-
-
 def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str | Path, opts: DecodeOptions,
                     *, progress: Callable[[str, int, int], None] | None = None, log=print) -> dict:
     """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}``."""
@@ -88,7 +79,7 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
 
     def run(dec, em: Emissions) -> tuple[list[str], list[float]]:
         if dec is None:
-            return [greedy_text(lp, tokens) for lp in em.log_probs], [0.0] * len(em.ids)
+            return [greedy_decode(lp[None], None, tokens)[0] for lp in em.log_probs], [0.0] * len(em.ids)
         results = [dec.decode(lp[None], torch.tensor([lp.size(0)]))[0] for lp in em.log_probs]
         return [r.text for r in results], [float(r.score) for r in results]
 

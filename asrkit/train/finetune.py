@@ -22,10 +22,11 @@ from ..config import ConfigError, load_config, save_config, to_dict
 from ..data.datasets import AudioDataset, output_sizes, training_manifest
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
-from ..models.heads import Wav2Vec2ForCTC
-from ..score import align_many
+from ..decode.greedy import best_paths
 from ..models.factory import wav2vec2_model
+from ..models.heads import Wav2Vec2ForCTC
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
+from ..score import align_many
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
@@ -107,16 +108,6 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDat
     return model, origin
 
 
-def greedy_texts(log_probs: torch.Tensor, lengths: torch.Tensor, tokenizer) -> list[str]:
-    """Best path: argmax per frame, collapse repeats, drop blanks."""
-    best = log_probs.argmax(dim=-1).cpu()
-    texts = []
-    for seq, n in zip(best, lengths.cpu().tolist()):
-        ids = torch.unique_consecutive(seq[:n]).tolist()
-        texts.append(tokenizer.decode(ids))
-    return texts
-
-
 class CTCTask:
     """CTC loss summed over utterances (fairseq ``sentence_avg``); greedy WER in validation."""
 
@@ -131,7 +122,8 @@ class CTCTask:
         stats: dict = {"loss": float(loss.detach()) / max(n, 1)}
         if not model.training:
             refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
-            hyps = greedy_texts(log_probs, lengths, self.tokenizer)
+            # the hypotheses' text as the references': through the tokenizer (sentencepiece's own decoding)
+            hyps = [self.tokenizer.decode(ids) for ids in best_paths(log_probs, lengths, self.tokenizer.blank)]
             words = sum(len(r.split()) for r in refs)
             errors = sum(a.counts().errors for a in align_many([(r.split(), h.split()) for r, h in zip(refs, hyps)]))
             stats["wer"] = (100.0 * errors / max(words, 1), words)

@@ -12,7 +12,8 @@ from asrkit.data.manifest import read_manifest, write_manifest
 from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
 from asrkit.checkpoint import LAST, load_model, read_checkpoint
 from asrkit.decode.infer import compute_emissions
-from asrkit.train.finetune import check_labels, greedy_texts, load_finetune_config, run_finetune
+from asrkit.decode.greedy import greedy_decode
+from asrkit.train.finetune import check_labels, load_finetune_config, run_finetune
 from asrkit.train.metrics import read_metrics
 from asrkit.train.pretrain import load_pretrain_config, run_pretrain
 
@@ -145,8 +146,8 @@ def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_dat
     em = compute_emissions(model, manifest)
     assert em.ids == list(df["id"])
     assert em.log_probs[-1].shape == (0, len(tokens))
-    texts = greedy_texts(torch.nn.utils.rnn.pad_sequence(em.log_probs, batch_first=True),
-                         torch.tensor([len(x) for x in em.log_probs]), CharTokenizer())
+    texts = greedy_decode(torch.nn.utils.rnn.pad_sequence(em.log_probs, batch_first=True),
+                          torch.tensor([len(x) for x in em.log_probs]), tokens)
     assert len(texts) == len(df) and texts[-1] == ""
 
 
@@ -164,16 +165,3 @@ def test_sentencepiece_model_finetunes_and_decodes_to_words(pretrained, tone_dat
     decode_manifest(tmp_path / "ft" / "checkpoint_last.pt", tone_data[1], tmp_path / "dec", DecodeOptions())
     hyp = (tmp_path / "dec" / "hyp.trn").read_text().splitlines()
     assert len(hyp) == len(read_manifest(tone_data[1]))
-
-
-
-def test_greedy_text_joins_sentencepiece_pieces_and_characters():
-    from asrkit.decode.run import greedy_text
-
-    pieces = ["<blank>", "\u2581TURN", "\u2581ON", "\u2581THE", "\u2581LI", "GHT"]
-    frames = torch.nn.functional.one_hot(torch.tensor([1, 1, 0, 2, 3, 0, 4, 5, 5]), len(pieces)).float()
-    assert greedy_text(frames.log_softmax(-1), pieces) == "TURN ON THE LIGHT"
-    chars = CharTokenizer().tokens
-    ids = torch.tensor([chars.index(c) for c in "HI|HI"])
-    assert greedy_text(torch.nn.functional.one_hot(ids, len(chars)).float(), chars) == "HI HI"
-    assert greedy_text(torch.zeros(0, len(pieces)), pieces) == ""
