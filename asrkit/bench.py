@@ -28,6 +28,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .data.audio import SAMPLE_RATE
+
 
 def _row(section: str, what: str, value: float, unit: str, note: str = "") -> dict:
     return {"section": section, "what": what, "value": round(value, 2), "unit": unit, "note": note}
@@ -113,7 +115,7 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     ours = wav2vec2_model(cfg).train()
     theirs = Wav2Vec2ForPreTraining(hf_wav2vec2_config(cfg)).train()
     x = torch.randn(*batch)
-    audio_s = batch[0] * batch[1] / 16000
+    audio_s = batch[0] * batch[1] / cfg.sample_rate
     rows = []
     for precision in ("fp32", "bf16"):
         amp = autocast(precision, "cpu")
@@ -140,7 +142,7 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
 
         t_ours = _time_steps(step_ours, warmup, steps)
         t_theirs = _time_steps(step_theirs, warmup, steps)
-        note = f"W2V2-{config}, batch {batch[0]} x {batch[1] / 16000:g} s, {torch.get_num_threads()} threads"
+        note = f"W2V2-{config}, batch {batch[0]} x {batch[1] / cfg.sample_rate:g} s, {torch.get_num_threads()} threads"
         rows.append(_row("pretrain", f"asrkit {precision}", audio_s / t_ours, "audio s / s", note))
         rows.append(_row("pretrain", f"transformers {precision}", audio_s / t_theirs, "audio s / s", note))
         rows.append(_row("pretrain", f"asrkit / transformers {precision}", t_theirs / t_ours, "x", ""))
@@ -164,7 +166,7 @@ TABLE2 = {
 UTTERANCE_SECONDS = (2.0, 3.0, 4.5, 6.0, 7.5, 9.0, 11.0, 14.5)
 
 
-def synthetic_utterances(seconds=UTTERANCE_SECONDS, sample_rate: int = 16000, seed: int = 0) -> list[torch.Tensor]:
+def synthetic_utterances(seconds=UTTERANCE_SECONDS, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> list[torch.Tensor]:
     """Noise waveforms of the given lengths (the time of a forward pass does not depend on content)."""
     gen = torch.Generator().manual_seed(seed)
     return [0.1 * torch.randn(int(s * sample_rate), generator=gen) for s in seconds]

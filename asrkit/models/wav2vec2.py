@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from asrkit.config import ConfigError, from_dict, load_config
+from asrkit.data.audio import SAMPLE_RATE
 from asrkit.models.components import FeatureProjection, lengths_to_padding_mask, parse_conv_layers, scale_grad
 from asrkit.models.quantizer import GumbelVectorQuantizer
 from asrkit.objectives.masking import compute_mask_indices
@@ -38,7 +39,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
 class Wav2Vec2Config:
     # the input the model was trained on: training writes the data config's values here, so a checkpoint
     # tells decode and benchmark how to read audio for it (fairseq keeps both in its task config)
-    sample_rate: int = 16000  # Hz of the waveform (fairseq task.sample_rate)
+    sample_rate: int = SAMPLE_RATE  # Hz of the waveform (fairseq task.sample_rate)
     normalize: bool = False  # zero mean, unit variance per utterance (§2; fairseq task.normalize: LARGE true, BASE false)
     # feature encoder f: X -> Z (§2, §4.2)
     # GroupNorm after the first conv only (BASE on LibriSpeech; fairseq "default") or LayerNorm in every block (LARGE)

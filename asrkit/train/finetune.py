@@ -19,6 +19,7 @@ from torch import nn
 
 from ..checkpoint import checkpoint_header, load_encoder
 from ..config import ConfigError, load_config, save_config, to_dict
+from ..data.audio import SAMPLE_RATE
 from ..data.datasets import AudioDataset, output_sizes, training_manifest
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
@@ -58,7 +59,7 @@ class FinetuneDataConfig:
     tokenizer: str = ""  # tokens.txt (characters) or a sentencepiece .model; "" = LibriSpeech characters
     # sample_rate and normalize are written into the encoder config (and so into every checkpoint);
     # sample_rate must be the pre-trained encoder's
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     normalize: bool = False  # must match pre-training (fairseq task.normalize)
     max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
     min_sample_size: int = 0
@@ -136,7 +137,7 @@ class CTCTask:
         return stats["wer"]
 
 
-def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Utterances that CTC cannot learn: empty or out-of-vocabulary transcripts, and labels
     needing more frames than the audio gives (one per token plus one per repeated pair),
     counted on the audio the model sees (resampled, speed-perturbed)."""

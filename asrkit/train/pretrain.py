@@ -14,6 +14,7 @@ from torch import nn
 
 from ..checkpoint import checkpoint_header
 from ..config import load_config, save_config, to_dict
+from ..data.audio import SAMPLE_RATE
 from ..data.datasets import AudioDataset, training_manifest
 from ..models.factory import wav2vec2_model
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
@@ -27,7 +28,7 @@ class PretrainDataConfig:
     train_manifest: str = "data/manifests/pretrain.tsv"
     valid_manifest: str = "data/manifests/dev.tsv"  # held-out set for L_m and checkpoint selection
     # sample_rate and normalize are written into the model config (and so into every checkpoint)
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     normalize: bool = False  # zero-mean unit-variance waveform (§2; fairseq normalize: LARGE true, BASE false)
     max_sample_size: int = 250_000  # crop length in samples: 250k BASE, 320k LARGE (§4.2)
     min_sample_size: int = 32_000  # shorter utterances are skipped (fairseq min_sample_size)

@@ -43,7 +43,7 @@ def test_labels_ctc_cannot_learn_are_reported_at_load():
     df = pd.DataFrame({"id": ["ok", "long", "oov", "empty"], "num_samples": [16000, 1600, 16000, 16000],
                        "sample_rate": 16000, "text": ["HELLO", "A VERY LONG SENTENCE INDEED", "hello", ""]})
     frames = lambda n: n // 320  # noqa: E731
-    keep, problems = check_labels(df, CharTokenizer(), frames, "m.tsv")
+    keep, problems = check_labels(df, CharTokenizer(), frames, "m.tsv", 16000)
     assert keep.tolist() == [True, False, False, False]
     reasons = dict(problems)
     assert "needs" in reasons["long"] and "audio gives 5" in reasons["long"]
@@ -52,7 +52,7 @@ def test_labels_ctc_cannot_learn_are_reported_at_load():
 
 def test_repeated_letters_need_a_blank_between_them():
     df = pd.DataFrame({"id": ["a"], "num_samples": [5 * 320], "sample_rate": 16000, "text": ["AAAA"]})
-    keep, problems = check_labels(df, CharTokenizer(), lambda n: n // 320, "m.tsv")
+    keep, problems = check_labels(df, CharTokenizer(), lambda n: n // 320, "m.tsv", 16000)
     assert not keep[0] and "needs 7" in problems[0][1]
 
 
@@ -61,7 +61,7 @@ def test_labels_are_checked_on_speed_perturbed_audio():
     df = pd.DataFrame({"id": ["a"], "num_samples": [7 * 320], "sample_rate": 16000, "speaker": "s",
                        "text": ["AAAA"]})
     keep, problems = check_labels(speed_perturb(df, [0.9, 1.0, 1.1]), CharTokenizer(),
-                                  lambda n: n // 320, "m.tsv")
+                                  lambda n: n // 320, "m.tsv", 16000)
     assert keep.tolist() == [True, True, False]
     assert problems == [("sp1.1-a", "m.tsv: label needs 7 CTC frames, audio gives 6")]
 
