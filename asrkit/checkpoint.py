@@ -132,7 +132,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
                                   "that could run code when unpickled, and asrkit checkpoints hold none; convert "
                                   "fairseq/transformers weights with `asrkit import-checkpoint`") from e
         raise CheckpointError(f"{path}: cannot load checkpoint: it is corrupt or not a torch checkpoint "
-                              f"({type(e).__name__})") from e
+                              f"({type(e).__name__}); give one written by asrkit (pretrain, finetune, "
+                              "import-checkpoint)") from e
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not an asrkit checkpoint (holds a {type(state).__name__}, not a dict)")
     return state

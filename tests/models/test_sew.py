@@ -289,6 +289,7 @@ def test_configs_are_validated_and_model_types_dispatch():
     assert set(ARCHS) == {"wav2vec2", "sew", "sew_d"}
     with torch.device("meta"):  # wav2vec2_model builds whichever model_type the config names, through ARCHS
         assert type(wav2vec2_model(_micro("sew")).encoder.transformer).__name__ == "TransformerEncoder"
+        assert type(sew_model(_micro("sew")).encoder).__name__ == "SqueezedContextNetwork"
         assert type(ARCHS["wav2vec2"](load_wav2vec2_config("tiny")).encoder).__name__ == "TransformerEncoder"
     with pytest.raises(ValueError, match="not 'sew_d'"):
         sew_d_model("sew_tiny")
