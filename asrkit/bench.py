@@ -28,6 +28,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .data.audio import SAMPLE_RATE
+
 
 def _row(section: str, what: str, value: float, unit: str, note: str = "") -> dict:
     return {"section": section, "what": what, "value": round(value, 2), "unit": unit, "note": note}
@@ -104,26 +106,26 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     from transformers.models.wav2vec2.modeling_wav2vec2 import (Wav2Vec2ForPreTraining, _compute_mask_indices,
                                                                 _sample_negative_indices)
 
+    from .models import load_wav2vec2_config, wav2vec2_model
     from .models.fast import prepare_for_training
-    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
-    from .objectives.contrastive import wav2vec2_loss
+    from .objectives.contrastive import wav2vec2_objective
+    from .precision import autocast
 
     cfg = load_wav2vec2_config(config)
     torch.manual_seed(0)
     ours = prepare_for_training(wav2vec2_model(cfg)).train()
     theirs = Wav2Vec2ForPreTraining(hf_wav2vec2_config(cfg)).train()
     x = torch.randn(*batch)
-    audio_s = batch[0] * batch[1] / 16000
+    audio_s = batch[0] * batch[1] / cfg.sample_rate
     rows = []
     for precision in ("fp32", "bf16"):
-        amp = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+        amp = autocast(precision, "cpu")
         opt_ours = torch.optim.AdamW(ours.parameters(), lr=1e-5)
         opt_theirs = torch.optim.AdamW(theirs.parameters(), lr=1e-5)
 
         def step_ours():
             with amp:
-                out = ours(x)
-                loss, _ = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen)
+                loss, _ = wav2vec2_objective(ours, ours(x))
             loss.backward()
             opt_ours.step()
             opt_ours.zero_grad(set_to_none=True)
@@ -141,7 +143,7 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
 
         t_ours = _time_steps(step_ours, warmup, steps)
         t_theirs = _time_steps(step_theirs, warmup, steps)
-        note = f"W2V2-{config}, batch {batch[0]} x {batch[1] / 16000:g} s, {torch.get_num_threads()} threads"
+        note = f"W2V2-{config}, batch {batch[0]} x {batch[1] / cfg.sample_rate:g} s, {torch.get_num_threads()} threads"
         rows.append(_row("pretrain", f"asrkit {precision}", audio_s / t_ours, "audio s / s", note))
         rows.append(_row("pretrain", f"transformers {precision}", audio_s / t_theirs, "audio s / s", note))
         rows.append(_row("pretrain", f"asrkit / transformers {precision}", t_theirs / t_ours, "x", ""))
@@ -165,7 +167,7 @@ TABLE2 = {
 UTTERANCE_SECONDS = (2.0, 3.0, 4.5, 6.0, 7.5, 9.0, 11.0, 14.5)
 
 
-def synthetic_utterances(seconds=UTTERANCE_SECONDS, sample_rate: int = 16000, seed: int = 0) -> list[torch.Tensor]:
+def synthetic_utterances(seconds=UTTERANCE_SECONDS, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> list[torch.Tensor]:
     """Noise waveforms of the given lengths (the time of a forward pass does not depend on content)."""
     gen = torch.Generator().manual_seed(seed)
     return [0.1 * torch.randn(int(s * sample_rate), generator=gen) for s in seconds]
@@ -188,9 +190,10 @@ def transformers_model(cfg):
 def category_models(members) -> dict:
     """``{row name: (config, asrkit model, transformers model)}`` for a category's ``(row name, config)``
     members: the transformers model randomly initialised, asrkit's given its weights."""
+    from .checkpoint import load_encoder_weights
+    from .models import load_wav2vec2_config, wav2vec2_model
     from .models.checkpoint_import import import_hf
     from .models.fast import prepare_for_inference
-    from .models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
 
     models = {}
     for row_name, config in members:
@@ -199,10 +202,7 @@ def category_models(members) -> dict:
         theirs = transformers_model(cfg).eval()
         ours = wav2vec2_model(cfg).eval()
         _, weights = import_hf(theirs)
-        missing, unexpected = ours.load_state_dict(weights, strict=False)
-        if unexpected or not all(k.startswith(("quantizer.", "final_proj.")) for k in missing):
-            raise RuntimeError(f"{config}: transformers weights do not fit asrkit's model "
-                               f"({missing[:3]}, {unexpected[:3]})")
+        load_encoder_weights(ours, weights, f"{config} (transformers' weights)")
         models[row_name] = (config, prepare_for_inference(ours), theirs)
     return models
 
@@ -258,10 +258,12 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
             times = time_inference(forwards, utts, precision=precision, device=device, warmup=warmup,
                                    repeats=repeats,
                                    progress=(lambda k, what=what: progress(what, k, len(utts))) if progress else None)
-            w2v2 = times[next(iter(models)), "asrkit"]  # the category's W2V2
-            w2v2_ms = summarize(w2v2, utts)["mean_ms"]
+            first = next(iter(models))  # the category's W2V2
+            w2v2 = times[first, "asrkit"]
+            w2v2_ms = summarize(w2v2, utts, models[first][1].cfg.sample_rate)["mean_ms"]
             for name, (config, ours, theirs) in models.items():
-                a, t = summarize(times[name, "asrkit"], utts), summarize(times[name, "transformers"], utts)
+                rate = ours.cfg.sample_rate
+                a, t = summarize(times[name, "asrkit"], utts, rate), summarize(times[name, "transformers"], utts, rate)
                 paired = _paired_median(times[name, "transformers"], times[name, "asrkit"])
                 rows.append({
                     "model": name, "config": config, "category": category, "precision": precision,
@@ -347,7 +349,8 @@ def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[tor
     utterance the fastest of ``repeats`` rounds, whose region times are kept). asrkit's row also has
     ``speedup_without_fe_pos``: transformers' total over asrkit's total less its feature encoder and
     positional convolution, the speed-up asrkit would reach were those two free and the rest unchanged."""
-    from .benchmark import autocast, encoder_forward
+    from .benchmark import encoder_forward
+    from .precision import autocast
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     rows = []
@@ -485,9 +488,12 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [name for name in sections if name not in SECTIONS]
     if unknown:
         parser.error(f"--sections: unknown {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
-    unknown = sorted(set(args.precisions.split(",")) - {"fp32", "bf16"})
+    from .precision import PRECISIONS, resolve_precision
+
+    unknown = sorted(set(args.precisions.split(",")) - set(PRECISIONS))
     if unknown:
-        parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from fp32, bf16)")
+        parser.error(f"--precisions: unknown {', '.join(unknown)} (choose from {', '.join(PRECISIONS)})")
+    precisions = tuple(dict.fromkeys(resolve_precision(p, "cpu") for p in args.precisions.split(",")))
     if args.repeats < 1:
         parser.error(f"--repeats: must be at least 1, got {args.repeats}")
     unknown = [c for c in args.categories.split(",") if c not in TABLE2]
@@ -509,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += bench_pretrain()
     if "inference" in sections:
         with Progress(console=console, transient=True) as bar:
-            inference = bench_inference(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
+            inference = bench_inference(categories, precisions, repeats=args.repeats,
                                         progress=_ProgressBars(bar))
         df = pd.DataFrame(inference)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -528,7 +534,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += inference_summary(inference)
     if "profile" in sections:
         with Progress(console=console, transient=True) as bar:
-            profile = bench_profile(categories, tuple(args.precisions.split(",")), repeats=args.repeats,
+            profile = bench_profile(categories, precisions, repeats=args.repeats,
                                     progress=_ProgressBars(bar))
         write_profile(profile, args.out, console)
     if not rows:  # only the profile section

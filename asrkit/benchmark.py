@@ -13,7 +13,8 @@ after pre-training, §3.3); inference time of the encoder, one utterance at a ti
   and distractor sampling, contrastive + diversity + feature-penalty loss, backward, AdamW step) on a
   batch of utterances from the same manifest, cropped to the shortest as in pre-training.
 
-Each precision is measured in turn: ``fp32``, and ``bf16`` as autocast (CPU or CUDA). A fine-tuned
+Each precision is measured in turn: ``fp32``, and ``bf16`` or ``fp16`` as autocast (CPU or CUDA; ``auto``
+is what ``asrkit.precision`` picks for the device). A fine-tuned
 CTC checkpoint is timed through its encoder; its pre-training heads, which it no longer has, are
 freshly initialised for the throughput measurement (the time of an update does not depend on them).
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import statistics
 import time
@@ -31,23 +33,23 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .checkpoint import HEADS, encoder_weights, load_encoder, load_encoder_weights, read_checkpoint
 from .config import ConfigError
 from .data.audio import AudioError
 from .data.datasets import AudioDataset
 from .data.manifest import read_manifest
+from .models.factory import wav2vec2_model
 from .models.fast import prepare_for_inference
-from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config, wav2vec2_model
-from .train.checkpoint import load_checkpoint
+from .models.wav2vec2 import Wav2Vec2Model, load_wav2vec2_config
+from .precision import PRECISIONS, autocast, resolve_precision
 
-PRECISIONS = ("fp32", "bf16")
-HEADS = ("quantizer.", "final_proj.")  # pre-training heads, not counted (SEW-D Table 1, 2)
 COLUMNS = ["model", "precision", "device", "threads", "params_m", "utterances", "skipped", "audio_s",
            "mean_duration_s", "mean_ms", "std_ms", "rtf", "pretrain_batch", "pretrain_audio_s_per_s"]
 
 
 @dataclass(frozen=True)
 class BenchmarkOptions:
-    precisions: tuple[str, ...] = PRECISIONS  # fp32 and/or bf16 (autocast)
+    precisions: tuple[str, ...] = ("fp32", "bf16")  # any of asrkit.precision.PRECISIONS, timed in turn
     max_utterances: int = 0  # time the first N usable utterances of the manifest; 0 = all
     warmup: int = 2  # utterances run untimed before timing (oneDNN/MKL kernel selection, allocator)
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
@@ -64,59 +66,35 @@ class BenchmarkOptions:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Parameters of the encoder as the SEW-D tables count them: without the pre-training heads."""
+    """Parameters of the encoder as the SEW-D tables count them: without the pre-training heads (``HEADS``)."""
     return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(HEADS))
 
 
 def load_benchmark_model(config: str | Path | None = None, checkpoint: str | Path | None = None
-                         ) -> tuple[Wav2Vec2Model, str, bool]:
-    """The model to time, its name, and whether its input is normalised (the data config's ``normalize``).
+                         ) -> tuple[Wav2Vec2Model, str]:
+    """The model to time and its name; its config's ``sample_rate`` and ``normalize`` say how to read audio for it.
 
     ``config``: a named config (``asrkit/conf/model``) or a YAML path, for random weights or to check a
-    checkpoint against. ``checkpoint``: an asrkit pre-training checkpoint (also ``import-checkpoint``
-    output) or a fine-tuned CTC one (``asrkit finetune``), whose encoder is loaded.
+    checkpoint against. ``checkpoint``: a pretrain (also ``import-checkpoint`` output), midtrain or fine-tuned
+    CTC checkpoint, whose encoder is loaded (``asrkit.checkpoint.load_encoder``).
     """
     if config is None and checkpoint is None:
         raise ConfigError("give --config, --checkpoint or both")
-    normalize, weights, cfg = False, None, None
-    if checkpoint is not None:
-        if not Path(checkpoint).is_file():
-            raise ConfigError(f"{checkpoint}: checkpoint not found")
-        try:
-            state = load_checkpoint(checkpoint)
-        except RuntimeError as e:  # not a torch file
-            raise ConfigError(str(e)) from e
-        saved = state.get("config") if isinstance(state, dict) else None
-        if not isinstance(saved, dict) or not isinstance(state.get("model"), Mapping):
-            raise ConfigError(f"{checkpoint}: not an asrkit checkpoint (no model weights and config)")
-        fine_tuned = "encoder" in saved  # asrkit finetune keeps the encoder's config under "encoder"
-        try:
-            cfg = Wav2Vec2Config.from_dict(saved["encoder"] if fine_tuned else saved["model"])
-        except (KeyError, TypeError) as e:
-            raise ConfigError(f"{checkpoint}: not an asrkit wav2vec 2.0 checkpoint (no model config)") from e
-        weights = state["model"]
-        if fine_tuned:
-            weights = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
-        normalize = bool(saved.get("data", {}).get("normalize", False))
-    if config is not None:  # the named architecture, with the checkpoint's weights if one is given
-        cfg = load_wav2vec2_config(config)
-    model = wav2vec2_model(cfg)
-    if weights is not None:
-        try:
-            missing, unexpected = model.load_state_dict(weights, strict=False)
-        except RuntimeError as e:  # shape mismatch: another architecture
-            reason = str(e).splitlines()[-1].strip()
-            raise ConfigError(f"{checkpoint}: weights do not fit config {config}: {reason}") from e
-        missing = [k for k in missing if not k.startswith(HEADS)]
-        if missing or unexpected:
-            raise ConfigError(f"{checkpoint}: weights do not fit the model (missing {missing[:5]}, "
-                              f"unexpected {unexpected[:5]})")
+    if checkpoint is None:
+        model = wav2vec2_model(load_wav2vec2_config(config))
+    elif config is None:
+        model, _ = load_encoder(checkpoint)
+    else:  # the named architecture, with the checkpoint's weights and input settings
+        ckpt = read_checkpoint(checkpoint)
+        inputs = dict(sample_rate=ckpt.model_config.sample_rate, normalize=ckpt.model_config.normalize)
+        model = wav2vec2_model(dataclasses.replace(load_wav2vec2_config(config), **inputs))
+        load_encoder_weights(model, encoder_weights(ckpt), f"{checkpoint} (with config {config})")
     name = Path(config).stem if config is not None else Path(checkpoint).stem
-    return model, name, normalize
+    return model, name
 
 
-def load_utterances(manifest: str | Path, *, max_utterances: int = 0, min_samples: int = 1,
-                    normalize: bool = False, sample_rate: int = 16000) -> tuple[list[str], list[Tensor], list[str]]:
+def load_utterances(manifest: str | Path, *, sample_rate: int, normalize: bool, max_utterances: int = 0,
+                    min_samples: int = 1) -> tuple[list[str], list[Tensor], list[str]]:
     """Utterance ids and ``(L,)`` waveforms of ``manifest``, in manifest order, and the ids left out
     because they are shorter than ``min_samples`` (the encoder's receptive field). Unreadable audio is
     an ``AudioError`` naming the utterance and its file."""
@@ -144,13 +122,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def autocast(precision: str, device: torch.device):
-    """bf16: autocast on ``device``; fp32: nothing."""
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _sync(device: torch.device) -> None:
@@ -182,7 +153,7 @@ def time_inference(forwards: Mapping[str, Callable[[Tensor], object]],
         raise ValueError("every function needs the same number of utterances")
     count = len(inputs[names[0]])
     times: dict[str, list[float]] = {name: [] for name in forwards}
-    with torch.inference_mode(), autocast(precision, device):
+    with torch.inference_mode(), autocast(resolve_precision(precision, device), device):
         for i in range(min(warmup, count)):
             for name, forward in forwards.items():
                 forward(inputs[name][i][None].to(device))
@@ -215,7 +186,7 @@ def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precisi
     """Audio seconds per second of pre-training updates of a copy of ``model`` on the first
     ``batch_size`` utterances cropped to the shortest (fairseq ``pad=False``), and the batch size used.
     One untimed update first."""
-    from .objectives.contrastive import wav2vec2_loss
+    from .objectives.contrastive import wav2vec2_objective
 
     wavs = list(wavs[:batch_size])
     length = min(len(w) for w in wavs)
@@ -224,10 +195,11 @@ def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precisi
     optimizer = torch.optim.AdamW(train.parameters(), lr=1e-6)
     generator = torch.Generator(device=device).manual_seed(seed)
 
+    amp = autocast(resolve_precision(precision, device), device)
+
     def update() -> None:
-        with autocast(precision, device):
-            out = train(source, generator=generator)
-            loss, _ = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen)
+        with amp:
+            loss, _ = wav2vec2_objective(train, train(source, generator=generator), generator)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -239,10 +211,10 @@ def pretrain_throughput(model: Wav2Vec2Model, wavs: Sequence[Tensor], *, precisi
         update()
     _sync(device)
     seconds = (time.perf_counter() - start) / steps
-    return len(wavs) * length / 16000 / seconds, len(wavs)
+    return len(wavs) * length / model.cfg.sample_rate / seconds, len(wavs)
 
 
-def summarize(times: Sequence[float], wavs: Sequence[Tensor], sample_rate: int = 16000) -> dict:
+def summarize(times: Sequence[float], wavs: Sequence[Tensor], sample_rate: int) -> dict:
     """Mean and (sample) standard deviation of the times in ms, and the real-time factor."""
     mean_s = statistics.fmean(times)
     mean_duration = statistics.fmean(len(w) for w in wavs) / sample_rate
@@ -278,43 +250,49 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     The models are timed interleaved, utterance by utterance (``time_inference``), so that a change in
     the machine's load during the run falls on all of them alike: a comparison between them is then
     fairer than one between separate runs. Every model gets the utterances all of them can take (at
-    least the largest receptive field), each normalised as its own checkpoint's data config says.
+    least the largest receptive field), each read at its own config's sample rate and normalised as it says.
     """
     if not models:
         raise ValueError("no model to time")
     loaded = [load_benchmark_model(config, checkpoint) for config, checkpoint in models]
-    names = [name for _, name, _ in loaded]
+    names = [name for _, name in loaded]
     if len(set(names)) < len(names):  # e.g. two recipes' checkpoint_best.pt: name them by their paths
-        loaded = [(model, str(checkpoint if checkpoint is not None else config), normalize)
-                  for (model, _, normalize), (config, checkpoint) in zip(loaded, models)]
-    keys = [f"{i}:{name}" for i, (_, name, _) in enumerate(loaded)]
+        loaded = [(model, str(checkpoint if checkpoint is not None else config))
+                  for (model, _), (config, checkpoint) in zip(loaded, models)]
+    keys = [f"{i}:{name}" for i, (_, name) in enumerate(loaded)]
     device = resolve_device(opts.device)
-    for model, _, _ in loaded:
+    for model, _ in loaded:
         prepare_for_inference(model, device)
-    receptive = max(model.feature_encoder.receptive_field for model, _, _ in loaded)
-    versions = {}  # the manifest's audio, read once per normalisation the models ask for
-    for normalize in dict.fromkeys(normalize for _, _, normalize in loaded):
-        _, versions[normalize], short = load_utterances(manifest, max_utterances=opts.max_utterances,
-                                                        min_samples=receptive, normalize=normalize)
-    wavs = {key: versions[normalize] for key, (_, _, normalize) in zip(keys, loaded)}
+    receptive = max(model.feature_encoder.receptive_field for model, _ in loaded)
+    versions = {}  # the manifest's audio, read once per (sample rate, normalisation) the models ask for
+    for inputs in dict.fromkeys(_inputs(model) for model, _ in loaded):
+        _, versions[inputs], short = load_utterances(manifest, sample_rate=inputs[0], normalize=inputs[1],
+                                                     max_utterances=opts.max_utterances, min_samples=receptive)
+    wavs = {key: versions[_inputs(model)] for key, (model, _) in zip(keys, loaded)}
     rows: list[list[dict]] = [[] for _ in loaded]
     with num_threads(opts.threads) as threads:
-        for precision in opts.precisions:
-            what = f"{', '.join(name for _, name, _ in loaded)} {precision}"
+        for precision in dict.fromkeys(resolve_precision(p, device) for p in opts.precisions):
+            what = f"{', '.join(name for _, name in loaded)} {precision}"
             count = len(wavs[keys[0]])
             report = (lambda k, what=what, count=count: progress(what, k, count)) if progress else None
-            times = time_inference({key: encoder_forward(model) for key, (model, _, _) in zip(keys, loaded)}, wavs,
+            times = time_inference({key: encoder_forward(model) for key, (model, _) in zip(keys, loaded)}, wavs,
                                    precision=precision, device=device, warmup=opts.warmup, progress=report)
-            for out, key, (model, name, _) in zip(rows, keys, loaded):
+            for out, key, (model, name) in zip(rows, keys, loaded):
                 row = {"model": name, "precision": precision, "device": device.type, "threads": threads,
                        "params_m": count_parameters(model) / 1e6, "skipped": len(short),
-                       **summarize(times[key], wavs[key]), "pretrain_batch": 0, "pretrain_audio_s_per_s": float("nan")}
+                       **summarize(times[key], wavs[key], model.cfg.sample_rate), "pretrain_batch": 0,
+                       "pretrain_audio_s_per_s": float("nan")}
                 if opts.pretrain_batch:
                     row["pretrain_audio_s_per_s"], row["pretrain_batch"] = pretrain_throughput(
                         model, wavs[key], precision=precision, device=device, batch_size=opts.pretrain_batch,
                         steps=opts.pretrain_steps)
                 out.append({c: row[c] for c in COLUMNS})
     return rows
+
+
+def _inputs(model: Wav2Vec2Model) -> tuple[int, bool]:
+    """How audio is read for ``model``: its config's sample rate and normalisation."""
+    return model.cfg.sample_rate, model.cfg.normalize
 
 
 def results_table(rows: Sequence[dict], title: str):

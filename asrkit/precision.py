@@ -1,4 +1,5 @@
-"""Which floating-point precision to train and infer in, and the autocast context for it.
+"""Which floating-point precision to train and infer in, and the autocast context for it: the one place
+that defines precisions (``Precision``, ``PRECISIONS``) for training, decoding and benchmarks.
 
 ``bf16`` autocast pays off only where the hardware multiplies bf16 natively: CUDA GPUs from
 Ampere on, and CPUs with AVX-512 BF16 or AMX. Elsewhere oneDNN emulates bf16 and a CPU step
@@ -8,12 +9,16 @@ pre-training step took 2.7x as long in bf16 as in fp32). ``auto`` picks for the 
 from __future__ import annotations
 
 import contextlib
+import typing
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import torch
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# what a user may ask for; fp16 adds a loss scaler in training; auto is resolved per device (resolve_precision)
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
 
 
 @lru_cache(maxsize=None)

@@ -102,8 +102,8 @@ def test_bench_rejects_an_unknown_precision_before_timing(capsys):
     from asrkit.bench import main
 
     with pytest.raises(SystemExit):
-        main(["--sections", "inference", "--precisions", "fp32,fp16"])
-    assert "--precisions: unknown fp16" in capsys.readouterr().err
+        main(["--sections", "inference", "--precisions", "fp32,fp8"])
+    assert "--precisions: unknown fp8 (choose from auto, fp32, bf16, fp16)" in capsys.readouterr().err
 
 
 def test_bench_rejects_fewer_than_one_round_before_timing(capsys):

@@ -17,7 +17,8 @@ from asrkit.cli import cli
 from asrkit.config import ConfigError, to_dict
 from asrkit.data.manifest import read_manifest
 from asrkit.models.heads import Wav2Vec2ForCTC
-from asrkit.models.wav2vec2 import load_wav2vec2_config, wav2vec2_model
+from asrkit.models import load_wav2vec2_config, wav2vec2_model
+from asrkit.precision import resolve_precision
 from asrkit.testing import make_tone_manifest
 
 TINY = {  # a few thousand parameters: stride 40, receptive field 90 samples
@@ -144,7 +145,8 @@ def test_short_utterances_are_left_out_and_counted(tmp_path, config):
     from asrkit.data.manifest import write_manifest
 
     write_manifest(pd.concat([pd.DataFrame([short]), df]), tmp_path / "with_short.tsv")
-    ids, wavs, skipped = load_utterances(tmp_path / "with_short.tsv", min_samples=90)
+    ids, wavs, skipped = load_utterances(tmp_path / "with_short.tsv", sample_rate=16000, normalize=False,
+                                         min_samples=90)
     assert skipped == ["short"] and ids == list(df["id"]) and [len(w) for w in wavs] == list(df["num_samples"])
     (row,) = benchmark(tmp_path / "with_short.tsv", config, opts=BenchmarkOptions(("fp32",), pretrain_batch=0))
     assert row["skipped"] == 1 and row["utterances"] == 3
@@ -159,12 +161,12 @@ def test_checkpoints_pretraining_and_fine_tuned(tmp_path, config, manifest):
     ctc = Wav2Vec2ForCTC(wav2vec2_model(cfg), vocab_size=5)
     torch.save({"model": ctc.state_dict(), "config": {"encoder": to_dict(cfg), "tokens": list("-|ab'")}},
                tmp_path / "ctc.pt")
-    model, name, normalize = load_benchmark_model(checkpoint=tmp_path / "pretrain.pt")
-    assert name == "pretrain" and normalize
+    model, name = load_benchmark_model(checkpoint=tmp_path / "pretrain.pt")  # the layout of e44333c
+    assert name == "pretrain" and model.cfg.normalize
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), pretrained.state_dict().values()))
-    model, _, normalize = load_benchmark_model(checkpoint=tmp_path / "ctc.pt")
-    assert not normalize and torch.equal(model.encoder.layers[0].attention.q_proj.weight,
-                                         ctc.encoder.encoder.layers[0].attention.q_proj.weight)
+    model, _ = load_benchmark_model(checkpoint=tmp_path / "ctc.pt")
+    assert not model.cfg.normalize and torch.equal(model.encoder.layers[0].attention.q_proj.weight,
+                                                   ctc.encoder.encoder.layers[0].attention.q_proj.weight)
     res = run("--checkpoint", tmp_path / "ctc.pt", "--manifest", manifest, "--precision", "fp32",
               "--pretrain-batch", 2, "--pretrain-steps", 1, "--out", tmp_path / "ctc.tsv")
     assert res.exit_code == 0, res.output
@@ -190,8 +192,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path, config, manifest):
     assert res.exit_code == 1 and "nope.tsv" in res.output and "not found" in res.output
     res = run("--config", "huge", "--manifest", manifest)
     assert res.exit_code == 1 and "no model config 'huge'" in res.output
-    res = run("--config", config, "--manifest", manifest, "--precision", "fp16")
-    assert res.exit_code == 1 and "fp16" in res.output
+    res = run("--config", config, "--manifest", manifest, "--precision", "fp8")
+    assert res.exit_code == 1 and "fp8" in res.output and "auto, fp32, bf16, fp16" in res.output
     res = run("--checkpoint", tmp_path / "missing.pt", "--manifest", manifest)
     assert res.exit_code == 1 and "missing.pt" in res.output
     df = read_manifest(manifest)
@@ -199,3 +201,18 @@ def test_bad_inputs_are_one_line_errors(tmp_path, config, manifest):
     res = run("--config", config, "--manifest", manifest, "--pretrain-batch", 0)
     assert res.exit_code == 1 and f"utterance {df['id'][2]!r}" in res.output and "dev-002.flac" in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16),
+                                              ("fp16", torch.float16)])
+def test_timing_runs_under_the_autocast_of_asrkit_precision(precision, dtype):
+    """The one autocast (asrkit.precision), fp16 included; auto is resolved for the device."""
+    seen = []
+    wavs = [torch.randn(8)]
+    time_inference({"f": lambda x: seen.append((x[:, :4].T @ x[:, :4]).dtype)}, wavs, precision=precision,
+                   device=torch.device("cpu"), warmup=0)
+    assert seen == [dtype]
+    seen.clear()
+    time_inference({"f": lambda x: seen.append((x[:, :4].T @ x[:, :4]).dtype)}, wavs, precision="auto",
+                   device=torch.device("cpu"), warmup=0)
+    assert seen == [torch.bfloat16 if resolve_precision("auto", "cpu") == "bf16" else torch.float32]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..data.audio import SAMPLE_RATE
 from ..data.synth.corpus import SynthConfig
 from .ui import CONTEXT, console, dataclass_options, fail, progress_bars, progress_display, summary_table
 
@@ -82,7 +83,7 @@ def manifest():
 
 @manifest.command("validate", context_settings=CONTEXT)
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--sample-rate", default=16000, help="Expected sample rate (Hz).")
+@click.option("--sample-rate", default=SAMPLE_RATE, help="Expected sample rate (Hz).")
 @click.option("--charset", default="ABCDEFGHIJKLMNOPQRSTUVWXYZ' ",
               help="Characters allowed in transcripts (default: LibriSpeech).")
 @click.option("--unlabeled", is_flag=True, help="Transcripts may be empty (pre-training data).")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..precision import PRECISIONS
 from .ui import CONTEXT, console, fail, given_options, progress_bars
 
 
@@ -39,9 +40,11 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 @click.option("--word-score-range", type=(float, float), default=(-5.0, 5.0), metavar="MIN MAX",
               help="Word scores --tune searches (§4.4: [-5, 5]).")
 @click.option("--seed", default=0, help="Seed of the search.")
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto",
+@click.option("--precision", type=click.Choice(PRECISIONS), default="auto",
               help="Network precision; auto: bf16 where the hardware has native bf16 (asrkit.precision), else fp32.")
 @click.option("--max-tokens", default=1_600_000, help="Audio samples per batch of the network.")
+@click.option("--resample", is_flag=True, default=False,
+              help="Resample audio whose rate is not the model's (else such audio is an error).")
 @click.option("--num-workers", default=1,
               help="Processes for the beam search, tuning trials and decode alike (0: one per CPU); "
                    "the output is the same for any number.")

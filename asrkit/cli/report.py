@@ -36,7 +36,7 @@ def results_cmd(results_tsv: Path):
 @click.option("--max-utterances", default=0, help="Time only the first N usable utterances (0: all).")
 @click.option("--warmup", default=2, help="Utterances run untimed first.")
 @click.option("--threads", default=0, help="torch intra-op threads (0: torch's default).")
-@click.option("--precision", default="fp32,bf16", help="Comma-separated: fp32, bf16 (autocast).")
+@click.option("--precision", default="fp32,bf16", help="Comma-separated: fp32, bf16, fp16 (autocast), auto.")
 @click.option("--device", default="auto", help="auto (cuda when available), cpu or cuda.")
 @click.option("--pretrain-batch", default=4, help="Utterances in the pre-training batch (0: skip that measurement).")
 @click.option("--pretrain-steps", default=3, help="Timed pre-training updates.")

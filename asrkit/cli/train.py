@@ -78,21 +78,13 @@ def finetune_cmd(config_path, exp_dir, overrides, resume, skip_bad, init_checkpo
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def import_checkpoint_cmd(kind: str, source: Path, out: Path):
     """Convert wav2vec 2.0 / SEW / SEW-D weights into an asrkit checkpoint OUT (for fine-tuning or pre-training)."""
-    from ..config import to_dict
-    from ..models.checkpoint_import import import_checkpoint
-    from ..models.wav2vec2 import wav2vec2_model
-    from ..train.checkpoint import atomic_save
+    from ..checkpoint import write_imported_checkpoint
 
     try:
-        cfg, state_dict = import_checkpoint(source, kind)
+        model, missing = write_imported_checkpoint(source, kind, out)
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
-        fail(f"{source}: {e}")
-    model = wav2vec2_model(cfg)
-    missing, unexpected = model.load_state_dict(state_dict, strict=False)
-    if unexpected:
-        fail(f"{source}: weights asrkit has no place for: {', '.join(unexpected[:10])}")
-    atomic_save({"model": model.state_dict(), "config": {"model": to_dict(cfg)}, "num_updates": 0,
-                 "imported_from": {"kind": kind, "source": str(source)}}, out)
+        fail(f"{source}: {e}" if str(source) not in str(e) else str(e))
+    cfg = model.cfg
     table = Table(title=f"imported {kind} checkpoint -> {out}")
     table.add_column("what")
     table.add_column("value")

@@ -11,6 +11,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
+# Hz: LibriSpeech's rate, hence wav2vec 2.0's and every named config's. The one default; a model's own rate
+# travels in its config and checkpoints (asrkit.models.wav2vec2.Wav2Vec2Config.sample_rate).
+SAMPLE_RATE = 16000
+
 
 class AudioError(ValueError):
     """A file that cannot be used as audio; the message names the file and what to do."""

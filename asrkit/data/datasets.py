@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from asrkit.config import ConfigError
-from asrkit.data.audio import AudioError, normalize_waveform, read_audio
+from asrkit.data.audio import SAMPLE_RATE, AudioError, normalize_waveform, read_audio
 from asrkit.data.manifest import read_manifest
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class AudioDataset(Dataset):
         self,
         manifest: pd.DataFrame | str | Path,
         *,
-        sample_rate: int = 16000,
+        sample_rate: int = SAMPLE_RATE,
         resample: bool = False,
         normalize: bool = False,
         max_sample_size: int | None = None,

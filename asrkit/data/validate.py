@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from asrkit.data.audio import SAMPLE_RATE
 from asrkit.data.manifest import COLUMNS, ManifestError, write_manifest
 
 LIBRISPEECH_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ' "
@@ -97,7 +98,7 @@ def count_rows(path: str | Path) -> int:
 def validate_manifest(
     path: str | Path,
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     charset: str | None = LIBRISPEECH_CHARSET,
     text_required: bool = True,
     check_audio: bool = True,

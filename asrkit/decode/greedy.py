@@ -1,7 +1,9 @@
-"""Best-path CTC decoding (Graves et al. 2006): the "Viterbi"/no-LM rows of wav2vec 2.0 Table 1.
+"""Best-path CTC decoding (Graves et al. 2006): the "Viterbi"/no-LM rows of wav2vec 2.0 Table 1, and the
+validation WER of fine-tuning (``best_paths``).
 
 Emissions are log-probabilities ``(N, T, V)`` with valid lengths ``(N,)``; index ``blank`` is
-the CTC blank and ``word_boundary`` (``|`` for characters, as wav2vec 2.0 §3.3) separates words.
+the CTC blank. Tokens are characters, where ``word_boundary`` (``|``, as wav2vec 2.0 §3.3) separates
+words, or sentencepiece pieces, where ``\u2581`` starts one.
 """
 from __future__ import annotations
 
@@ -11,15 +13,17 @@ import torch
 
 from ..data.tokenizer import WORD_BOUNDARY
 
+SPM_WORD_START = "\u2581"  # sentencepiece's mark of a word start
+
 
 def check_emissions(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None,
-                    num_tokens: int) -> list[int]:
-    """Validate ``(N, T, V)`` emissions against the token list and return the lengths as ints
-    (``T`` for every utterance when ``lengths`` is None)."""
+                    num_tokens: int | None = None) -> list[int]:
+    """Validate ``(N, T, V)`` emissions (against the token list, given ``num_tokens``) and return the lengths
+    as ints (``T`` for every utterance when ``lengths`` is None)."""
     if emissions.ndim != 3:
         raise ValueError(f"emissions must be (N, T, V), got shape {tuple(emissions.shape)}")
     n, t, v = emissions.shape
-    if v != num_tokens:
+    if num_tokens is not None and v != num_tokens:
         raise ValueError(f"emissions have {v} classes but the token list has {num_tokens}: "
                          "the tokens do not belong to this model")
     lens = [t] * n if lengths is None else [int(x) for x in (lengths.tolist() if torch.is_tensor(lengths) else lengths)]
@@ -31,21 +35,34 @@ def check_emissions(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[in
     return lens
 
 
-def ids_to_text(ids: Sequence[int], tokens: Sequence[str], blank: int = 0,
-                word_boundary: str = WORD_BOUNDARY) -> str:
-    """Collapse repeats, drop blanks, boundary -> space, single spaces, no edge spaces."""
-    out, prev = [], None
-    for i in ids:
-        if i != prev and i != blank:
-            out.append(tokens[i])
-        prev = i
-    return " ".join("".join(out).replace(word_boundary, " ").split())
+def best_paths(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None, blank: int = 0
+               ) -> list[list[int]]:
+    """The token ids of each utterance's best path: argmax per frame over its first ``lengths[i]`` frames,
+    repeats collapsed (a blank between two equal tokens keeps both), blanks dropped."""
+    lens = check_emissions(emissions, lengths)
+    paths = []
+    for seq, n in zip(emissions.argmax(dim=-1).cpu().tolist(), lens):
+        ids, prev = [], None
+        for i in seq[:n]:
+            if i != prev and i != blank:
+                ids.append(i)
+            prev = i
+        paths.append(ids)
+    return paths
+
+
+def tokens_to_text(ids: Sequence[int], tokens: Sequence[str], word_boundary: str = WORD_BOUNDARY) -> str:
+    """Text of a path: characters with ``word_boundary`` between words (single spaces, none at the edges),
+    or, for a token list without it, sentencepiece pieces whose ``\u2581`` starts a word."""
+    text = "".join(tokens[i] for i in ids)
+    if word_boundary in tokens:
+        return " ".join(text.replace(word_boundary, " ").split())
+    return text.replace(SPM_WORD_START, " ").strip()
 
 
 def greedy_decode(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None,
                   tokens: Sequence[str], blank: int = 0, word_boundary: str = WORD_BOUNDARY) -> list[str]:
-    """Argmax per frame over the first ``lengths[i]`` frames -> one text per utterance, in order.
-    Zero-length, all-blank and empty batches give empty strings / an empty list."""
-    lens = check_emissions(emissions, lengths, len(tokens))
-    best = emissions.argmax(dim=-1).cpu().tolist()
-    return [ids_to_text(seq[:n], tokens, blank, word_boundary) for seq, n in zip(best, lens)]
+    """Best path -> one text per utterance, in order. Zero-length, all-blank and empty batches give
+    empty strings / an empty list."""
+    check_emissions(emissions, lengths, len(tokens))
+    return [tokens_to_text(ids, tokens, word_boundary) for ids in best_paths(emissions, lengths, blank)]

@@ -12,15 +12,13 @@ from typing import Callable
 
 import torch
 
+from ..data.audio import AudioError
 from ..data.datasets import AudioDataset
-from ..data.samplers import BucketBatchSampler
 from ..data.manifest import read_manifest
-from ..data.tokenizer import TokenizerError
+from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_inference
 from ..models.heads import Wav2Vec2ForCTC
-from ..models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 from ..precision import autocast, resolve_precision
-from ..train.checkpoint import load_checkpoint
 
 
 @dataclass
@@ -31,27 +29,31 @@ class Emissions:
     speakers: list[str]
 
 
-def load_ctc_checkpoint(path: str | Path, device: str = "cpu") -> tuple[Wav2Vec2ForCTC, list[str], dict]:
-    """A fine-tuned asrkit checkpoint -> (model in eval mode, tokens, its config dict)."""
-    state = load_checkpoint(path)
-    config = state.get("config", {})
-    if "tokens" not in config or "encoder" not in config:
-        raise TokenizerError(f"{path}: not a fine-tuned CTC checkpoint (no token list); "
-                             "decode the output of `asrkit finetune`")
-    encoder = wav2vec2_model(Wav2Vec2Config.from_dict(config["encoder"]))
-    model = Wav2Vec2ForCTC(encoder, len(config["tokens"]))
-    model.load_state_dict(state["model"])
-    return model.to(device).eval(), config["tokens"], config
+def _check_sample_rates(df, manifest: str | Path, sample_rate: int) -> None:
+    """Every utterance of manifest ``df`` is at ``sample_rate``, else an ``AudioError`` naming the first other one."""
+    bad = df[df["sample_rate"] != sample_rate]
+    if len(bad):
+        row = bad.iloc[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise AudioError(f"{manifest}: utterance {row['id']!r} ({row['audio']}) is at {row['sample_rate']} Hz{more}, "
+                         f"but the model was trained on {sample_rate} Hz audio; pass --resample to resample it")
 
 
 @torch.no_grad()
-def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, sample_rate: int = 16000,
-                      normalize: bool = False, max_tokens: int = 1_600_000, precision: str = "fp32",
-                      device: str = "cpu", progress: Callable[[int], None] | None = None) -> Emissions:
-    """Log-probabilities for every utterance of ``manifest``, in manifest order."""
+def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, resample: bool = False,
+                      max_tokens: int = 1_600_000, precision: str = "fp32", device: str = "cpu",
+                      progress: Callable[[int], None] | None = None) -> Emissions:
+    """Log-probabilities for every utterance of ``manifest``, in manifest order.
+
+    The audio is read as the model was trained (its config's ``sample_rate`` and ``normalize``); audio at
+    another rate is an error unless ``resample`` is set.
+    """
     model = prepare_for_inference(model, device)
+    cfg = model.encoder.cfg
     df = read_manifest(manifest)
-    ds = AudioDataset(df, sample_rate=sample_rate, normalize=normalize, seed=0)
+    if not resample:
+        _check_sample_rates(df, manifest, cfg.sample_rate)
+    ds = AudioDataset(df, sample_rate=cfg.sample_rate, resample=resample, normalize=cfg.normalize, seed=0)
     texts, speakers = dict(zip(df["id"], df["text"])), dict(zip(df["id"], df["speaker"]))
     # zero-length (or too short for one frame) audio cannot go through the encoder: empty emission
     receptive = model.encoder.feature_encoder.receptive_field

@@ -23,11 +23,13 @@ from typing import Any, Callable, Literal
 import torch
 import yaml
 
+from ..checkpoint import load_model
 from ..config import from_dict, load_config, to_dict
+from ..precision import Precision
 from ..score import score, write_trn
 from . import write_hyp_trn, write_scores_tsv
 from .greedy import greedy_decode
-from .infer import Emissions, compute_emissions, load_ctc_checkpoint
+from .infer import Emissions, compute_emissions
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ class DecodeOptions:
     lm_weight_range: tuple[float, float] = (0.0, 5.0)
     word_score_range: tuple[float, float] = (-5.0, 5.0)
     seed: int = 0
-    precision: Literal["auto", "fp32", "bf16"] = "auto"  # bf16: autocast; auto: bf16 with native hardware support
+    precision: Precision = "auto"  # bf16 / fp16: autocast; auto: bf16 with native hardware support
     max_tokens: int = 1_600_000  # samples per batch for the network
+    resample: bool = False  # audio at another rate than the model's: resample it (else it is an error)
     num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
 
 
@@ -61,15 +64,6 @@ def load_decode_options(config: str | Path | None = None, overrides: Mapping[str
     return from_dict(DecodeOptions, {**to_dict(opts), **overrides}, f"{config or 'options'} (with command-line options)")
 
 
-def greedy_text(log_probs: torch.Tensor, tokens: list[str]) -> str:
-    """Best path of one ``(T, V)`` emission: characters with ``|`` boundaries, or sentencepiece
-    pieces whose ``\u2581`` marks a word start."""
-    if "|" in tokens:
-        return greedy_decode(log_probs[None], None, tokens)[0]
-    ids = torch.unique_consecutive(log_probs.argmax(-1)).tolist()
-    return "".join(tokens[i] for i in ids if i != 0).replace("\u2581", " ").strip()
-
-
 def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str | Path, opts: DecodeOptions,
                     *, progress: Callable[[str, int, int], None] | None = None, log=print) -> dict:
     """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}``."""
@@ -81,8 +75,8 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
                          f"{opts.beam_size}, tune_beam_size={opts.tune_beam_size}")
     num_workers = resolve_num_workers(opts.num_workers)
     out_dir = Path(out_dir)
-    model, tokens, config = load_ctc_checkpoint(checkpoint)
-    normalize = bool(config.get("data", {}).get("normalize", False))
+    model, ckpt = load_model(checkpoint, kinds=("ctc",))
+    tokens = list(ckpt.tokens)
     decoder = None
     if opts.lm or opts.lexicon:
         if not (opts.lm and opts.lexicon):
@@ -93,13 +87,13 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
 
     def emissions(path, what):
         n = sum(1 for _ in open(path, encoding="utf-8")) - 1
-        return compute_emissions(model, path, normalize=normalize, max_tokens=opts.max_tokens,
+        return compute_emissions(model, path, resample=opts.resample, max_tokens=opts.max_tokens,
                                  precision=opts.precision,
                                  progress=(lambda k: progress(what, k, n)) if progress else None)
 
     def run(dec, em: Emissions) -> tuple[list[str], list[float]]:
         if dec is None:
-            return [greedy_text(lp, tokens) for lp in em.log_probs], [0.0] * len(em.ids)
+            return [greedy_decode(lp[None], None, tokens)[0] for lp in em.log_probs], [0.0] * len(em.ids)
         results = [dec.decode(lp[None], torch.tensor([lp.size(0)]))[0] for lp in em.log_probs]
         return [r.text for r in results], [float(r.score) for r in results]
 

@@ -11,7 +11,7 @@ Speech Recognition") add to wav2vec 2.0, besides disentangled attention (``asrki
 - §3.3 MLP predictor heads with BatchNorm replacing ``final_proj`` and ``project_q`` (``MLPPredictor``);
 - Table 6 row 9, the filter-bank front end FBFE that replaces WFE-C in the ablation (``FbankFeatureEncoder``).
 
-``asrkit.models.wav2vec2.wav2vec2_model`` composes these with the wav2vec 2.0 blocks of
+``asrkit.models.factory`` composes these with the wav2vec 2.0 blocks of
 ``asrkit.models.components``. Reference code: asapp ``sew_asapp/models/squeeze_wav2vec2.py``,
 ``sew_asapp/modules/mlp.py``, ``scripts/pt-sew*.sh``; transformers ``SEWModel`` / ``SEWDModel``.
 

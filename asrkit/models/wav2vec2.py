@@ -1,9 +1,9 @@
 """wav2vec 2.0 for self-supervised pre-training (Baevski et al., 2020, §2-§3, §4.2).
 
 raw waveform X -> feature encoder f -> latents Z -> (mask spans, §3.1) -> Transformer g -> C;
-Z -> quantizer -> targets Q. ``Wav2Vec2Model.forward`` returns, for the masked frames, the
-logits of eq. 3 over the true quantized latent and K distractors; the losses are plain
-functions in ``asrkit.objectives.contrastive``.
+Z -> quantizer -> targets Q. ``Wav2Vec2Model.forward`` returns, for the masked frames, the projected
+c_t and the quantized targets q_t with their codebook entries; the objective
+(``asrkit.objectives.contrastive``) samples the distractors and computes the logits of eq. 3 and the losses.
 
 ``Wav2Vec2Config`` mirrors the fairseq ``Wav2Vec2Config`` field names; its defaults are BASE
 pre-trained on LibriSpeech (fairseq ``wav2vec2_base_librispeech.yaml``). Named configs live
@@ -12,7 +12,8 @@ in ``asrkit/conf/model/*.yaml``.
 SEW and SEW-D (Wu et al., 2021) are pre-trained the same way and are the same model with other
 parts: ``model_type`` picks the context network (wav2vec 2.0's, or the squeezed one of
 ``asrkit.models.sew`` with multi-head or disentangled attention, ``asrkit.models.sew_d``),
-``predictor_layers`` the heads, ``feature_extractor`` the front end; ``wav2vec2_model`` composes them.
+``predictor_layers`` the heads, ``feature_extractor`` the front end; ``Wav2Vec2Model`` receives them
+built, and ``asrkit.models.factory`` composes them.
 """
 from __future__ import annotations
 
@@ -26,18 +27,9 @@ import torch
 from torch import Tensor, nn
 
 from asrkit.config import ConfigError, from_dict, load_config
-from asrkit.models.components import (
-    FeatureProjection,
-    feature_encoder,
-    lengths_to_padding_mask,
-    parse_conv_layers,
-    scale_grad,
-    transformer_encoder,
-)
+from asrkit.data.audio import SAMPLE_RATE
+from asrkit.models.components import FeatureProjection, lengths_to_padding_mask, parse_conv_layers, scale_grad
 from asrkit.models.quantizer import GumbelVectorQuantizer
-from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
-from asrkit.models.sew_d import disentangled_transformer, parse_pos_att_type
-from asrkit.objectives.contrastive import contrastive_logits, contrastive_logits_by_index, sample_negative_indices
 from asrkit.objectives.masking import compute_mask_indices
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
@@ -45,6 +37,10 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
 
 @dataclass(frozen=True)
 class Wav2Vec2Config:
+    # the input the model was trained on: training writes the data config's values here, so a checkpoint
+    # tells decode and benchmark how to read audio for it (fairseq keeps both in its task config)
+    sample_rate: int = SAMPLE_RATE  # Hz of the waveform (fairseq task.sample_rate)
+    normalize: bool = False  # zero mean, unit variance per utterance (§2; fairseq task.normalize: LARGE true, BASE false)
     # feature encoder f: X -> Z (§2, §4.2)
     # GroupNorm after the first conv only (BASE on LibriSpeech; fairseq "default") or LayerNorm in every block (LARGE)
     extractor_mode: Literal["group_norm", "layer_norm"] = "group_norm"
@@ -103,6 +99,8 @@ class Wav2Vec2Config:
     fbank_conv_layers: str = "[(160, 3, 1), (160, 3, 2)]"  # FBFE-c160 2-D convolutions (channels, kernel, stride)
 
     def __post_init__(self) -> None:
+        if self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
         if self.extractor_mode not in ("group_norm", "layer_norm"):
             raise ValueError(f"extractor_mode must be 'group_norm' or 'layer_norm', got {self.extractor_mode!r}")
         parse_conv_layers(self.conv_feature_layers)
@@ -113,7 +111,9 @@ class Wav2Vec2Config:
             raise ValueError("model_type 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
         if self.predictor_layers < 1:
             raise ValueError(f"predictor_layers must be >= 1, got {self.predictor_layers}")
-        parse_pos_att_type(self.pos_att_type)
+        terms = {t.strip().lower() for t in self.pos_att_type.split("|") if t.strip()}
+        if not terms or terms - {"c2p", "p2c"}:  # sew_d.parse_pos_att_type's rule: the base model never imports sew_d
+            raise ValueError(f"pos_att_type must combine 'c2p' and 'p2c' (e.g. 'p2c|c2p'), got {self.pos_att_type!r}")
         object.__setattr__(self, "latent_temp", tuple(float(t) for t in self.latent_temp))
 
     @property
@@ -151,9 +151,10 @@ class Wav2Vec2Output:
     mask_indices: Tensor | None  # (N, T) True at masked time steps
     features_pen: Tensor  # () feature encoder output .pow(2).mean(), the L2 penalty of §4.2
     # filled by forward() only; M = number of target frames (masked frames)
-    logits: Tensor | None = None  # (M, 1 + K) cos(c_t, q~)/kappa, the positive in column 0
+    target_mask: Tensor | None = None  # (N, T) True at the M target frames, taken in row-major order
     predictions: Tensor | None = None  # (M, F) projected c_t (fairseq final_proj)
     targets: Tensor | None = None  # (M, F) quantized q_t
+    codes: Tensor | None = None  # (M, G) codebook entry of each group behind q_t
     prob_perplexity: Tensor | None = None  # () feeds the diversity loss
     code_perplexity: Tensor | None = None  # () codebook usage of the hard choices
     num_vars: int | None = None  # G * V
@@ -163,7 +164,7 @@ class Wav2Vec2Output:
 class Wav2Vec2Model(nn.Module):
     """wav2vec 2.0 with its pre-training heads: mask embedding, quantizer, final projection.
 
-    Also SEW / SEW-D, built from other parts (``wav2vec2_model``): the squeezed context network
+    Also SEW / SEW-D, built from other parts (``asrkit.models.factory``): the squeezed context network
     returns full-rate frames, so masking, targets and the contrastive task are unchanged (§3.1).
 
     Args:
@@ -271,12 +272,12 @@ class Wav2Vec2Model(nn.Module):
         mask_indices: Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> Wav2Vec2Output:
-        """Pre-training forward pass: ``Wav2Vec2Output`` with ``logits`` for the contrastive loss.
+        """Pre-training forward pass: ``Wav2Vec2Output`` with what the contrastive objective needs.
 
         Targets are the masked frames (all valid frames when ``mask`` is False). Only they are
-        quantized, so the perplexities describe them, as in fairseq. ``generator`` drives masking,
-        Gumbel noise and distractor sampling (default: torch's global RNG); dropout and LayerDrop
-        always use torch's global RNG.
+        quantized, so the perplexities describe them, as in fairseq. ``generator`` drives masking and
+        Gumbel noise (default: torch's global RNG), and then the objective's distractor sampling;
+        dropout and LayerDrop always use torch's global RNG.
         """
         out = self.extract_features(source, padding_mask, mask, mask_indices, generator)
         if out.mask_indices is not None:
@@ -287,18 +288,9 @@ class Wav2Vec2Model(nn.Module):
             target_mask = torch.ones(out.x.shape[:2], dtype=torch.bool, device=out.x.device)
 
         q = self.quantizer(out.features[target_mask].unsqueeze(0), generator=generator)
-        targets = q.quantized.squeeze(0)  # (M, F)
-        negative_indices = sample_negative_indices(target_mask, self.cfg.num_negatives, generator)
-        predictions = self.final_proj(out.x[target_mask])
-        if self.cfg.codebook_negatives > 0:
-            num, k = targets.size(0), self.cfg.codebook_negatives
-            from_codebook = self.quantizer.sample_codevectors(num * k, generator).view(num, k, -1)
-            negatives = torch.cat([targets[negative_indices], from_codebook], dim=1)
-            out.logits = contrastive_logits(predictions, targets, negatives, self.cfg.logit_temp)
-        else:  # gathered from one (M, M) cosine matrix: no (M, K, F) tensor (see contrastive.py)
-            out.logits = contrastive_logits_by_index(predictions, targets, negative_indices,
-                                                     q.indices.squeeze(0), self.cfg.logit_temp)
-        out.predictions, out.targets = predictions, targets
+        out.target_mask = target_mask
+        out.predictions = self.final_proj(out.x[target_mask])
+        out.targets, out.codes = q.quantized.squeeze(0), q.indices.squeeze(0)
         out.prob_perplexity, out.code_perplexity = q.prob_perplexity, q.code_perplexity
         out.num_vars, out.temperature = q.num_vars, q.temperature
         return out
@@ -310,87 +302,3 @@ def _numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
     seed = int(torch.randint(2**62, (), generator=generator, device=device))
     return np.random.default_rng(seed)
 
-
-def _context_network(cfg: Wav2Vec2Config) -> nn.Module:
-    """g for ``cfg.model_type``: wav2vec 2.0's Transformer, or SEW's squeezed one around multi-head (sew) or
-    disentangled (sew_d) attention blocks."""
-    common = dict(dropout=cfg.dropout, attention_dropout=cfg.attention_dropout, layerdrop=cfg.encoder_layerdrop)
-    size = (cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim)
-    if cfg.model_type == "wav2vec2":
-        return transformer_encoder(*size, conv_pos=cfg.conv_pos, conv_pos_groups=cfg.conv_pos_groups,
-                                   activation_dropout=cfg.activation_dropout, layer_norm_first=cfg.layer_norm_first,
-                                   **common)
-    if cfg.model_type == "sew":  # the wav2vec 2.0 Transformer; its positional convolution moves into the squeeze
-        transformer = transformer_encoder(*size, conv_pos=0, activation_dropout=cfg.activation_dropout,
-                                          layer_norm_first=cfg.layer_norm_first, **common)
-    else:
-        # asapp feeds fairseq activation_dropout to DeBERTa's hidden_dropout_prob (block outputs,
-        # relative embeddings); fairseq dropout has no place in this encoder (transformers alike)
-        transformer = disentangled_transformer(
-            *size, position_buckets=cfg.position_buckets, max_relative_positions=cfg.max_relative_positions,
-            pos_att_type=cfg.pos_att_type, share_att_key=cfg.share_att_key, norm_rel_ebd=cfg.norm_rel_ebd,
-            attention_dropout=cfg.attention_dropout, hidden_dropout=cfg.activation_dropout,
-            layer_norm_eps=cfg.deberta_layer_norm_eps, layerdrop=cfg.encoder_layerdrop,
-        )
-    return squeezed_context_network(transformer, cfg.encoder_embed_dim, cfg.squeeze_factor, cfg.conv_pos,
-                                    cfg.conv_pos_groups)
-
-
-def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
-    """Build a randomly initialised ``Wav2Vec2Model`` (any ``cfg.model_type``) from a config or a named config."""
-    if not isinstance(cfg, Wav2Vec2Config):
-        cfg = load_wav2vec2_config(cfg)
-    if cfg.feature_extractor == "fbank":  # FBFE projects to the Transformer width (asapp conv_flatten_dim)
-        encoder_dim = cfg.encoder_embed_dim
-        features = fbank_feature_encoder(encoder_dim, parse_conv_layers(cfg.fbank_conv_layers), cfg.fbank_dim)
-    else:
-        conv_layers = cfg.conv_layers
-        encoder_dim = conv_layers[-1][0]
-        features = feature_encoder(conv_layers, cfg.extractor_mode, cfg.conv_bias)
-    heads = dict(num_layers=cfg.predictor_layers, hidden_dim=cfg.predictor_hidden_dim)
-    quantizer = GumbelVectorQuantizer(
-        encoder_dim,
-        cfg.latent_groups,
-        cfg.latent_vars,
-        cfg.codevector_dim,
-        cfg.final_dim,
-        cfg.latent_temp,
-        output_proj=predictor_head(cfg.codevector_dim, cfg.final_dim, **heads),
-    )
-    return Wav2Vec2Model(
-        cfg,
-        features,
-        FeatureProjection(encoder_dim, cfg.encoder_embed_dim, cfg.dropout_input),
-        _context_network(cfg),
-        quantizer,
-        predictor_head(cfg.encoder_embed_dim, cfg.final_dim, **heads),
-    )
-
-
-def _checked(cfg: Wav2Vec2Config | str, model_type: str) -> Wav2Vec2Config:
-    if not isinstance(cfg, Wav2Vec2Config):
-        cfg = load_wav2vec2_config(cfg)
-    if cfg.model_type != model_type:
-        raise ValueError(f"config has model_type {cfg.model_type!r}, not {model_type!r}")
-    return cfg
-
-
-def sew_model(cfg: Wav2Vec2Config | str = "sew_tiny") -> Wav2Vec2Model:
-    """SEW (Wu et al., 2021, §3.1-§3.3): squeezed context network with multi-head attention."""
-    return wav2vec2_model(_checked(cfg, "sew"))
-
-
-def sew_d_model(cfg: Wav2Vec2Config | str = "sew_d_tiny") -> Wav2Vec2Model:
-    """SEW-D (Wu et al., 2021, §3): SEW with disentangled attention; Table 2 configs ``sew_d_tiny`` ...
-    ``sew_d_base_plus``."""
-    return wav2vec2_model(_checked(cfg, "sew_d"))
-
-
-def wav2vec2_base() -> Wav2Vec2Model:
-    """BASE (§4.2): 12 x 768, FFN 3072, GroupNorm feature encoder, post-LN."""
-    return wav2vec2_model("base")
-
-
-def wav2vec2_large() -> Wav2Vec2Model:
-    """LARGE (§4.2): 24 x 1024, FFN 4096, 16 heads, LayerNorm feature encoder, pre-LN."""
-    return wav2vec2_model("large")

@@ -6,12 +6,18 @@ L = L_m + alpha * L_d (+ the feature L2 penalty used for BASE on LibriSpeech, §
   the same utterance (fairseq ``sample_negatives`` with ``cross_sample_negatives=0``).
 - ``contrastive_logits``: cos(c_t, q~) / kappa for the positive and the distractors.
 - ``contrastive_loss`` (eq. 3), ``diversity_loss`` (eq. 4), ``wav2vec2_loss`` (eq. 2 plus penalty).
+- ``wav2vec2_logits`` / ``wav2vec2_objective``: the above for a pre-training forward pass of
+  ``Wav2Vec2Model``, which returns the projected c_t, the quantized q_t and the target mask; the
+  distractors are drawn here, after the model's masking and Gumbel noise, from the same generator.
 
 fairseq sums the losses and divides the gradient by the number of masked frames; the means
 returned here are the same quantity. Weights follow fairseq ``loss_weights = [0.1, 10]``
 (alpha and the feature penalty weight, BASE on LibriSpeech).
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -154,3 +160,39 @@ def wav2vec2_loss(
         stats.update(p_stats)
     stats["loss"] = loss.detach()
     return loss, stats
+
+
+def wav2vec2_logits(model: Any, out: Any, generator: torch.Generator | None = None) -> Tensor:
+    """The ``(M, 1 + K [+ C])`` logits of eq. 3 for ``out = model(...)``, a ``Wav2Vec2Model``'s pre-training pass.
+
+    Options come from ``model.cfg``: K = ``num_negatives`` distractors from the other target frames of the
+    same utterance, C = ``codebook_negatives`` more drawn from the codebook (``model.quantizer``), kappa =
+    ``logit_temp``. ``generator`` continues the one given to the model: distractors, then codebook entries.
+    """
+    cfg = model.cfg
+    return contrastive_logits_of(out, cfg.num_negatives, cfg.logit_temp, codebook_negatives=cfg.codebook_negatives,
+                                 sample_codevectors=model.quantizer.sample_codevectors, generator=generator)
+
+
+def contrastive_logits_of(out: Any, num_negatives: int, logit_temp: float = 0.1, *, codebook_negatives: int = 0,
+                          sample_codevectors: Callable[[int, torch.Generator | None], Tensor] | None = None,
+                          generator: torch.Generator | None = None) -> Tensor:
+    """Logits of eq. 3 from a forward pass's ``predictions``, ``targets`` ``(M, F)``, ``codes`` ``(M, G)`` and
+    ``target_mask`` ``(N, T)``; ``sample_codevectors(n, generator)`` gives ``(n, F)`` codebook distractors."""
+    negative_indices = sample_negative_indices(out.target_mask, num_negatives, generator)
+    if codebook_negatives > 0:
+        num = out.targets.size(0)
+        from_codebook = sample_codevectors(num * codebook_negatives, generator).view(num, codebook_negatives, -1)
+        negatives = torch.cat([out.targets[negative_indices], from_codebook], dim=1)
+        return contrastive_logits(out.predictions, out.targets, negatives, logit_temp)
+    # gathered from one (M, M) cosine matrix: no (M, K, F) tensor
+    return contrastive_logits_by_index(out.predictions, out.targets, negative_indices, out.codes, logit_temp)
+
+
+def wav2vec2_objective(model: Any, out: Any, generator: torch.Generator | None = None, *,
+                       diversity_weight: float = 0.1, feature_penalty_weight: float = 10.0
+                       ) -> tuple[Tensor, dict[str, Tensor]]:
+    """L (eq. 2 plus the feature penalty) of ``out = model(...)``: ``wav2vec2_logits`` then ``wav2vec2_loss``."""
+    logits = wav2vec2_logits(model, out, generator)
+    return wav2vec2_loss(logits, out.prob_perplexity, out.num_vars, out.features_pen,
+                         diversity_weight=diversity_weight, feature_penalty_weight=feature_penalty_weight)

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..data.audio import SAMPLE_RATE
+
 WORDS = ("THE", "CAT", "SAT", "ON", "A", "MAT", "AND", "IT'S", "GOOD", "DAY")
 
 
-def tone(seconds: float, sample_rate: int = 16000, freq: float = 220.0, seed: int = 0) -> np.ndarray:
+def tone(seconds: float, sample_rate: int = SAMPLE_RATE, freq: float = 220.0, seed: int = 0) -> np.ndarray:
     """A short tone with a little noise, float32 in [-1, 1]."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sample_rate)) / sample_rate
@@ -22,7 +24,7 @@ def tone(seconds: float, sample_rate: int = 16000, freq: float = 220.0, seed: in
 
 
 def write_chapter(chapter_dir: Path, speaker: int, chapter: int, num_utts: int, seed: int = 0,
-                  sample_rate: int = 16000) -> list[str]:
+                  sample_rate: int = SAMPLE_RATE) -> list[str]:
     """``<spk>-<chap>-NNNN.flac`` files plus ``<spk>-<chap>.trans.txt``; returns the ids."""
     rng = np.random.default_rng(seed)
     chapter_dir.mkdir(parents=True, exist_ok=True)
@@ -83,6 +85,6 @@ def make_tone_manifest(out_dir: str | Path, num_utts: int = 12, min_seconds: flo
         sec = float(rng.uniform(min_seconds, max_seconds))
         wav = sum(tone(sec, freq=float(f), seed=seed * 1000 + i) for f in rng.uniform(100, 2000, size=3)) / 3
         path = audio_dir / f"{name.split('.')[0]}-{i:03d}.flac"
-        sf.write(path, wav, 16000)
+        sf.write(path, wav, SAMPLE_RATE)
         rows.append(manifest_row(f"utt{seed}-{i:03d}", path, f"spk{i % 3}", " ".join(rng.choice(WORDS, 3))))
     return write_manifest(pd.DataFrame(rows), out_dir / name)

@@ -7,13 +7,13 @@ from pathlib import Path
 def write_ctc_checkpoint(path: str | Path, encoder_config: dict, seed: int = 0) -> Path:
     """A CTC model over the LibriSpeech characters with random weights (``torch.manual_seed(seed)``)
     on an encoder of ``encoder_config`` (:class:`asrkit.models.wav2vec2.Wav2Vec2Config` fields),
-    saved as ``{"config": {"tokens", "encoder"}, "model"}``."""
+    saved in asrkit's checkpoint format (``asrkit.checkpoint``, kind ``ctc``)."""
     import torch
 
-    from ..config import to_dict
+    from ..checkpoint import checkpoint_header
     from ..data.tokenizer import CharTokenizer
+    from ..models import Wav2Vec2Config, wav2vec2_model
     from ..models.heads import Wav2Vec2ForCTC
-    from ..models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
 
     tokens = CharTokenizer().tokens
     torch.manual_seed(seed)
@@ -21,5 +21,5 @@ def write_ctc_checkpoint(path: str | Path, encoder_config: dict, seed: int = 0) 
     model = Wav2Vec2ForCTC(encoder, len(tokens))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": {"tokens": tokens, "encoder": to_dict(encoder.cfg)}, "model": model.state_dict()}, path)
+    torch.save({**checkpoint_header("ctc", encoder.cfg, tokens=tokens), "model": model.state_dict()}, path)
     return path

@@ -17,14 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checkpoint import checkpoint_header, load_encoder
 from ..config import ConfigError, load_config, save_config, to_dict
+from ..data.audio import SAMPLE_RATE
 from ..data.datasets import AudioDataset, output_sizes, training_manifest
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
+from ..decode.greedy import best_paths
+from ..models.factory import wav2vec2_model
 from ..models.heads import Wav2Vec2ForCTC
+from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from ..score import align_many
-from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
-from .checkpoint import load_checkpoint
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
@@ -54,7 +57,9 @@ class FinetuneDataConfig:
     train_manifest: str = "data/manifests/10m.tsv"
     valid_manifest: str = "data/manifests/dev.tsv"
     tokenizer: str = ""  # tokens.txt (characters) or a sentencepiece .model; "" = LibriSpeech characters
-    sample_rate: int = 16000
+    # sample_rate and normalize are written into the encoder config (and so into every checkpoint);
+    # sample_rate must be the pre-trained encoder's
+    sample_rate: int = SAMPLE_RATE
     normalize: bool = False  # must match pre-training (fairseq task.normalize)
     max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
     min_sample_size: int = 0
@@ -78,48 +83,30 @@ def load_finetune_config(path: str | Path | None, overrides=()) -> FinetuneConfi
     return load_config(FinetuneConfig, path, overrides)
 
 
-def _encoder_config(cfg: FinetuneModelConfig, base: Wav2Vec2Config) -> Wav2Vec2Config:
-    """The pre-trained architecture with the fine-tuning masking/dropout settings."""
+def _encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig) -> dict:
+    """The fine-tuning masking/dropout settings and the data's input settings, laid over the encoder config."""
     names = {f.name for f in dataclasses.fields(Wav2Vec2Config)}
     changes = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in names}
-    return dataclasses.replace(base, **changes)
+    return {**changes, "sample_rate": data.sample_rate, "normalize": data.normalize}
 
 
-def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int) -> tuple[Wav2Vec2ForCTC, str]:
-    """The CTC model and a line saying where its encoder weights came from."""
+def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDataConfig = FinetuneDataConfig()
+                    ) -> tuple[Wav2Vec2ForCTC, str]:
+    """The CTC model and a line saying where its encoder weights came from: a pretrain, midtrain or ctc
+    checkpoint (``asrkit.checkpoint.load_encoder``), or the ``arch`` config from scratch."""
+    changes = _encoder_changes(cfg, data)
     if cfg.init_checkpoint:
-        state = load_checkpoint(cfg.init_checkpoint)
-        try:
-            config = state["config"]  # a fine-tuned checkpoint keeps its encoder config under "encoder"
-            base = Wav2Vec2Config.from_dict(config["encoder"] if "encoder" in config else config["model"])
-        except (KeyError, TypeError) as e:
-            raise ConfigError(f"{cfg.init_checkpoint}: not an asrkit wav2vec 2.0 checkpoint (no model config); "
-                              "convert fairseq/transformers weights with `asrkit import-checkpoint`") from e
-        encoder = wav2vec2_model(_encoder_config(cfg, base))
-        weights = state["model"]
-        if any(k.startswith("encoder.encoder.") for k in weights):  # a fine-tuned asrkit CTC checkpoint
-            weights = {k.removeprefix("encoder."): v for k, v in weights.items() if k.startswith("encoder.")}
-        missing, unexpected = encoder.load_state_dict(weights, strict=False)
-        missing = [k for k in missing if not k.startswith(("quantizer.", "final_proj."))]
-        if missing or unexpected:
-            raise ConfigError(f"{cfg.init_checkpoint}: weights do not fit the model (missing {missing[:5]}, "
-                              f"unexpected {unexpected[:5]})")
-        origin = f"encoder initialised from {cfg.init_checkpoint} (update {state.get('num_updates', '?')})"
+        encoder, ckpt = load_encoder(cfg.init_checkpoint, **changes)
+        if ckpt.model_config.sample_rate != data.sample_rate:
+            raise ConfigError(f"{cfg.init_checkpoint}: pre-trained on {ckpt.model_config.sample_rate} Hz audio, but "
+                              f"data.sample_rate is {data.sample_rate}; fine-tune at the encoder's rate "
+                              f"(data.sample_rate={ckpt.model_config.sample_rate})")
+        origin = f"encoder initialised from {cfg.init_checkpoint} (update {ckpt.num_updates})"
     else:
-        encoder = wav2vec2_model(_encoder_config(cfg, load_wav2vec2_config(cfg.arch)))
+        encoder = wav2vec2_model(dataclasses.replace(load_wav2vec2_config(cfg.arch), **changes))
         origin = f"encoder '{cfg.arch}' trained from scratch"
     model = Wav2Vec2ForCTC(encoder, vocab_size, cfg.final_dropout, cfg.freeze_finetune_updates)
     return model, origin
-
-
-def greedy_texts(log_probs: torch.Tensor, lengths: torch.Tensor, tokenizer) -> list[str]:
-    """Best path: argmax per frame, collapse repeats, drop blanks."""
-    best = log_probs.argmax(dim=-1).cpu()
-    texts = []
-    for seq, n in zip(best, lengths.cpu().tolist()):
-        ids = torch.unique_consecutive(seq[:n]).tolist()
-        texts.append(tokenizer.decode(ids))
-    return texts
 
 
 class CTCTask:
@@ -136,7 +123,8 @@ class CTCTask:
         stats: dict = {"loss": float(loss.detach()) / max(n, 1)}
         if not model.training:
             refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
-            hyps = greedy_texts(log_probs, lengths, self.tokenizer)
+            # the hypotheses' text as the references': through the tokenizer (sentencepiece's own decoding)
+            hyps = [self.tokenizer.decode(ids) for ids in best_paths(log_probs, lengths, self.tokenizer.blank)]
             words = sum(len(r.split()) for r in refs)
             errors = sum(a.counts().errors for a in align_many([(r.split(), h.split()) for r, h in zip(refs, hyps)]))
             stats["wer"] = (100.0 * errors / max(words, 1), words)
@@ -149,7 +137,7 @@ class CTCTask:
         return stats["wer"]
 
 
-def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, str]]]:
+def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int) -> tuple[np.ndarray, list[tuple[str, str]]]:
     """Utterances that CTC cannot learn: empty or out-of-vocabulary transcripts, and labels
     needing more frames than the audio gives (one per token plus one per repeated pair),
     counted on the audio the model sees (resampled, speed-perturbed)."""
@@ -198,11 +186,11 @@ def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Pat
     exp_dir = Path(exp_dir)
     tokenizer = load_tokenizer(cfg.data.tokenizer) if cfg.data.tokenizer else CharTokenizer()
     torch.manual_seed(cfg.trainer.seed)
-    model, origin = build_ctc_model(cfg.model, len(tokenizer))
+    model, origin = build_ctc_model(cfg.model, len(tokenizer), cfg.data)
     train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console)
+    header = checkpoint_header("ctc", model.encoder.cfg, tokens=tokenizer.tokens, task=to_dict(cfg))
     trainer = Trainer(CTCTask(tokenizer), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
-                      config_to_save={**to_dict(cfg), "tokens": tokenizer.tokens,
-                                      "encoder": to_dict(model.encoder.cfg)}, console=console, hooks=hooks)
+                      checkpoint_header=header, console=console, hooks=hooks)
     if trainer.rank == 0:
         save_config(cfg, exp_dir / "config.yaml")
         (exp_dir / "tokens.txt").write_text("\n".join(tokenizer.tokens) + "\n", encoding="utf-8")

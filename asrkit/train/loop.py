@@ -5,8 +5,9 @@ GPU, multi-node through torchrun's rendezvous); every rank reads its own shard o
 length-bucketed batches and only rank 0 writes. Work is never lost:
 
 - checkpoints (model, optimizer, scheduler, grad scaler, sampler position, RNG states,
-  counters) are written atomically every ``save_every`` updates and when the run is
-  interrupted (SIGINT/SIGTERM), including mid-way through a gradient-accumulation window;
+  counters, in the format of :mod:`asrkit.checkpoint`) are written atomically every ``save_every``
+  updates and when the run is interrupted (SIGINT/SIGTERM), including mid-way through a
+  gradient-accumulation window;
 - a run started on an ``exp_dir`` that holds a checkpoint resumes from it and produces the
   same per-update losses as an uninterrupted run (CPU, fixed seed).
 
@@ -23,17 +24,18 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..checkpoint import (CheckpointError, find_resume_checkpoint, read_checkpoint, rng_state, save_checkpoint,
+                          set_rng_state)
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_training
-from ..precision import autocast, resolve_precision
-from .checkpoint import find_resume_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ..precision import Precision, autocast, resolve_precision
 from .optim import OptimConfig, build_optimizer, build_scheduler
 
 
@@ -42,7 +44,7 @@ class TrainerConfig:
     seed: int = 1
     # autocast dtype on CPU and CUDA; fp16 adds a loss scaler; auto: bf16 where the hardware has native
     # bf16 arithmetic (CUDA Ampere+, CPUs with AVX-512 BF16 / AMX), else fp32 (asrkit.precision)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
+    precision: Precision = "fp32"
     device: str = "auto"  # auto: cuda:<LOCAL_RANK> when available, else cpu
     max_tokens: int = 1_400_000  # samples per batch per device (§4.2: 1.4M BASE, 1.2M LARGE)
     max_batch_size: int = 0  # most utterances per batch; 0 = no limit
@@ -109,12 +111,13 @@ class Trainer:
     """Runs ``task`` on ``model`` over ``train_set`` until ``optim.max_updates``.
 
     ``train_set``/``valid_set`` are :class:`asrkit.data.datasets.AudioDataset`-like: ``sizes``,
-    ``ids``, ``collate`` and ``set_epoch``. ``hooks`` are called after every micro-batch with
+    ``ids``, ``collate`` and ``set_epoch``. ``checkpoint_header`` (``asrkit.checkpoint.checkpoint_header``)
+    describes the model in every checkpoint. ``hooks`` are called after every micro-batch with
     the trainer (tests use them to interrupt a run at a chosen point).
     """
 
     def __init__(self, task: Task, model: nn.Module, train_set, valid_set, exp_dir: str | Path,
-                 cfg: TrainerConfig, optim: OptimConfig, *, config_to_save: dict | None = None,
+                 cfg: TrainerConfig, optim: OptimConfig, *, checkpoint_header: dict,
                  console=None, hooks: list[Callable[[Trainer], None]] | None = None,
                  param_groups: Callable[[nn.Module], Any] | None = None):
         self.task, self.cfg, self.optim_cfg = task, cfg, optim
@@ -141,7 +144,7 @@ class Trainer:
             train_set.sizes, cfg.max_tokens, cfg.seed, num_replicas=self.world_size, rank=self.rank,
             ids=list(train_set.ids), max_batch_size=cfg.max_batch_size or None,
         )
-        self.config_to_save = config_to_save or {}
+        self.checkpoint_header = checkpoint_header
         self.console = console
         self.hooks = hooks or []
         self.num_updates = 0
@@ -154,8 +157,7 @@ class Trainer:
     # ----------------------------------------------------------------------------------
     # checkpoints
     def state_dict(self, consumed: int) -> dict:
-        return {
-            "model": self.model.state_dict(),
+        trainer = {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -166,14 +168,16 @@ class Trainer:
             "best": self.best,
             "nonfinite_in_a_row": self.nonfinite_in_a_row,
             "accum": self._accum_state(),
-            "config": self.config_to_save,
         }
+        return {**self.checkpoint_header, "model": self.model.state_dict(), "trainer": trainer}
 
     def _accum_state(self) -> dict | None:
         if not self._accum or self._accum["micro"] == 0:
             return None
         grads = [None if p.grad is None else p.grad.detach().cpu().clone() for p in self.model.parameters()]
-        return {**{k: v for k, v in self._accum.items() if k != "grads"}, "grads": grads}
+        stats = self._accum["stats"]  # plain dicts, so that the checkpoint loads with weights_only
+        return {**{k: v for k, v in self._accum.items() if k not in ("grads", "stats")}, "grads": grads,
+                "stats": {"sums": stats.sums, "weights": stats.weights}}
 
     def save(self, consumed: int, is_best: bool = False) -> None:
         if self.rank == 0:
@@ -183,8 +187,12 @@ class Trainer:
             dist.barrier()
 
     def load(self, path: Path) -> None:
-        state = load_checkpoint(path, map_location="cpu")
-        self.model.load_state_dict(state["model"])
+        ckpt = read_checkpoint(path)
+        if ckpt.trainer is None:
+            raise CheckpointError(f"{path}: holds no trainer state to resume from; start a new run from it "
+                                  "(e.g. as model.init_checkpoint)")
+        state = ckpt.trainer
+        self.model.load_state_dict(ckpt.model)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
@@ -195,7 +203,8 @@ class Trainer:
         if accum:
             for p, g in zip(self.model.parameters(), accum["grads"]):
                 p.grad = None if g is None else g.to(self.device)
-            self._accum = {k: v for k, v in accum.items() if k != "grads"}
+            self._accum = {**{k: v for k, v in accum.items() if k != "grads"},
+                           "stats": _Stats.from_state(accum["stats"])}
         set_rng_state(state["rng"])
         self._log(f"resumed from {path} at update {self.num_updates} "
                   f"(epoch {self.epoch}, batch {state['sampler']['consumed']}"
@@ -430,6 +439,13 @@ class _Stats:
     def __init__(self):
         self.sums: dict[str, float] = {}
         self.weights: dict[str, float] = {}
+
+    @classmethod
+    def from_state(cls, state: dict) -> _Stats:
+        """From the ``{"sums", "weights"}`` a checkpoint holds."""
+        stats = cls()
+        stats.sums, stats.weights = dict(state["sums"]), dict(state["weights"])
+        return stats
 
     def add(self, stats: dict, weight: float) -> None:
         for k, v in stats.items():

@@ -5,16 +5,20 @@ is the one with the lowest L_m on the validation set (§4.2).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..checkpoint import checkpoint_header
 from ..config import load_config, save_config, to_dict
+from ..data.audio import SAMPLE_RATE
 from ..data.datasets import AudioDataset, training_manifest
-from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
-from ..objectives.contrastive import wav2vec2_loss
+from ..models.factory import wav2vec2_model
+from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
+from ..objectives.contrastive import wav2vec2_objective
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
@@ -23,7 +27,8 @@ from .optim import OptimConfig
 class PretrainDataConfig:
     train_manifest: str = "data/manifests/pretrain.tsv"
     valid_manifest: str = "data/manifests/dev.tsv"  # held-out set for L_m and checkpoint selection
-    sample_rate: int = 16000
+    # sample_rate and normalize are written into the model config (and so into every checkpoint)
+    sample_rate: int = SAMPLE_RATE
     normalize: bool = False  # zero-mean unit-variance waveform (§2; fairseq normalize: LARGE true, BASE false)
     max_sample_size: int = 250_000  # crop length in samples: 250k BASE, 320k LARGE (§4.2)
     min_sample_size: int = 32_000  # shorter utterances are skipped (fairseq min_sample_size)
@@ -60,10 +65,10 @@ class PretrainTask:
 
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
         out = model(batch["source"], batch["padding_mask"], generator=generator)
-        loss, stats = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen,
-                                    diversity_weight=self.cfg.diversity_weight,
-                                    feature_penalty_weight=self.cfg.feature_penalty_weight)
-        num = out.logits.size(0)  # fairseq sample_size: the masked frames
+        net = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+        loss, stats = wav2vec2_objective(net, out, generator, diversity_weight=self.cfg.diversity_weight,
+                                         feature_penalty_weight=self.cfg.feature_penalty_weight)
+        num = out.targets.size(0)  # fairseq sample_size: the masked frames
         stats = {k: float(v) for k, v in stats.items() if k != "num_masked"}
         stats["code_perplexity"] = float(out.code_perplexity)
         stats["temperature"] = float(out.temperature)
@@ -87,13 +92,20 @@ def pretrain_datasets(cfg: PretrainDataConfig, seed: int) -> tuple[AudioDataset,
 
 def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
                  hooks=None) -> dict:
-    """Pre-train into ``exp_dir`` (resuming from its checkpoint if any); returns the last metrics."""
+    """Pre-train into ``exp_dir`` (resuming from its checkpoint if any); returns the last metrics.
+
+    The data config's ``sample_rate`` and ``normalize`` are written into the model config, which the
+    checkpoints and ``config.yaml`` keep, so that decoding and benchmarks read audio as training did.
+    """
     exp_dir = Path(exp_dir)
+    inputs = dict(sample_rate=cfg.data.sample_rate, normalize=cfg.data.normalize)
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **inputs))
     torch.manual_seed(cfg.trainer.seed)
     model = wav2vec2_model(cfg.model)
     train, valid = pretrain_datasets(cfg.data, cfg.trainer.seed)
+    header = checkpoint_header("pretrain", cfg.model, task=to_dict(cfg))
     trainer = Trainer(PretrainTask(cfg.loss), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
-                      config_to_save=to_dict(cfg), console=console, hooks=hooks)
+                      checkpoint_header=header, console=console, hooks=hooks)
     if trainer.rank == 0:
         save_config(cfg, exp_dir / "config.yaml")
         if console is not None:

@@ -2,17 +2,15 @@
 import torch
 import transformers
 
-from asrkit.models.wav2vec2 import Wav2Vec2Config, wav2vec2_model
+from asrkit.checkpoint import load_encoder
 from asrkit.testing.parity import perturbed
-from asrkit.train.checkpoint import load_checkpoint
 
 from ..models.test_wav2vec2_parity import _fairseq_checkpoint, _hf_config
 
 
 def _load(path):
-    state = load_checkpoint(path)
-    model = wav2vec2_model(Wav2Vec2Config.from_dict(state["config"]["model"]))
-    model.load_state_dict(state["model"])
+    model, ckpt = load_encoder(path)
+    assert ckpt.kind == "pretrain" and ckpt.trainer is None
     return model.eval()
 
 

@@ -96,6 +96,71 @@ def test_greedy_rejects_mismatched_vocabulary():
         greedy_decode(torch.zeros(1, 3, V), torch.tensor([4]), TOKENS)
 
 
+def test_greedy_joins_sentencepiece_pieces_and_characters():
+    pieces = ["<blank>", "\u2581TURN", "\u2581ON", "\u2581THE", "\u2581LI", "GHT"]
+    frames = torch.nn.functional.one_hot(torch.tensor([1, 1, 0, 2, 3, 0, 4, 5, 5]), len(pieces)).float()
+    assert greedy_decode(frames.log_softmax(-1)[None], None, pieces) == ["TURN ON THE LIGHT"]
+    ids = torch.tensor([TOKENS.index(c) for c in "HI|HI"])
+    assert greedy_decode(torch.nn.functional.one_hot(ids, V).float()[None], None, TOKENS) == ["HI HI"]
+    assert greedy_decode(torch.zeros(1, 0, len(pieces)), None, pieces) == [""]
+
+
+# The three greedy decoders of e44333c, written out: decode/greedy.py (characters), decode/run.greedy_text
+# (characters through the first; sentencepiece pieces) and train/finetune.greedy_texts (validation WER,
+# through the tokenizer).
+def _greedy_py(log_probs, tokens):
+    out, prev = [], None
+    for i in log_probs.argmax(-1).tolist():
+        if i != prev and i != 0:
+            out.append(tokens[i])
+        prev = i
+    return " ".join("".join(out).replace("|", " ").split())
+
+
+def _greedy_text_run_py(log_probs, tokens):
+    if "|" in tokens:
+        return _greedy_py(log_probs, tokens)
+    ids = torch.unique_consecutive(log_probs.argmax(-1)).tolist()
+    return "".join(tokens[i] for i in ids if i != 0).replace("\u2581", " ").strip()
+
+
+def _greedy_texts_finetune_py(log_probs, lengths, tokenizer):
+    best = log_probs.argmax(dim=-1).cpu()
+    return [tokenizer.decode(torch.unique_consecutive(seq[:n]).tolist()) for seq, n in zip(best, lengths.tolist())]
+
+
+def _random_emissions(num_tokens, seed):
+    """Peaky random emissions: long blank runs, repeats, boundaries at the edges and in pairs."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, num_tokens, (6, 40), generator=g)
+    ids[torch.rand(6, 40, generator=g) < 0.4] = 0
+    ids[:, 5:8] = ids[:, 4:5]  # a repeated token
+    return torch.nn.functional.one_hot(ids, num_tokens).float().add(0.01 * torch.rand(6, 40, num_tokens,
+                                                                                        generator=g)).log_softmax(-1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_greedy_outputs_are_those_of_the_three_decoders_it_replaces(seed, tmp_path):
+    from asrkit.data.tokenizer import CharTokenizer, train_sentencepiece
+    from asrkit.decode.greedy import best_paths
+
+    words = ["TURN", "ON", "THE", "LIGHT", "LIGHTS", "OFF", "IT'S", "A", "DAY", "GOOD"]
+    rng = random.Random(seed)
+    (tmp_path / "text.txt").write_text("\n".join(" ".join(rng.choices(words, k=6)) for _ in range(200)))
+    spm = train_sentencepiece(tmp_path / "text.txt", tmp_path / "spm", vocab_size=24)
+    for tokenizer in (CharTokenizer(), spm):
+        tokens = tokenizer.tokens
+        em = _random_emissions(len(tokens), seed)
+        lengths = torch.tensor([40, 33, 0, 1, 40, 17])
+        assert [greedy_decode(e[:n][None], None, tokens)[0] for e, n in zip(em, lengths)] == \
+            [_greedy_text_run_py(e[:n], tokens) for e, n in zip(em, lengths)]  # decode's hyp.trn
+        assert greedy_decode(em, lengths, tokens) == [_greedy_text_run_py(e[:n], tokens) for e, n in zip(em, lengths)]
+        if tokenizer is not spm:
+            assert greedy_decode(em, lengths, tokens) == [_greedy_py(e[:n], tokens) for e, n in zip(em, lengths)]
+        validation = [tokenizer.decode(ids) for ids in best_paths(em, lengths, tokenizer.blank)]
+        assert validation == _greedy_texts_finetune_py(em, lengths, tokenizer)  # fine-tuning's validation WER
+
+
 # --------------------------------------------------------------------------------------
 # beam search with a KenLM
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import transformers
 
 from asrkit.config import ConfigError
-from asrkit.models import ARCHS, sew_d_model, sew_model
+from asrkit.models import ARCHS, Wav2Vec2Config, load_wav2vec2_config, sew_d_model, sew_model, wav2vec2_model
 from asrkit.models.components import ConvolutionalPositionalEmbedding, parse_conv_layers, transformer_encoder
 from asrkit.models.heads import Wav2Vec2ForCTC
 from asrkit.models.sew import (
@@ -25,7 +25,6 @@ from asrkit.models.sew import (
 )
 from asrkit.models.fast import prepare_for_inference
 from asrkit.models.sew_d import DisentangledSelfAttention, disentangled_transformer, relative_position_index
-from asrkit.models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
 
 MICRO = dict(
     conv_feature_layers="[(16, 10, 5)] + [(32, 3, 2), (32, 1, 1)] + [(32, 2, 2)]", encoder_layers=2,
@@ -222,7 +221,11 @@ def test_configs_are_validated_and_model_types_dispatch():
         _micro("sew_d", pos_att_type="c2c")
     with pytest.raises(ConfigError):
         _micro("sew_e")
-    assert ARCHS["sew"] is sew_model and ARCHS["sew_d"] is sew_d_model
+    assert set(ARCHS) == {"wav2vec2", "sew", "sew_d"}
+    with torch.device("meta"):  # wav2vec2_model builds whichever model_type the config names, through ARCHS
+        assert type(wav2vec2_model(_micro("sew")).encoder.transformer).__name__ == "TransformerEncoder"
+        assert type(sew_model(_micro("sew")).encoder).__name__ == "SqueezedContextNetwork"
+        assert type(ARCHS["wav2vec2"](load_wav2vec2_config("tiny")).encoder).__name__ == "TransformerEncoder"
     with pytest.raises(ValueError, match="not 'sew_d'"):
         sew_d_model("sew_tiny")
     with torch.device("meta"):

@@ -15,7 +15,7 @@ import transformers
 from transformers import SEWDForCTC, SEWDModel, SEWModel  # import time, not test time
 
 from asrkit.models.checkpoint_import import hf_config_for, import_hf, import_hf_sew, import_hf_sew_d
-from asrkit.models.wav2vec2 import wav2vec2_model
+from asrkit.models import wav2vec2_model
 from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4
@@ -116,23 +116,20 @@ def test_hf_config_for_round_trips(arch):
 def test_import_checkpoint_cli_routes_by_model_type(tmp_path):
     from click.testing import CliRunner
 
+    from asrkit.checkpoint import load_encoder
     from asrkit.cli import cli
-    from asrkit.models.wav2vec2 import Wav2Vec2Config
-    from asrkit.train.checkpoint import load_checkpoint
 
     torch.manual_seed(0)
     hf = perturbed(SEWDModel(_sew_d_config()))
     hf.save_pretrained(tmp_path / "hf")
     res = CliRunner().invoke(cli, ["import-checkpoint", "--from", "hf", str(tmp_path / "hf"), str(tmp_path / "o.pt")])
     assert res.exit_code == 0, res.output
-    state = load_checkpoint(tmp_path / "o.pt")
-    model = wav2vec2_model(Wav2Vec2Config.from_dict(state["config"]["model"]))
-    model.load_state_dict(state["model"])
+    model, ckpt = load_encoder(tmp_path / "o.pt")
     x = torch.randn(2, 3000)
     with torch.no_grad():
         ref = hf(x).last_hidden_state
         ours = model.eval().extract_features(x).x
-    assert state["config"]["model"]["model_type"] == "sew_d" and (ours - ref).abs().max() < TOL
+    assert ckpt.model_config.model_type == "sew_d" and (ours - ref).abs().max() < TOL
 
 
 @pytest.mark.parametrize("name", ["tiny", "small", "mid", "base", "large", "sew_tiny", "sew_d_tiny", "sew_d_small",

@@ -9,7 +9,7 @@ import torch
 from asrkit.config import ConfigError
 from asrkit.models import ARCHS, Wav2Vec2Config, load_wav2vec2_config, wav2vec2_model
 from asrkit.models.components import parse_conv_layers
-from asrkit.objectives.contrastive import wav2vec2_loss
+from asrkit.objectives.contrastive import wav2vec2_logits, wav2vec2_objective
 
 SMALL = {
     "conv_feature_layers": "[(32, 10, 5)] + [(32, 3, 2)] * 2 + [(32, 2, 2)]",  # stride 40, field 90 samples
@@ -40,16 +40,18 @@ def _padded(lengths, seed=0):
 def test_forward_shapes_and_targets_are_masked_frames():
     model = _model().train()
     wav, padding_mask = _padded([4000, 3000, 2500])
-    out = model(wav, padding_mask, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(0)
+    out = model(wav, padding_mask, generator=gen)
     n, t = out.mask_indices.shape
     assert out.x.shape == (n, t, 48) and out.features.shape == (n, t, 32)
     assert t == 99  # (10, 5), (3, 2), (3, 2), (2, 2) over 4000 samples: 799, 399, 199, 99 frames
     assert not (out.mask_indices & out.padding_mask).any()
     num_masked = int(out.mask_indices.sum())
-    assert out.logits.shape == (num_masked, 1 + 10)
-    assert out.predictions.shape == out.targets.shape == (num_masked, 24)
+    assert torch.equal(out.target_mask, out.mask_indices)
+    assert out.predictions.shape == out.targets.shape == (num_masked, 24) and out.codes.shape == (num_masked, 2)
     assert out.num_vars == 32 and out.temperature == 2.0
-    loss, stats = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen)
+    assert wav2vec2_logits(model, out, gen).shape == (num_masked, 1 + 10)
+    loss, stats = wav2vec2_objective(model, out, gen)
     loss.backward()
     assert torch.isfinite(loss) and set(stats) >= {"contrastive", "diversity", "feature_penalty", "accuracy"}
     assert model.mask_embedding.grad.abs().sum() > 0
@@ -68,15 +70,19 @@ def test_masked_frames_get_the_mask_embedding():
 
 
 def test_generator_makes_forward_deterministic():
-    """The generator drives masks, Gumbel noise and distractors; dropout uses torch's global RNG."""
+    """The generator drives masks, Gumbel noise and (in the objective) distractors; dropout uses torch's global RNG."""
     model = _model(dropout=0.0, attention_dropout=0.0, encoder_layerdrop=0.0, dropout_input=0.0,
                    dropout_features=0.0).train()  # fmt: skip
     wav, padding_mask = _padded([3000, 2000])
-    a = model(wav, padding_mask, generator=torch.Generator().manual_seed(5))
-    b = model(wav, padding_mask, generator=torch.Generator().manual_seed(5))
-    assert torch.equal(a.mask_indices, b.mask_indices) and torch.equal(a.logits, b.logits)
+    logits = []
+    for _ in range(2):
+        gen = torch.Generator().manual_seed(5)
+        out = model(wav, padding_mask, generator=gen)
+        logits.append((out.mask_indices, wav2vec2_logits(model, out, gen)))
+    (mask_a, a), (mask_b, b) = logits
+    assert torch.equal(mask_a, mask_b) and torch.equal(a, b)
     c = model(wav, padding_mask, generator=torch.Generator().manual_seed(6))
-    assert not torch.equal(a.mask_indices, c.mask_indices)
+    assert not torch.equal(mask_a, c.mask_indices)
 
 
 def test_batch_vs_single_consistency_layer_norm_model():
@@ -99,11 +105,13 @@ def test_zero_length_utterance_in_batch():
     with torch.no_grad():
         out = model.extract_features(wav, padding_mask)
         single = model.extract_features(wav[:1])
-        pretrain = model(wav, padding_mask, generator=torch.Generator().manual_seed(0))
+        gen = torch.Generator().manual_seed(0)
+        pretrain = model(wav, padding_mask, generator=gen)
+        logits = wav2vec2_logits(model, pretrain, gen)
     assert out.padding_mask[1].all() and torch.isfinite(out.x).all()
     assert torch.allclose(out.x[0], single.x[0], atol=1e-5)
     assert not pretrain.mask_indices[1].any() and pretrain.mask_indices[0].any()
-    assert torch.isfinite(pretrain.logits[:, 0]).all()
+    assert torch.isfinite(logits[:, 0]).all()
 
 
 def test_input_shorter_than_receptive_field_is_an_error():
@@ -116,8 +124,8 @@ def test_unmasked_forward_uses_all_valid_frames():
     model = _model().eval()
     wav, padding_mask = _padded([3000, 2000])
     out = model(wav, padding_mask, mask=False, generator=torch.Generator().manual_seed(0))
-    assert out.mask_indices is None
-    assert out.logits.size(0) == int((~out.padding_mask).sum())
+    assert out.mask_indices is None and torch.equal(out.target_mask, ~out.padding_mask)
+    assert out.targets.size(0) == int((~out.padding_mask).sum())
 
 
 def test_feature_grad_mult_scales_and_freezes_encoder_gradients():
@@ -143,8 +151,8 @@ def test_layerdrop_skips_layers_in_training_only():
 def test_codebook_negatives_are_appended():
     model = _model(codebook_negatives=3).train()
     wav, padding_mask = _padded([3000, 3000])
-    out = model(wav, padding_mask, generator=torch.Generator().manual_seed(0))
-    assert out.logits.size(1) == 1 + 10 + 3
+    gen = torch.Generator().manual_seed(0)
+    assert wav2vec2_logits(model, model(wav, padding_mask, generator=gen), gen).size(1) == 1 + 10 + 3
 
 
 def test_loss_decreases_on_a_fixed_batch():
@@ -154,8 +162,8 @@ def test_loss_decreases_on_a_fixed_batch():
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     losses = []
     for step in range(25):
-        out = model(wav, padding_mask, generator=torch.Generator().manual_seed(step))
-        loss, _ = wav2vec2_loss(out.logits, out.prob_perplexity, out.num_vars, out.features_pen)
+        gen = torch.Generator().manual_seed(step)
+        loss, _ = wav2vec2_objective(model, model(wav, padding_mask, generator=gen), gen)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -192,7 +200,7 @@ def test_config_files_and_defaults():
         Wav2Vec2Config.from_dict({**dataclasses.asdict(base), "mask_probability": 0.5})
     with pytest.raises(ConfigError, match="named configs"):
         load_wav2vec2_config("huge")
-    assert ARCHS["wav2vec2"] is wav2vec2_model
+    assert set(ARCHS) == {"wav2vec2", "sew", "sew_d"}
 
 
 def test_parse_conv_layers():

@@ -19,7 +19,7 @@ import torch
 import transformers
 
 from asrkit.models.checkpoint_import import import_fairseq_wav2vec2, import_hf_wav2vec2
-from asrkit.models.wav2vec2 import wav2vec2_model
+from asrkit.models import wav2vec2_model
 from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from asrkit.train.checkpoint import LAST, load_checkpoint
+from asrkit.checkpoint import LAST, read_checkpoint
 from asrkit.train.metrics import read_metrics
 
 
@@ -18,8 +18,8 @@ def test_two_process_torchrun_pretraining_completes(micro_config, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    state = load_checkpoint(exp / LAST)
-    assert state["num_updates"] == 4
-    assert state["sampler"]["num_replicas"] == 2
+    ckpt = read_checkpoint(exp / LAST)
+    assert ckpt.num_updates == 4
+    assert ckpt.trainer["sampler"]["num_replicas"] == 2
     train = read_metrics(exp / "metrics.tsv")["train"]
     assert [u for u, _ in train["loss"]] == [1, 2, 3, 4]  # rank 0 alone wrote, once per update

@@ -10,9 +10,10 @@ from asrkit.config import ConfigError
 from asrkit.data.datasets import speed_perturb
 from asrkit.data.manifest import read_manifest, write_manifest
 from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
-from asrkit.decode.infer import compute_emissions, load_ctc_checkpoint
-from asrkit.train.checkpoint import LAST, load_checkpoint
-from asrkit.train.finetune import check_labels, greedy_texts, load_finetune_config, run_finetune
+from asrkit.checkpoint import LAST, load_model, read_checkpoint
+from asrkit.decode.infer import compute_emissions
+from asrkit.decode.greedy import greedy_decode
+from asrkit.train.finetune import check_labels, load_finetune_config, run_finetune
 from asrkit.train.metrics import read_metrics
 from asrkit.train.pretrain import load_pretrain_config, run_pretrain
 
@@ -42,7 +43,7 @@ def test_labels_ctc_cannot_learn_are_reported_at_load():
     df = pd.DataFrame({"id": ["ok", "long", "oov", "empty"], "num_samples": [16000, 1600, 16000, 16000],
                        "sample_rate": 16000, "text": ["HELLO", "A VERY LONG SENTENCE INDEED", "hello", ""]})
     frames = lambda n: n // 320  # noqa: E731
-    keep, problems = check_labels(df, CharTokenizer(), frames, "m.tsv")
+    keep, problems = check_labels(df, CharTokenizer(), frames, "m.tsv", 16000)
     assert keep.tolist() == [True, False, False, False]
     reasons = dict(problems)
     assert "needs" in reasons["long"] and "audio gives 5" in reasons["long"]
@@ -51,7 +52,7 @@ def test_labels_ctc_cannot_learn_are_reported_at_load():
 
 def test_repeated_letters_need_a_blank_between_them():
     df = pd.DataFrame({"id": ["a"], "num_samples": [5 * 320], "sample_rate": 16000, "text": ["AAAA"]})
-    keep, problems = check_labels(df, CharTokenizer(), lambda n: n // 320, "m.tsv")
+    keep, problems = check_labels(df, CharTokenizer(), lambda n: n // 320, "m.tsv", 16000)
     assert not keep[0] and "needs 7" in problems[0][1]
 
 
@@ -60,7 +61,7 @@ def test_labels_are_checked_on_speed_perturbed_audio():
     df = pd.DataFrame({"id": ["a"], "num_samples": [7 * 320], "sample_rate": 16000, "speaker": "s",
                        "text": ["AAAA"]})
     keep, problems = check_labels(speed_perturb(df, [0.9, 1.0, 1.1]), CharTokenizer(),
-                                  lambda n: n // 320, "m.tsv")
+                                  lambda n: n // 320, "m.tsv", 16000)
     assert keep.tolist() == [True, True, False]
     assert problems == [("sp1.1-a", "m.tsv: label needs 7 CTC frames, audio gives 6")]
 
@@ -99,12 +100,13 @@ def test_finetune_runs_validates_wer_and_keeps_frozen_parts(pretrained, tone_dat
     run_finetune(cfg, tmp_path / "ft")
     valid = read_metrics(tmp_path / "ft" / "metrics.tsv")["valid"]
     assert [u for u, _ in valid["wer"]] == [2, 4]
-    state = load_checkpoint(tmp_path / "ft" / LAST)
-    assert state["config"]["tokens"] == CharTokenizer().tokens
+    ckpt = read_checkpoint(tmp_path / "ft" / LAST)
+    assert ckpt.kind == "ctc" and list(ckpt.tokens) == CharTokenizer().tokens
+    assert ckpt.task["data"]["train_manifest"] == str(tone_data[0])  # the run's config
     assert (tmp_path / "ft" / "tokens.txt").read_text().split("\n")[0] == "<blank>"
     if from_pretrained:  # the feature encoder is frozen (§4.3): identical to the pre-trained one
-        pre = load_checkpoint(pretrained)["model"]
-        for k, v in state["model"].items():
+        pre = read_checkpoint(pretrained).model
+        for k, v in ckpt.model.items():
             if k.startswith("encoder.feature_encoder."):
                 assert torch.equal(v, pre[k.removeprefix("encoder.")]), k
 
@@ -133,7 +135,8 @@ def test_speed_perturbation_triples_the_training_set_only(pretrained, tone_data,
 def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_data, tmp_path):
     cfg = finetune_config(tmp_path, tone_data, pretrained, max_updates=2)
     run_finetune(cfg, tmp_path / "ft")
-    model, tokens, _ = load_ctc_checkpoint(tmp_path / "ft" / "checkpoint_last.pt")
+    model, ckpt = load_model(tmp_path / "ft" / "checkpoint_last.pt", kinds=("ctc",))
+    tokens = ckpt.tokens
     df = read_manifest(tone_data[1])
     empty = tmp_path / "empty.flac"
     sf.write(empty, np.zeros(0, dtype=np.float32), 16000)
@@ -143,8 +146,8 @@ def test_decoding_gives_one_emission_per_utterance_in_order(pretrained, tone_dat
     em = compute_emissions(model, manifest)
     assert em.ids == list(df["id"])
     assert em.log_probs[-1].shape == (0, len(tokens))
-    texts = greedy_texts(torch.nn.utils.rnn.pad_sequence(em.log_probs, batch_first=True),
-                         torch.tensor([len(x) for x in em.log_probs]), CharTokenizer())
+    texts = greedy_decode(torch.nn.utils.rnn.pad_sequence(em.log_probs, batch_first=True),
+                          torch.tensor([len(x) for x in em.log_probs]), tokens)
     assert len(texts) == len(df) and texts[-1] == ""
 
 
@@ -162,16 +165,3 @@ def test_sentencepiece_model_finetunes_and_decodes_to_words(pretrained, tone_dat
     decode_manifest(tmp_path / "ft" / "checkpoint_last.pt", tone_data[1], tmp_path / "dec", DecodeOptions())
     hyp = (tmp_path / "dec" / "hyp.trn").read_text().splitlines()
     assert len(hyp) == len(read_manifest(tone_data[1]))
-
-
-
-def test_greedy_text_joins_sentencepiece_pieces_and_characters():
-    from asrkit.decode.run import greedy_text
-
-    pieces = ["<blank>", "\u2581TURN", "\u2581ON", "\u2581THE", "\u2581LI", "GHT"]
-    frames = torch.nn.functional.one_hot(torch.tensor([1, 1, 0, 2, 3, 0, 4, 5, 5]), len(pieces)).float()
-    assert greedy_text(frames.log_softmax(-1), pieces) == "TURN ON THE LIGHT"
-    chars = CharTokenizer().tokens
-    ids = torch.tensor([chars.index(c) for c in "HI|HI"])
-    assert greedy_text(torch.nn.functional.one_hot(ids, len(chars)).float(), chars) == "HI HI"
-    assert greedy_text(torch.zeros(0, len(pieces)), pieces) == ""

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from asrkit.train.checkpoint import LAST, load_checkpoint, numbered_checkpoints
+from asrkit.checkpoint import LAST, numbered_checkpoints, read_checkpoint
 from asrkit.train.loop import TrainingAborted
 from asrkit.train.metrics import read_metrics
 from asrkit.train.pretrain import PretrainTask, load_pretrain_config, run_pretrain
@@ -33,16 +33,16 @@ def test_interrupted_then_resumed_run_reproduces_the_uninterrupted_losses(micro_
     assert sorted(full) == [1, 2, 3, 4, 5, 6]
 
     run_pretrain(cfg, tmp_path / "split", hooks=[stop_after(stop_at)])
-    ckpt = load_checkpoint(tmp_path / "split" / LAST)
-    assert ckpt["num_updates"] == stop_at // 2
-    assert (ckpt["accum"] is not None) == (stop_at % 2 == 1)  # saved mid-window with its gradients
+    ckpt = read_checkpoint(tmp_path / "split" / LAST)
+    assert ckpt.num_updates == stop_at // 2
+    assert (ckpt.trainer["accum"] is not None) == (stop_at % 2 == 1)  # saved mid-window with its gradients
     run_pretrain(cfg, tmp_path / "split")  # resumes automatically
     resumed = per_update(tmp_path / "split")
     assert sorted(resumed) == sorted(full)
     for step in full:
         assert resumed[step] == pytest.approx(full[step], rel=1e-6, abs=1e-7), step
-    a = load_checkpoint(tmp_path / "full" / LAST)["model"]
-    b = load_checkpoint(tmp_path / "split" / LAST)["model"]
+    a = read_checkpoint(tmp_path / "full" / LAST).model
+    b = read_checkpoint(tmp_path / "split" / LAST).model
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
@@ -52,9 +52,9 @@ def test_checkpoints_best_last_and_pruning(micro_config, tmp_path):
     assert [p.name for p in numbered_checkpoints(tmp_path)] == ["checkpoint_4.pt", "checkpoint_6.pt"]
     last = tmp_path / "checkpoint_last.pt"
     assert last.stat().st_ino == (tmp_path / "checkpoint_6.pt").stat().st_ino  # a hard link, not a copy
-    best = load_checkpoint(tmp_path / "checkpoint_best.pt")
+    best = read_checkpoint(tmp_path / "checkpoint_best.pt")
     valid = dict(read_metrics(tmp_path / "metrics.tsv")["valid"]["contrastive"])
-    assert best["best"] == pytest.approx(min(valid.values()), rel=1e-5)
+    assert best.trainer["best"] == pytest.approx(min(valid.values()), rel=1e-5)
     assert (tmp_path / "config.yaml").exists() and (tmp_path / "curves.png").stat().st_size > 1000
 
 
@@ -101,7 +101,7 @@ def test_unreadable_audio_stops_with_its_name_or_is_skipped_with_skip_bad(micro_
     res = CliRunner().invoke(cli, [*args, "--exp-dir", str(tmp_path / "lenient"), "--skip-bad"])
     assert res.exit_code == 0, res.output
     assert "skipped unreadable utterance utt0-003" in res.output
-    assert load_checkpoint(tmp_path / "lenient" / LAST)["num_updates"] == 6
+    assert read_checkpoint(tmp_path / "lenient" / LAST).num_updates == 6
 
 
 def test_precision_auto_trains_in_what_the_hardware_supports(micro_config, tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ import pytest
 import torch
 import yaml
 
-from asrkit.decode.infer import compute_emissions, load_ctc_checkpoint
-from asrkit.train.checkpoint import LAST, load_checkpoint
+from asrkit.checkpoint import LAST, load_model, read_checkpoint
+from asrkit.decode.infer import compute_emissions
 from asrkit.train.finetune import FinetuneModelConfig, build_ctc_model, load_finetune_config, run_finetune
 from asrkit.train.metrics import read_metrics
 from asrkit.train.pretrain import load_pretrain_config, run_pretrain
@@ -40,12 +40,12 @@ def test_sew_d_pretrains_with_batchnorm_heads(sew_d_pretrained):
     _, exp = sew_d_pretrained
     train = read_metrics(exp / "metrics.tsv")["train"]
     assert sorted(u for u, _ in train["contrastive"]) == [1, 2, 3, 4]
-    state = load_checkpoint(exp / LAST)
-    assert state["config"]["model"]["model_type"] == "sew_d"
+    ckpt = read_checkpoint(exp / LAST)
+    assert ckpt.kind == "pretrain" and ckpt.model_config.model_type == "sew_d"
     # the MLP heads' BatchNorm statistics (§3.3) are saved, so a resumed run continues them
-    assert "quantizer.output_proj.net.1.running_var" in state["model"]
-    assert state["model"]["final_proj.net.1.num_batches_tracked"] == 4
-    assert not torch.equal(state["model"]["final_proj.net.1.running_mean"], torch.zeros(32))
+    assert "quantizer.output_proj.net.1.running_var" in ckpt.model
+    assert ckpt.model["final_proj.net.1.num_batches_tracked"] == 4
+    assert not torch.equal(ckpt.model["final_proj.net.1.running_mean"], torch.zeros(32))
 
 
 def test_sew_d_finetunes_from_its_pretraining_checkpoint_and_decodes(sew_d_pretrained, tone_data, tmp_path):
@@ -59,15 +59,16 @@ def test_sew_d_finetunes_from_its_pretraining_checkpoint_and_decodes(sew_d_pretr
     path = tmp_path / "ft.yaml"
     path.write_text(yaml.safe_dump(cfg))
     run_finetune(load_finetune_config(path), tmp_path / "ft")
-    state = load_checkpoint(tmp_path / "ft" / LAST)
-    assert not any(k.startswith(("encoder.quantizer.", "encoder.final_proj.")) for k in state["model"])
-    pre = load_checkpoint(exp / "checkpoint_last.pt")["model"]
-    for k, v in state["model"].items():  # the feature encoder is frozen during fine-tuning
+    ckpt = read_checkpoint(tmp_path / "ft" / LAST)
+    assert ckpt.kind == "ctc" and ckpt.model_config.model_type == "sew_d"
+    assert not any(k.startswith(("encoder.quantizer.", "encoder.final_proj.")) for k in ckpt.model)
+    pre = read_checkpoint(exp / "checkpoint_last.pt").model
+    for k, v in ckpt.model.items():  # the feature encoder is frozen during fine-tuning
         if k.startswith("encoder.feature_encoder."):
             assert torch.equal(v, pre[k.removeprefix("encoder.")]), k
-    model, tokens, _ = load_ctc_checkpoint(tmp_path / "ft" / LAST)
+    model, ckpt = load_model(tmp_path / "ft" / LAST)
     em = compute_emissions(model, valid)
-    assert len(em.ids) == 4 and all(lp.size(1) == len(tokens) for lp in em.log_probs)
+    assert len(em.ids) == 4 and all(lp.size(1) == len(ckpt.tokens) for lp in em.log_probs)
 
 
 def test_named_sew_d_configs_load_in_pretraining_and_finetuning():

@@ -33,6 +33,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..audio import SAMPLE_RATE
 from .espeak import Voice
 from .grammar import sample_utterance
 
@@ -63,7 +64,7 @@ class SynthConfig:
     train_speakers: int = 40  # pool and fine-tuning speakers
     dev_speakers: int = 5  # dev and test speakers are disjoint from training speakers
     test_speakers: int = 5
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     num_workers: int = 2
 
 

@@ -1,0 +1,389 @@
+"""The one asrkit checkpoint format: what a checkpoint holds, how it is written, how it is read.
+
+A checkpoint is a ``torch.save``d dict of plain data (tensors, numbers, strings, lists, dicts), so it
+is read with ``torch.load(..., weights_only=True)``: opening a checkpoint someone sends you never runs
+code. Its keys::
+
+    format: "asrkit", version: 2
+    kind: "pretrain" | "midtrain" | "ctc"
+    model_config: the full ``Wav2Vec2Config`` of the model (the encoder's, for ctc), including the
+        input it was trained on (``sample_rate``, ``normalize``)
+    tokens: the output tokens of a ctc model, blank first
+    task: metadata of the run (its resolved config), or where an imported model came from
+    model: the state dict
+    trainer: optimizer, scheduler, grad scaler, sampler position, RNG states, counters and an
+        interrupted accumulation window; absent from imported checkpoints
+
+``read_checkpoint`` returns that as a typed ``Checkpoint``; ``load_encoder`` and ``load_model`` build
+the models. Checkpoints written before this format (asrkit e44333c: the run config under ``config``, a
+CTC model's encoder config under ``config["encoder"]``, numpy's RNG state as an array) are read too.
+
+Writing is crash-safe: a checkpoint goes to a temporary file in the same directory, is flushed and
+fsync'ed, then renamed over its final name (atomic on POSIX), and the directory is fsync'ed. The
+``checkpoint_last.pt`` and ``checkpoint_best.pt`` names are hard links to a numbered checkpoint,
+replaced by rename, never written by copying; only the ``keep_last`` newest numbered checkpoints are
+kept (``best`` keeps its data through its own link). A process killed mid-save leaves at most a stray
+``*.tmp`` behind, and the previous checkpoint intact.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .config import ConfigError, to_dict
+from .models.factory import wav2vec2_model
+from .models.heads import Wav2Vec2ForCTC
+from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
+
+FORMAT, VERSION = "asrkit", 2
+KINDS = {  # kind -> what it is and what writes it, for error messages
+    "pretrain": "a pre-trained encoder (asrkit pretrain or import-checkpoint)",
+    "midtrain": "a mid-trained encoder",
+    "ctc": "a fine-tuned CTC model (asrkit finetune)",
+}
+ENCODER_KINDS = tuple(KINDS)  # every kind has an encoder
+HEADS = ("quantizer.", "final_proj.")  # pre-training heads: fine-tuning drops them, imports may lack them
+LAST, BEST = "checkpoint_last.pt", "checkpoint_best.pt"
+_NUMBERED = re.compile(r"checkpoint_(\d+)\.pt$")
+_LEGACY_TRAINER_KEYS = ("optimizer", "scheduler", "scaler", "sampler", "rng", "num_updates", "epoch", "best",
+                        "nonfinite_in_a_row", "accum")
+
+
+class CheckpointError(ConfigError):
+    """A file that cannot be used as the checkpoint asked for; the message names the file and what to do."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# what a checkpoint holds
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: Path
+    kind: str  # one of KINDS
+    model_config: Wav2Vec2Config  # of the model; of its encoder for ctc
+    model: dict[str, Tensor]  # state dict
+    tokens: tuple[str, ...] = ()  # ctc output tokens, blank first
+    task: dict = field(default_factory=dict)  # the run's resolved config, or where an import came from
+    trainer: dict | None = None  # what resuming needs; None for imported checkpoints
+
+    @property
+    def num_updates(self) -> int:
+        return int(self.trainer.get("num_updates", 0)) if self.trainer else 0
+
+
+def checkpoint_header(kind: str, model_config: Wav2Vec2Config, *, tokens: Iterable[str] = (),
+                      task: Mapping | None = None) -> dict:
+    """The part of a checkpoint that describes it; add ``model`` (and ``trainer``) and save."""
+    if kind not in KINDS:
+        raise ValueError(f"checkpoint kind {kind!r}: choose one of {', '.join(KINDS)}")
+    return {"format": FORMAT, "version": VERSION, "kind": kind, "model_config": to_dict(model_config),
+            "tokens": list(tokens), "task": dict(task or {})}
+
+
+# ----------------------------------------------------------------------------------------------------
+# safe reading
+
+
+class _LegacyStats:
+    """What e44333c pickled as ``asrkit.train.loop._Stats`` into a checkpoint saved mid-accumulation: its
+    ``sums`` and ``weights`` dicts. Unpickled as this plain class, whose construction runs no code."""
+
+    sums: dict
+    weights: dict
+
+
+def _legacy_globals() -> list:
+    """What checkpoints of e44333c pickled besides plain data: numpy's RNG state array (its functions moved
+    from ``numpy.core`` to ``numpy._core`` in numpy 2) and the trainer's statistics."""
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy 1
+        from numpy.core.multiarray import _reconstruct
+    return [np.ndarray, np.dtype, type(np.dtype(np.uint32)), (_reconstruct, "numpy.core.multiarray._reconstruct"),
+            (_reconstruct, "numpy._core.multiarray._reconstruct"), (_LegacyStats, "asrkit.train.loop._Stats")]
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """The raw dict of an asrkit checkpoint, unpickled with ``weights_only=True``: a file holding anything
+    but plain data (a function, an object whose unpickling would run code) is refused without running it."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory; give the checkpoint file (e.g. {path / BEST})")
+    try:
+        with torch.serialization.safe_globals(_legacy_globals()):
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch reports every failure alike; tell the two cases apart
+        refused = _refused_globals(path)
+        if refused:
+            raise CheckpointError(f"{path}: refused to load: it holds Python objects ({', '.join(refused[:3])}) "
+                                  "that could run code when unpickled, and asrkit checkpoints hold none; convert "
+                                  "fairseq/transformers weights with `asrkit import-checkpoint`") from e
+        raise CheckpointError(f"{path}: cannot load checkpoint: it is corrupt or not a torch checkpoint "
+                              f"({type(e).__name__}); give one written by asrkit (pretrain, finetune, "
+                              "import-checkpoint)") from e
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: not an asrkit checkpoint (holds a {type(state).__name__}, not a dict)")
+    return state
+
+
+def _refused_globals(path: Path) -> list[str]:
+    """The globals of the pickle at ``path`` that ``load_checkpoint`` does not accept, read from its opcodes
+    (nothing is executed); [] when there are none or the file is no torch zip checkpoint."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # noqa: BLE001 - not a zip checkpoint
+        return []
+    allowed = {g[1] if isinstance(g, tuple) else f"{g.__module__}.{g.__qualname__}" for g in _legacy_globals()}
+    return [n for n in names if n not in allowed]
+
+
+def read_checkpoint(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, *,
+                    map_location: str | torch.device = "cpu") -> Checkpoint:
+    """The typed checkpoint at ``path``, which must be of one of ``kinds`` (old layouts included)."""
+    path = Path(path)
+    state = load_checkpoint(path, map_location)
+    ckpt = _from_state(path, state) if state.get("format") == FORMAT else _from_legacy_state(path, state)
+    kinds = tuple(kinds)
+    if ckpt.kind not in kinds:
+        wanted = " or ".join(KINDS[k] for k in kinds)
+        raise CheckpointError(f"{path}: {KINDS[ckpt.kind]}, but this needs {wanted}")
+    return ckpt
+
+
+def _model_config(path: Path, values: Any, overrides: Mapping = {}) -> Wav2Vec2Config:
+    if not isinstance(values, Mapping):
+        raise CheckpointError(f"{path}: not an asrkit checkpoint (no model config); convert fairseq/transformers "
+                              "weights with `asrkit import-checkpoint`")
+    try:
+        return Wav2Vec2Config.from_dict({**values, **overrides})
+    except (ConfigError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its model config is not valid for this asrkit: {e}") from e
+
+
+def _from_state(path: Path, state: dict) -> Checkpoint:
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {state['version']} is newer than this asrkit "
+                              f"reads ({VERSION}); upgrade asrkit")
+    if state.get("kind") not in KINDS or not isinstance(state.get("model"), Mapping):
+        raise CheckpointError(f"{path}: damaged asrkit checkpoint (kind {state.get('kind')!r}, model weights "
+                              f"{'present' if isinstance(state.get('model'), Mapping) else 'missing'})")
+    return Checkpoint(path, state["kind"], _model_config(path, state.get("model_config")), dict(state["model"]),
+                      tuple(state.get("tokens") or ()), dict(state.get("task") or {}), state.get("trainer"))
+
+
+def _from_legacy_state(path: Path, state: dict) -> Checkpoint:
+    """The layout of e44333c: trainer state at the top level, the run config under ``config``; a CTC
+    model's encoder config under ``config["encoder"]``, the input settings under ``config["data"]``."""
+    config = state.get("config")
+    if not isinstance(config, Mapping) or not isinstance(state.get("model"), Mapping):
+        raise CheckpointError(f"{path}: not an asrkit checkpoint (no model weights and config); convert "
+                              "fairseq/transformers weights with `asrkit import-checkpoint`")
+    kind = "ctc" if "encoder" in config else "pretrain"
+    data = config.get("data") if isinstance(config.get("data"), Mapping) else {}
+    inputs = {k: data[k] for k in ("sample_rate", "normalize") if k in data}
+    model_config = _model_config(path, config.get("encoder" if kind == "ctc" else "model"), inputs)
+    task = {k: v for k, v in config.items() if k not in ("encoder", "tokens")}
+    if "imported_from" in state:
+        task["imported_from"] = state["imported_from"]
+    trainer = {k: state[k] for k in _LEGACY_TRAINER_KEYS if k in state} if "optimizer" in state else None
+    stats = (trainer or {}).get("accum", {}) or {}
+    if isinstance(stats.get("stats"), _LegacyStats):
+        trainer["accum"] = {**stats, "stats": {"sums": stats["stats"].sums, "weights": stats["stats"].weights}}
+    return Checkpoint(path, kind, model_config, dict(state["model"]), tuple(config.get("tokens") or ()), task,
+                      trainer)
+
+
+# ----------------------------------------------------------------------------------------------------
+# models
+
+
+def encoder_weights(ckpt: Checkpoint) -> dict[str, Tensor]:
+    """The ``Wav2Vec2Model`` part of the checkpoint's weights (a CTC model's ``encoder.*``, unprefixed)."""
+    if ckpt.kind != "ctc":
+        return ckpt.model
+    return {k.removeprefix("encoder."): v for k, v in ckpt.model.items() if k.startswith("encoder.")}
+
+
+def load_encoder_weights(model: nn.Module, weights: Mapping[str, Tensor], source: str | Path) -> list[str]:
+    """Load ``weights`` into a ``Wav2Vec2Model``; only the pre-training heads may be missing (fine-tuned and
+    imported encoders lack them). Returns the missing keys; a misfit is a ``CheckpointError`` naming ``source``."""
+    try:
+        missing, unexpected = model.load_state_dict(dict(weights), strict=False)
+    except RuntimeError as e:  # a shape mismatch: another architecture
+        reason = str(e).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"{source}: weights do not fit the model: {reason}") from e
+    misfit = [k for k in missing if not k.startswith(HEADS)]
+    if misfit or unexpected:
+        raise CheckpointError(f"{source}: weights do not fit the model (missing {misfit[:5]}, unexpected "
+                              f"{unexpected[:5]})")
+    return missing
+
+
+def load_encoder(path: str | Path, **config_changes: Any) -> tuple[Wav2Vec2Model, Checkpoint]:
+    """The encoder (``Wav2Vec2Model``, with the pre-training heads it has) of a pretrain, midtrain or ctc
+    checkpoint, and the checkpoint. ``config_changes`` replace fields of its config first (the fine-tuning
+    dropouts and masking, say); heads the checkpoint lacks keep their initial values."""
+    ckpt = read_checkpoint(path)
+    try:
+        cfg = dataclasses.replace(ckpt.model_config, **config_changes)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot apply {sorted(config_changes)} to its model config: {e}") from e
+    model = wav2vec2_model(cfg)
+    load_encoder_weights(model, encoder_weights(ckpt), path)
+    return model, ckpt
+
+
+def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: str | torch.device = "cpu"
+               ) -> tuple[nn.Module, Checkpoint]:
+    """The whole model of the checkpoint's kind, in eval mode on ``device``: a ``Wav2Vec2Model`` for pretrain
+    and midtrain, a ``Wav2Vec2ForCTC`` over ``ckpt.tokens`` for ctc. ``kinds``: the kinds the caller accepts."""
+    ckpt = read_checkpoint(path, kinds)
+    if ckpt.kind == "ctc":
+        if not ckpt.tokens:
+            raise CheckpointError(f"{path}: CTC checkpoint without its token list; fine-tune again")
+        model = Wav2Vec2ForCTC(wav2vec2_model(ckpt.model_config), len(ckpt.tokens))
+    else:
+        model = wav2vec2_model(ckpt.model_config)
+    try:
+        model.load_state_dict(ckpt.model)
+    except RuntimeError as e:
+        reason = str(e).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"{path}: weights do not fit its own model config: {reason}") from e
+    return model.to(device).eval(), ckpt
+
+
+def write_imported_checkpoint(source: str | Path, kind: str, out: str | Path) -> tuple[Wav2Vec2Model, list[str]]:
+    """Convert fairseq or transformers weights (``asrkit.models.checkpoint_import``; ``kind`` hf or fairseq)
+    into a pretrain checkpoint at ``out``; returns the model and the keys left at their initial values.
+
+    A fairseq checkpoint needs full unpickling (its config is an ``argparse.Namespace`` or omegaconf), so
+    the file is first tried with the safe loader: an asrkit checkpoint is recognised there, never unpickled.
+    """
+    from .models.checkpoint_import import import_checkpoint
+
+    if kind == "fairseq":
+        try:
+            read_checkpoint(source)
+        except CheckpointError:
+            pass  # not asrkit's: import it as fairseq's
+        else:
+            raise CheckpointError(f"{source}: already an asrkit checkpoint; give it to finetune, decode or benchmark "
+                                  "as it is")
+    cfg, weights = import_checkpoint(source, kind)
+    model = wav2vec2_model(cfg)
+    unexpected = model.load_state_dict(weights, strict=False).unexpected_keys
+    if unexpected:
+        raise CheckpointError(f"{source}: weights asrkit has no place for: {', '.join(unexpected[:10])}")
+    missing = sorted(set(model.state_dict()) - set(weights))
+    task = {"imported_from": {"kind": kind, "source": str(source)}}
+    atomic_save({**checkpoint_header("pretrain", cfg, task=task), "model": model.state_dict()}, out)
+    return model, missing
+
+
+# ----------------------------------------------------------------------------------------------------
+# RNG state as plain data
+
+
+def rng_state() -> dict:
+    """Every RNG a training step draws from, so a resumed run continues bit for bit; numpy's state as a
+    tensor, so that the checkpoint loads with ``weights_only``."""
+    name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": {"bit_generator": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore ``rng_state()`` (or the tuple layout of older checkpoints for numpy)."""
+    random.setstate(state["python"])
+    numpy_state = state["numpy"]
+    if isinstance(numpy_state, Mapping):
+        numpy_state = (numpy_state["bit_generator"], numpy_state["keys"].numpy().astype(np.uint32),
+                       numpy_state["pos"], numpy_state["has_gauss"], numpy_state["cached_gaussian"])
+    np.random.set_state(numpy_state)
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ----------------------------------------------------------------------------------------------------
+# crash-safe writing
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to ``path`` so that readers only ever see a complete file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+    return path
+
+
+def _link_atomic(target: Path, link: Path) -> None:
+    """Point ``link`` at ``target``'s data: hard link under a temp name, then rename."""
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.lnk")
+    if tmp.exists():
+        tmp.unlink()
+    os.link(target, tmp)
+    os.replace(tmp, link)
+
+
+def numbered_checkpoints(exp_dir: str | Path) -> list[Path]:
+    """``checkpoint_<step>.pt`` files, oldest first."""
+    found = [(int(m.group(1)), p) for p in Path(exp_dir).glob("checkpoint_*.pt") if (m := _NUMBERED.search(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def save_checkpoint(state: dict, exp_dir: str | Path, step: int, *, is_best: bool = False, keep_last: int = 3) -> Path:
+    """Write ``checkpoint_<step>.pt``, point ``last`` (and ``best``) at it, prune old ones."""
+    exp_dir = Path(exp_dir)
+    path = atomic_save(state, exp_dir / f"checkpoint_{step}.pt")
+    _link_atomic(path, exp_dir / LAST)
+    if is_best:
+        _link_atomic(path, exp_dir / BEST)
+    _fsync_dir(exp_dir)
+    for old in numbered_checkpoints(exp_dir)[:-keep_last] if keep_last > 0 else []:
+        old.unlink()  # ``last``/``best`` are hard links: their data stays
+    return path
+
+
+def find_resume_checkpoint(exp_dir: str | Path) -> Path | None:
+    """The checkpoint to resume from: ``last``, else the newest numbered one."""
+    exp_dir = Path(exp_dir)
+    if (exp_dir / LAST).exists():
+        return exp_dir / LAST
+    numbered = numbered_checkpoints(exp_dir)
+    return numbered[-1] if numbered else None

@@ -1,0 +1,154 @@
+"""The architectures asrkit builds, by name: ``ARCHS`` maps a config's ``model_type`` to its builder.
+
+wav2vec 2.0 (Baevski et al., 2020), SEW and SEW-D (Wu et al., 2021) are one pre-training model,
+``Wav2Vec2Model``, with other parts: the front end (``feature_extractor``: raw-waveform convolutions or
+SEW's filter banks), the context network (``model_type``: wav2vec 2.0's Transformer, or SEW's squeezed one
+around multi-head or disentangled attention blocks) and the heads (``predictor_layers``: a linear layer or
+SEW's MLP). The base model receives them built; this module composes them, so ``wav2vec2.py`` never imports
+the models that extend it.
+
+Registering an architecture is one entry in ``ARCHS``: its name and a function building the model from its
+config. ``wav2vec2_model`` builds whichever ``model_type`` a config names.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from asrkit.models.components import FeatureProjection, feature_encoder, parse_conv_layers, transformer_encoder
+from asrkit.models.quantizer import GumbelVectorQuantizer
+from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
+from asrkit.models.sew_d import disentangled_transformer
+from asrkit.models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config
+
+
+def _transformer(cfg: Wav2Vec2Config, conv_pos: int) -> nn.Module:
+    """wav2vec 2.0's Transformer (§2); SEW passes ``conv_pos = 0``, its positional convolution being in the squeeze."""
+    return transformer_encoder(
+        cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim,
+        conv_pos=conv_pos, conv_pos_groups=cfg.conv_pos_groups, dropout=cfg.dropout,
+        attention_dropout=cfg.attention_dropout, activation_dropout=cfg.activation_dropout,
+        layer_norm_first=cfg.layer_norm_first, layerdrop=cfg.encoder_layerdrop,
+    )
+
+
+def _squeezed(cfg: Wav2Vec2Config, transformer: nn.Module) -> nn.Module:
+    """SEW's squeezed context network (§3.1) around ``transformer``."""
+    return squeezed_context_network(transformer, cfg.encoder_embed_dim, cfg.squeeze_factor, cfg.conv_pos,
+                                    cfg.conv_pos_groups)
+
+
+def wav2vec2_context_network(cfg: Wav2Vec2Config) -> nn.Module:
+    """g of wav2vec 2.0 (§2): the Transformer with its convolutional positional embedding."""
+    return _transformer(cfg, cfg.conv_pos)
+
+
+def sew_context_network(cfg: Wav2Vec2Config) -> nn.Module:
+    """g of SEW (§3.1): the wav2vec 2.0 Transformer, squeezed."""
+    return _squeezed(cfg, _transformer(cfg, conv_pos=0))
+
+
+def sew_d_context_network(cfg: Wav2Vec2Config) -> nn.Module:
+    """g of SEW-D (§3.4): disentangled-attention blocks, squeezed."""
+    # asapp feeds fairseq activation_dropout to DeBERTa's hidden_dropout_prob (block outputs, relative
+    # embeddings); fairseq dropout has no place in this encoder (transformers alike)
+    transformer = disentangled_transformer(
+        cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim,
+        position_buckets=cfg.position_buckets, max_relative_positions=cfg.max_relative_positions,
+        pos_att_type=cfg.pos_att_type, share_att_key=cfg.share_att_key, norm_rel_ebd=cfg.norm_rel_ebd,
+        attention_dropout=cfg.attention_dropout, hidden_dropout=cfg.activation_dropout,
+        layer_norm_eps=cfg.deberta_layer_norm_eps, layerdrop=cfg.encoder_layerdrop,
+    )
+    return _squeezed(cfg, transformer)
+
+
+def pretraining_model(cfg: Wav2Vec2Config, context_network: Callable[[Wav2Vec2Config], nn.Module]) -> Wav2Vec2Model:
+    """``Wav2Vec2Model`` with ``cfg``'s front end, quantizer and heads around ``context_network(cfg)``.
+
+    The parts are built in a fixed order (front end, quantizer, projection, context network, head, mask
+    embedding): each draws its initial weights from torch's RNG, so the order decides the weights of a seed.
+    """
+    if cfg.feature_extractor == "fbank":  # FBFE projects to the Transformer width (asapp conv_flatten_dim)
+        encoder_dim = cfg.encoder_embed_dim
+        features = fbank_feature_encoder(encoder_dim, parse_conv_layers(cfg.fbank_conv_layers), cfg.fbank_dim,
+                                         cfg.sample_rate)
+    else:
+        conv_layers = cfg.conv_layers
+        encoder_dim = conv_layers[-1][0]
+        features = feature_encoder(conv_layers, cfg.extractor_mode, cfg.conv_bias)
+    heads = dict(num_layers=cfg.predictor_layers, hidden_dim=cfg.predictor_hidden_dim)
+    quantizer = GumbelVectorQuantizer(
+        encoder_dim,
+        cfg.latent_groups,
+        cfg.latent_vars,
+        cfg.codevector_dim,
+        cfg.final_dim,
+        cfg.latent_temp,
+        output_proj=predictor_head(cfg.codevector_dim, cfg.final_dim, **heads),
+    )
+    return Wav2Vec2Model(
+        cfg,
+        features,
+        FeatureProjection(encoder_dim, cfg.encoder_embed_dim, cfg.dropout_input),
+        context_network(cfg),
+        quantizer,
+        predictor_head(cfg.encoder_embed_dim, cfg.final_dim, **heads),
+    )
+
+
+def _wav2vec2(cfg: Wav2Vec2Config) -> Wav2Vec2Model:
+    return pretraining_model(cfg, wav2vec2_context_network)
+
+
+def _sew(cfg: Wav2Vec2Config) -> Wav2Vec2Model:
+    return pretraining_model(cfg, sew_context_network)
+
+
+def _sew_d(cfg: Wav2Vec2Config) -> Wav2Vec2Model:
+    return pretraining_model(cfg, sew_d_context_network)
+
+
+ARCHS: dict[str, Callable[[Wav2Vec2Config], nn.Module]] = {
+    "wav2vec2": _wav2vec2,  # Baevski et al., 2020
+    "sew": _sew,  # Wu et al., 2021, §3.1-§3.3
+    "sew_d": _sew_d,  # Wu et al., 2021, §3.4
+}
+
+
+def _config(cfg: Wav2Vec2Config | str) -> Wav2Vec2Config:
+    return cfg if isinstance(cfg, Wav2Vec2Config) else load_wav2vec2_config(cfg)
+
+
+def wav2vec2_model(cfg: Wav2Vec2Config | str = "base") -> Wav2Vec2Model:
+    """A randomly initialised model of ``cfg.model_type`` (any entry of ``ARCHS``) from a config or a named config."""
+    cfg = _config(cfg)
+    return ARCHS[cfg.model_type](cfg)
+
+
+def _checked(cfg: Wav2Vec2Config | str, model_type: str) -> Wav2Vec2Config:
+    cfg = _config(cfg)
+    if cfg.model_type != model_type:
+        raise ValueError(f"config has model_type {cfg.model_type!r}, not {model_type!r}")
+    return cfg
+
+
+def sew_model(cfg: Wav2Vec2Config | str = "sew_tiny") -> Wav2Vec2Model:
+    """SEW (Wu et al., 2021, §3.1-§3.3): squeezed context network with multi-head attention."""
+    return _sew(_checked(cfg, "sew"))
+
+
+def sew_d_model(cfg: Wav2Vec2Config | str = "sew_d_tiny") -> Wav2Vec2Model:
+    """SEW-D (Wu et al., 2021, §3): SEW with disentangled attention; Table 2 configs ``sew_d_tiny`` ...
+    ``sew_d_base_plus``."""
+    return _sew_d(_checked(cfg, "sew_d"))
+
+
+def wav2vec2_base() -> Wav2Vec2Model:
+    """BASE (§4.2): 12 x 768, FFN 3072, GroupNorm feature encoder, post-LN."""
+    return wav2vec2_model("base")
+
+
+def wav2vec2_large() -> Wav2Vec2Model:
+    """LARGE (§4.2): 24 x 1024, FFN 4096, 16 heads, LayerNorm feature encoder, pre-LN."""
+    return wav2vec2_model("large")
