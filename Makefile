@@ -71,7 +71,7 @@ table1: demo
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) -m asrkit.bench --out bench/results $(BENCH_ARGS)
+	$(PY) -m benchmarks --out bench/results $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache bench/results tools

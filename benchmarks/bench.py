@@ -1,4 +1,4 @@
-"""``make bench``: throughput tables, written to ``bench/results/`` as TSV and Markdown.
+"""``make bench`` (``python -m benchmarks``): throughput tables, written to ``bench/results/`` as TSV and Markdown.
 
 Timing goals live here, never in tests. Sections:
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .data.audio import SAMPLE_RATE
+from asrkit.data.audio import SAMPLE_RATE
 
 
 def _row(section: str, what: str, value: float, unit: str, note: str = "") -> dict:
@@ -36,12 +36,12 @@ def _row(section: str, what: str, value: float, unit: str, note: str = "") -> di
 
 
 def bench_data(work: Path, hours: float = 0.25, num_workers: int = 2) -> list[dict]:
-    from .data.datasets import AudioDataset
-    from .data.librispeech import prepare_librispeech
-    from .data.manifest import read_manifest
-    from .data.samplers import BucketBatchSampler
-    from .data.synth.corpus import SynthConfig, generate_corpus
-    from .data.validate import validate_manifest
+    from asrkit.data.datasets import AudioDataset
+    from asrkit.data.librispeech import prepare_librispeech
+    from asrkit.data.manifest import read_manifest
+    from asrkit.data.samplers import BucketBatchSampler
+    from asrkit.data.synth.corpus import SynthConfig, generate_corpus
+    from asrkit.data.validate import validate_manifest
 
     cfg = SynthConfig(pretrain_hours=hours, finetune_folds=1, fold_minutes=1, dev_minutes=1, test_minutes=1,
                       num_workers=num_workers)
@@ -78,7 +78,7 @@ def hf_wav2vec2_config(cfg):
     """The ``transformers.Wav2Vec2Config`` of an asrkit ``Wav2Vec2Config`` (bench only)."""
     import transformers
 
-    from .models.checkpoint_import import HF_CONFIG_MAP
+    from asrkit.models.checkpoint_import import HF_CONFIG_MAP
 
     layers = cfg.conv_layers
     values = {theirs: getattr(cfg, ours) for ours, theirs in HF_CONFIG_MAP.items()}
@@ -106,10 +106,10 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
     from transformers.models.wav2vec2.modeling_wav2vec2 import (Wav2Vec2ForPreTraining, _compute_mask_indices,
                                                                 _sample_negative_indices)
 
-    from .models import load_wav2vec2_config, wav2vec2_model
-    from .models.fast import prepare_for_training
-    from .objectives.contrastive import wav2vec2_objective
-    from .precision import autocast
+    from asrkit.models import load_wav2vec2_config, wav2vec2_model
+    from asrkit.models.fast import prepare_for_training
+    from asrkit.objectives.contrastive import wav2vec2_objective
+    from asrkit.precision import autocast
 
     cfg = load_wav2vec2_config(config)
     torch.manual_seed(0)
@@ -178,7 +178,7 @@ def transformers_model(cfg):
     with SDPA attention where transformers has it."""
     import transformers
 
-    from .models.checkpoint_import import hf_config_for
+    from asrkit.models.checkpoint_import import hf_config_for
 
     hf_config = hf_config_for(cfg)
     try:
@@ -190,10 +190,10 @@ def transformers_model(cfg):
 def category_models(members) -> dict:
     """``{row name: (config, asrkit model, transformers model)}`` for a category's ``(row name, config)``
     members: the transformers model randomly initialised, asrkit's given its weights."""
-    from .checkpoint import load_encoder_weights
-    from .models import load_wav2vec2_config, wav2vec2_model
-    from .models.checkpoint_import import import_hf
-    from .models.fast import prepare_for_inference
+    from asrkit.checkpoint import load_encoder_weights
+    from asrkit.models import load_wav2vec2_config, wav2vec2_model
+    from asrkit.models.checkpoint_import import import_hf
+    from asrkit.models.fast import prepare_for_inference
 
     models = {}
     for row_name, config in members:
@@ -211,8 +211,8 @@ def category_utterances(wavs: list[torch.Tensor], models: dict, precision: str, 
     """The utterances a category is timed on in ``precision``: every other one where one of its ``models``
     (``category_models``) has over ``big_model`` parameters, and of those every other one in reduced
     precision where the CPU lacks native bf16 (emulated there, ~3x slower than fp32)."""
-    from .benchmark import count_parameters
-    from .precision import cpu_has_native_bf16
+    from asrkit.benchmark import count_parameters
+    from asrkit.precision import cpu_has_native_bf16
 
     utts = wavs[::2] if any(count_parameters(ours) > big_model for _, ours, _ in models.values()) else wavs
     return utts if precision == "fp32" or cpu_has_native_bf16() else utts[1::2]
@@ -236,7 +236,7 @@ def bench_inference(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[t
     transformers', are timed interleaved utterance by utterance (``asrkit.benchmark.time_inference``),
     each utterance the best of ``repeats`` rounds; asrkit's models get the transformers models'
     weights. Precisions other than fp32 use every other utterance where the CPU lacks native bf16."""
-    from .benchmark import count_parameters, encoder_forward, summarize, time_inference
+    from asrkit.benchmark import count_parameters, encoder_forward, summarize, time_inference
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     device = torch.device("cpu")
@@ -349,8 +349,8 @@ def bench_profile(categories=TABLE2, precisions=("fp32", "bf16"), wavs: list[tor
     utterance the fastest of ``repeats`` rounds, whose region times are kept). asrkit's row also has
     ``speedup_without_fe_pos``: transformers' total over asrkit's total less its feature encoder and
     positional convolution, the speed-up asrkit would reach were those two free and the rest unchanged."""
-    from .benchmark import encoder_forward
-    from .precision import autocast
+    from asrkit.benchmark import encoder_forward
+    from asrkit.precision import autocast
 
     wavs = wavs if wavs is not None else synthetic_utterances()
     rows = []
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [name for name in sections if name not in SECTIONS]
     if unknown:
         parser.error(f"--sections: unknown {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
-    from .precision import PRECISIONS, resolve_precision
+    from asrkit.precision import PRECISIONS, resolve_precision
 
     unknown = sorted(set(args.precisions.split(",")) - set(PRECISIONS))
     if unknown:

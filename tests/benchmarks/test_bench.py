@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 
-from asrkit.bench import PROFILE_REGIONS, TABLE2, RegionTimer, bench_inference, bench_profile, synthetic_utterances
+from benchmarks.bench import PROFILE_REGIONS, TABLE2, RegionTimer, bench_inference, bench_profile, synthetic_utterances
 from asrkit.precision import cpu_has_native_bf16
 
 W2V2 = {"conv_feature_layers": "[(16, 10, 5)] + [(16, 3, 2)] * 2 + [(16, 2, 2)]", "encoder_layers": 2,
@@ -99,7 +99,7 @@ def test_region_timer_times_inside_its_modules_only():
 
 
 def test_bench_rejects_an_unknown_precision_before_timing(capsys):
-    from asrkit.bench import main
+    from benchmarks.bench import main
 
     with pytest.raises(SystemExit):
         main(["--sections", "inference", "--precisions", "fp32,fp8"])
@@ -107,7 +107,7 @@ def test_bench_rejects_an_unknown_precision_before_timing(capsys):
 
 
 def test_bench_rejects_fewer_than_one_round_before_timing(capsys):
-    from asrkit.bench import main
+    from benchmarks.bench import main
 
     with pytest.raises(SystemExit):
         main(["--sections", "inference", "--precisions", "fp32", "--repeats", "0"])
@@ -115,7 +115,7 @@ def test_bench_rejects_fewer_than_one_round_before_timing(capsys):
 
 
 def test_bench_rejects_an_unknown_category_or_section_before_timing(capsys):
-    from asrkit.bench import main
+    from benchmarks.bench import main
 
     with pytest.raises(SystemExit):
         main(["--sections", "profile", "--categories", "tiny,huge"])
