@@ -29,6 +29,9 @@ import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from .english import a_or_an, english_counts, english_number, english_ordinal
+from .italian import articled, indefinite, italian_count, italian_number
+
 
 @dataclass(frozen=True)
 class Utterance:
@@ -40,146 +43,6 @@ class Utterance:
     @property
     def transcript(self) -> str:
         return self.english.upper()
-
-
-# ---------------------------------------------------------------------------------------
-# Number words
-# ---------------------------------------------------------------------------------------
-
-_EN_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-             "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-             "eighteen", "nineteen")
-_EN_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_EN_IRREGULAR_ORDINALS = {"one": "first", "two": "second", "three": "third", "five": "fifth",
-                          "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
-
-_IT_SMALL = ("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove",
-             "dieci", "undici", "dodici", "tredici", "quattordici", "quindici", "sedici",
-             "diciassette", "diciotto", "diciannove")
-_IT_TENS = ("", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta",
-            "ottanta", "novanta")
-
-
-def english_number(n: int) -> str:
-    """Spoken English for 0-999, American style without "and": 'one hundred twenty three'."""
-    if not 0 <= n < 1000:
-        raise ValueError(f"{n} is outside 0-999")
-    if n < 20:
-        return _EN_SMALL[n]
-    if n < 100:
-        tens, unit = divmod(n, 10)
-        return _EN_TENS[tens] + (f" {_EN_SMALL[unit]}" if unit else "")
-    hundreds, rest = divmod(n, 100)
-    return f"{_EN_SMALL[hundreds]} hundred" + (f" {english_number(rest)}" if rest else "")
-
-
-def english_ordinal(n: int) -> str:
-    """'first', 'twelfth', 'twentieth', 'twenty third': only the last word changes."""
-    *head, last = english_number(n).split()
-    if last in _EN_IRREGULAR_ORDINALS:
-        last = _EN_IRREGULAR_ORDINALS[last]
-    elif last.endswith("y"):
-        last = last[:-1] + "ieth"
-    else:
-        last += "th"
-    return " ".join([*head, last])
-
-
-def italian_number(n: int) -> str:
-    """Italian cardinal for 0-999 as one word: 'ventitré', 'ventuno', 'ventotto', 'centottanta'."""
-    if not 0 <= n < 1000:
-        raise ValueError(f"{n} is outside 0-999")
-    if n < 20:
-        return _IT_SMALL[n]
-    if n < 100:
-        tens, unit = divmod(n, 10)
-        word = _IT_TENS[tens]
-        if unit == 0:
-            return word
-        if unit in (1, 8):  # the tens drop their vowel before uno and otto: ventuno, trentotto
-            word = word[:-1]
-        return word + ("tré" if unit == 3 else _IT_SMALL[unit])  # a final tre is stressed: ventitré
-    hundreds, rest = divmod(n, 100)
-    word = "cento" if hundreds == 1 else _IT_SMALL[hundreds] + "cento"
-    if rest == 0:
-        return word
-    if rest // 10 == 8:  # centottanta; before uno and otto both spellings are current, we keep cento
-        word = word[:-1]
-    return word + ("tré" if rest == 3 else italian_number(rest))
-
-
-# ---------------------------------------------------------------------------------------
-# Articles
-# ---------------------------------------------------------------------------------------
-
-_IT_VOWELS = "aeiouàèéìòù"
-# Articulated prepositions are the preposition's stem glued to the article: de+lla, ne+llo.
-_IT_PREP_STEMS = {"di": "de", "a": "a", "da": "da", "in": "ne", "su": "su"}
-
-
-def _it_elides(word: str) -> bool:
-    """Vowel-initial words (and a silent h: "l'hip hop") take l' and un'."""
-    return word[0] in _IT_VOWELS or word[0] == "h"
-
-
-def _it_takes_lo(word: str) -> bool:
-    """Masculine words that take lo/gli/uno: s+consonant, z, x, y, gn, ps, pn."""
-    return (word[0] in "zxy" or word[:2] in ("gn", "ps", "pn")
-            or (word[0] == "s" and len(word) > 1 and word[1] not in _IT_VOWELS))
-
-
-def _glue(article: str, word: str) -> str:
-    return article + word if article.endswith("'") else f"{article} {word}"
-
-
-def definite_article(word: str, gender: str, plural: bool = False) -> str:
-    """il, lo, l', la, i, gli, le for a phrase starting with ``word``; gender is "m" or "f"."""
-    if gender == "f":
-        return "le" if plural else ("l'" if _it_elides(word) else "la")
-    if plural:
-        return "gli" if _it_elides(word) or _it_takes_lo(word) else "i"
-    if _it_elides(word):
-        return "l'"
-    return "lo" if _it_takes_lo(word) else "il"
-
-
-def articled(prep: str, phrase: str, gender: str, plural: bool = False) -> str:
-    """``phrase`` with its definite article, fused with ``prep`` if one is given.
-
-    ``articled("di", "cucina", "f")`` is "della cucina", ``articled("in", "studio", "m")``
-    "nello studio", ``articled("a", "una", "f")`` "all'una", ``articled("", "zero", "m")``
-    "lo zero".
-    """
-    article = definite_article(phrase, gender, plural)
-    if prep:
-        article = _IT_PREP_STEMS[prep] + {"il": "l", "i": "i", "gli": "gli"}.get(article, "l" + article)
-    return _glue(article, phrase)
-
-
-def indefinite(phrase: str, gender: str) -> str:
-    """'un minuto', 'uno yogurt', 'una mela', "un'arancia"."""
-    if gender == "f":
-        return _glue("un'" if _it_elides(phrase) else "una", phrase)
-    return _glue("uno" if _it_takes_lo(phrase) else "un", phrase)
-
-
-def _a_or_an(phrase: str) -> str:
-    """English indefinite article by sound: 'an eight minute', 'an hour', but 'a one hour'."""
-    first = phrase.split()[0]
-    vowel_sound = first[0] in "aeiou" and not first.startswith(("one", "uni", "eu"))
-    return ("an " if vowel_sound or first.startswith("hour") else "a ") + phrase
-
-
-def _english_counts(n: int, singular: str, plural: str) -> list[str]:
-    """'an hour' and 'one hour' for 1, 'two hours' otherwise."""
-    if n == 1:
-        return [_a_or_an(singular), f"one {singular}"]
-    return [f"{english_number(n)} {plural}"]
-
-
-def _italian_count(n: int, singular: str, plural: str, gender: str) -> str:
-    """'un'ora', 'due ore'; 'ventuno minuti' (the shortened 'ventun minuti' is optional)."""
-    return indefinite(singular, gender) if n == 1 else f"{italian_number(n)} {plural}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -235,7 +98,7 @@ def noun(en: str, it: str, *, gender: str = "m", plural: bool = False, article: 
                   ("m", True): "i miei", ("f", True): "le mie"}[gender, plural]
     forms = {
         "en": en,
-        "en_a": en if plural else _a_or_an(en),
+        "en_a": en if plural else a_or_an(en),
         "en_be": "are" if plural else "is",
         "en_in": en_in or f"in the {en}",
         "it": it,
@@ -552,18 +415,18 @@ def _durations() -> tuple[Filler, ...]:
     fillers = []
     for en_unit, it_singular, it_plural, gender, seconds, counts in _DURATION_UNITS:
         for n in counts:
-            it = _italian_count(n, it_singular, it_plural, gender)
-            for en in _english_counts(n, en_unit, en_unit + "s"):
+            it = italian_count(n, it_singular, it_plural, gender)
+            for en in english_counts(n, en_unit, en_unit + "s"):
                 forms = {"en": en, "it": it}
                 # "a ten minute timer" needs the number spelled: "a a minute timer" is not English
                 if not en.startswith(("a ", "an ")):
-                    forms["en_a_adj"] = _a_or_an(f"{english_number(n)} {en_unit}")
+                    forms["en_a_adj"] = a_or_an(f"{english_number(n)} {en_unit}")
                 fillers.append(Filler(forms, str(n * seconds)))
     for hours in (1, 2, 3):
         for minutes in range(5, 60, 5):
             en_hours = f"{english_number(hours)} hour{'s' if hours > 1 else ''}"
             en = f"{en_hours} and {english_number(minutes)} minutes"
-            it = f"{_italian_count(hours, 'ora', 'ore', 'f')} e {italian_number(minutes)} minuti"
+            it = f"{italian_count(hours, 'ora', 'ore', 'f')} e {italian_number(minutes)} minuti"
             fillers.append(Filler({"en": en, "it": it}, str(hours * 3600 + minutes * 60)))
     fillers += [phrase("half an hour", "mezz'ora", "1800"),
                 phrase("a quarter of an hour", "un quarto d'ora", "900"),
@@ -806,9 +669,9 @@ def _shopping_items() -> tuple[tuple[Filler, ...], tuple[Filler, ...]]:
     for en_sg, en_pl, it_sg, it_pl, gender, plural_gender in _COUNTABLE_ITEMS:
         uncounted.append(phrase(en_pl, articled("", it_pl, plural_gender, plural=True), en_sg))
         for n in range(1, 13):
-            it = _italian_count(n, it_sg, it_pl, gender)
+            it = italian_count(n, it_sg, it_pl, gender)
             counted += [Filler({"en": en, "it": it}, en_sg, {"quantity": str(n)})
-                        for en in _english_counts(n, en_sg, en_pl)]
+                        for en in english_counts(n, en_sg, en_pl)]
     return tuple(uncounted), tuple(counted)
 
 
