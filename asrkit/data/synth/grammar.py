@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from .english import a_or_an, english_counts, english_number, english_ordinal
+from .fillers import Filler, action, noun, numbers, phrase
 from .italian import articled, indefinite, italian_count, italian_number
 
 
@@ -43,92 +44,6 @@ class Utterance:
     @property
     def transcript(self) -> str:
         return self.english.upper()
-
-
-# ---------------------------------------------------------------------------------------
-# Fillers
-# ---------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class Filler:
-    """One way to fill a slot: surface forms by name, and the canonical value it stands for.
-
-    ``value`` is None for fillers that add no meaning (an optional "please");
-    ``more_slots`` holds slots a filler fixes besides its own ("three apples" sets
-    ``quantity`` too, because the count and the noun must agree in both languages).
-    """
-    forms: Mapping[str, str]
-    value: str | None
-    more_slots: Mapping[str, str] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> str:
-        # str.format resolves "{device.it_def}" here. Reading __dict__ rather than self.forms
-        # keeps copy/pickle, which probe attributes before __init__ has run, from recursing.
-        forms = self.__dict__.get("forms", {})
-        try:
-            return forms[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def phrase(en: str, it: str, value: str | None = None, **forms: str) -> Filler:
-    """A fixed pair of phrases; its value is the English unless given."""
-    return Filler({"en": en, "it": it, **forms}, en if value is None else value)
-
-
-def noun(en: str, it: str, *, gender: str = "m", plural: bool = False, article: bool = True,
-         value: str | None = None, en_in: str | None = None, it_in: str | None = None) -> Filler:
-    """A noun phrase with every form templates ask of one.
-
-    ``it`` is the bare Italian noun; ``article=False`` for names and phrases that take no
-    article ("maria", "mia sorella", "papà"). ``en_in``/``it_in`` override the locative
-    where usage is idiomatic rather than regular: "on the balcony", "in cucina".
-    """
-    def with_prep(prep: str) -> str:
-        if article:
-            return articled(prep, it, gender, plural)
-        if not prep:
-            return it
-        if prep == "a" and it[0] == "a":  # euphonic d: "ad anna"
-            return f"ad {it}"
-        return f"{prep} {it}"
-
-    ending = {("m", False): "o", ("f", False): "a", ("m", True): "i", ("f", True): "e"}[gender, plural]
-    possessive = {("m", False): "il mio", ("f", False): "la mia",
-                  ("m", True): "i miei", ("f", True): "le mie"}[gender, plural]
-    forms = {
-        "en": en,
-        "en_a": en if plural else a_or_an(en),
-        "en_be": "are" if plural else "is",
-        "en_in": en_in or f"in the {en}",
-        "it": it,
-        "it_def": with_prep(""),
-        "it_di": with_prep("di"),
-        "it_a": with_prep("a"),
-        "it_in": it_in or with_prep("in"),
-        "it_indef": with_prep("di") if plural else indefinite(it, gender),  # plural: partitive "delle"
-        "it_poss": possessive,
-        "it_be": "sono" if plural else "è",
-        "it_end": ending,  # adjective ending that agrees: acces+a, apert+e
-    }
-    return Filler(forms, en if value is None else value)
-
-
-def _number(n: int) -> Filler:
-    """A number as said: 'fifty' / 'cinquanta', with 'al cinquanta', "all'otto", 'allo zero'."""
-    it = italian_number(n)
-    return Filler({"en": english_number(n), "it": it, "it_a": articled("a", it, "m")}, str(n))
-
-
-def _numbers(lo: int, hi: int) -> tuple[Filler, ...]:
-    return tuple(_number(n) for n in range(lo, hi + 1))
-
-
-def _action(en: str, en_adj: str, it_imp: str, it_inf: str, it_adj: str) -> Filler:
-    """A verb pair: English particle/verb and adjective, Italian imperative, infinitive and
-    adjective stem (the device supplies the agreeing ending: acces+a)."""
-    forms = {"en": en, "en_adj": en_adj, "it_imp": it_imp, "it_inf": it_inf, "it_adj": it_adj}
-    return Filler(forms, None)  # the intent already says which action it is
 
 
 # ---------------------------------------------------------------------------------------
@@ -231,18 +146,18 @@ COVERS = (
     noun("awning", "tenda da sole", gender="f"),
 )
 
-TURN_ON = _action("on", "on", "accendi", "accendere", "acces")
-TURN_OFF = _action("off", "off", "spegni", "spegnere", "spent")
-OPEN = _action("open", "open", "apri", "aprire", "apert")
-CLOSE = _action("close", "closed", "chiudi", "chiudere", "chius")
-SHUT = _action("shut", "shut", "chiudi", "chiudere", "chius")
+TURN_ON = action("on", "on", "accendi", "accendere", "acces")
+TURN_OFF = action("off", "off", "spegni", "spegnere", "spent")
+OPEN = action("open", "open", "apri", "aprire", "apert")
+CLOSE = action("close", "closed", "chiudi", "chiudere", "chius")
+SHUT = action("shut", "shut", "chiudi", "chiudere", "chius")
 # A status question asks about a state, so there the same verbs do carry a value.
 SWITCH_STATES = (replace(TURN_ON, value="on"), replace(TURN_OFF, value="off"))
 COVER_STATES = (replace(OPEN, value="open"), replace(CLOSE, value="closed"))
 
-TEMPERATURES = _numbers(10, 30)  # degrees Celsius a thermostat is set to
-PERCENTS = _numbers(1, 100)
-VOLUMES = _numbers(0, 100)
+TEMPERATURES = numbers(10, 30)  # degrees Celsius a thermostat is set to
+PERCENTS = numbers(1, 100)
+VOLUMES = numbers(0, 100)
 
 MEDIA_ACTIONS = (  # English, Italian imperative, value; the infinitive follows "puoi"
     phrase("pause the music", "metti in pausa la musica", "pause", it_inf="mettere in pausa la musica"),
@@ -682,8 +597,8 @@ LISTS = (
     noun("to do list", "lista delle cose da fare", gender="f", value="todo"),
 )
 
-OPERANDS = _numbers(0, 100)
-DIVISORS = _numbers(1, 100)  # no "divided by zero"
+OPERANDS = numbers(0, 100)
+DIVISORS = numbers(1, 100)  # no "divided by zero"
 OPERATORS = (
     phrase("plus", "più", "+"),
     phrase("minus", "meno", "-"),
