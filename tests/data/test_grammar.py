@@ -6,20 +6,17 @@ import re
 
 import pytest
 
+from asrkit.data.synth.english import english_number, english_ordinal
 from asrkit.data.synth.grammar import (
     INTENTS,
     TEMPLATES,
     Utterance,
-    articled,
-    english_number,
-    english_ordinal,
-    indefinite,
-    italian_number,
     iter_english,
     num_sentences,
     sample_utterance,
     vocabulary,
 )
+from asrkit.data.synth.italian import articled, indefinite, italian_number
 
 TRANSCRIPT = re.compile(r"^[A-Z']+( [A-Z']+)*$")
 NUMBER_SLOTS = {"temperature", "brightness", "volume", "x", "y", "quantity", "duration"}
