@@ -16,6 +16,7 @@ from transformers import SEWDForCTC, SEWDModel, SEWModel  # import time, not tes
 
 from asrkit.models.checkpoint_import import hf_config_for, import_hf, import_hf_sew, import_hf_sew_d
 from asrkit.models import wav2vec2_model
+from asrkit.models.fast import prepare_for_inference
 from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4
@@ -40,13 +41,15 @@ def _sew_d_config(**deberta) -> transformers.SEWDConfig:
     )  # fmt: skip
 
 
-def _compare(hf: torch.nn.Module, importer) -> float:
+def _compare(hf: torch.nn.Module, importer, implementation: str = "reference") -> float:
+    """Max abs difference of the last hidden states on valid frames, with asrkit's reference modules or with
+    the fast ones of ``prepare_for_inference``."""
     cfg, sd = importer(hf)
     model = wav2vec2_model(cfg)
     missing, unexpected = model.load_state_dict(sd, strict=False)
     assert not unexpected
     assert all(k.startswith(("quantizer.", "final_proj.")) for k in missing), missing
-    model.eval()
+    model = prepare_for_inference(model) if implementation == "fast" else model.eval()
     wav, attention_mask = padded_batch(LENGTHS)
     with torch.no_grad():
         ref = hf(wav, attention_mask=attention_mask).last_hidden_state
@@ -57,11 +60,12 @@ def _compare(hf: torch.nn.Module, importer) -> float:
     return (out.x - ref)[valid].abs().max().item()
 
 
+@pytest.mark.parametrize("implementation", ["reference", "fast"])
 @pytest.mark.parametrize("conv_pos", [31, 16], ids=["odd_kernel", "even_kernel"])
-def test_sew_last_hidden_state_matches_transformers(conv_pos):
+def test_sew_last_hidden_state_matches_transformers(conv_pos, implementation):
     torch.manual_seed(0)
     hf = perturbed(SEWModel(_sew_config(conv_pos)))
-    diff = _compare(hf, import_hf_sew)
+    diff = _compare(hf, import_hf_sew, implementation)
     print(f"SEW (conv_pos {conv_pos}) max abs diff on valid frames: {diff:.2e}")
     assert diff <= TOL
 
@@ -71,10 +75,11 @@ def test_sew_last_hidden_state_matches_transformers(conv_pos):
     [{}, {"share_att_key": False}, {"pos_att_type": ("c2p",), "norm_rel_ebd": "none"}],
     ids=["shared_keys_c2p_p2c", "own_position_projections", "c2p_only_no_rel_norm"],
 )
-def test_sew_d_last_hidden_state_matches_transformers(deberta):
+@pytest.mark.parametrize("implementation", ["reference", "fast"])
+def test_sew_d_last_hidden_state_matches_transformers(deberta, implementation):
     torch.manual_seed(0)
     hf = perturbed(SEWDModel(_sew_d_config(**deberta)))
-    diff = _compare(hf, import_hf_sew_d)
+    diff = _compare(hf, import_hf_sew_d, implementation)
     print(f"SEW-D ({deberta or 'defaults'}) max abs diff on valid frames: {diff:.2e}")
     assert diff <= TOL
 

@@ -20,6 +20,7 @@ import transformers
 
 from asrkit.models.checkpoint_import import import_fairseq_wav2vec2, import_hf_wav2vec2
 from asrkit.models import wav2vec2_model
+from asrkit.models.fast import prepare_for_inference
 from asrkit.testing.parity import padded_batch, perturbed
 
 TOL = 1e-4
@@ -60,13 +61,17 @@ def _valid_max_diff(a: torch.Tensor, b: torch.Tensor, valid: torch.Tensor) -> fl
     return (a - b)[valid].abs().max().item()
 
 
+@pytest.mark.parametrize("implementation", ["reference", "fast"])
 @pytest.mark.parametrize("stable", [False, True], ids=["group_norm_post_ln", "layer_norm_pre_ln"])
-def test_last_hidden_state_matches_transformers(stable):
+def test_last_hidden_state_matches_transformers(stable, implementation):
+    """asrkit's reference modules, and the fast ones of ``prepare_for_inference``, against transformers."""
     torch.manual_seed(0)
     hf = perturbed(transformers.Wav2Vec2Model(_hf_config(stable)))
     cfg, sd = import_hf_wav2vec2(hf)
     assert cfg.extractor_mode == ("layer_norm" if stable else "group_norm") and cfg.layer_norm_first == stable
     model, missing = _asrkit_from(cfg, sd)
+    if implementation == "fast":
+        model = prepare_for_inference(model)
     assert all(k.startswith(("quantizer.", "final_proj.")) for k in missing), missing
 
     wav, attention_mask = padded_batch(LENGTHS)
