@@ -54,6 +54,19 @@ def parse_conv_layers(spec: str | Sequence[Sequence[int]]) -> list[ConvLayerSpec
     return [tuple(int(v) for v in t) for t in layers]  # type: ignore[misc]
 
 
+POSITION_TERMS = ("c2p", "p2c")
+
+
+def parse_pos_att_type(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """DeBERTa ``pos_att_type`` of SEW-D (here so that the model config can check it without importing
+    ``sew_d``): (``"p2c|c2p"`` or a sequence) -> the position terms, in a fixed order."""
+    items = [s.strip().lower() for s in (spec.split("|") if isinstance(spec, str) else spec) if s.strip()]
+    unknown = sorted(set(items) - set(POSITION_TERMS))
+    if unknown or not items:
+        raise ValueError(f"pos_att_type must combine 'c2p' and 'p2c' (e.g. 'p2c|c2p'), got {spec!r}")
+    return tuple(t for t in POSITION_TERMS if t in items)
+
+
 def conv_output_lengths(lengths: Tensor, conv_layers: Sequence[ConvLayerSpec]) -> Tensor:
     """Frames produced from ``lengths`` samples by unpadded strided convolutions (clamped at 0)."""
     for _, kernel, stride in conv_layers:

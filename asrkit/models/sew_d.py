@@ -27,19 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.models.components import EncoderLayer, FeedForward, init_bert_params, key_mask
-
-POSITION_TERMS = ("c2p", "p2c")
-
-
-def parse_pos_att_type(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """DeBERTa ``pos_att_type`` (``"p2c|c2p"`` or a sequence) -> the position terms, in a fixed order."""
-    items = [s.strip().lower() for s in (spec.split("|") if isinstance(spec, str) else spec) if s.strip()]
-    unknown = sorted(set(items) - set(POSITION_TERMS))
-    if unknown or not items:
-        raise ValueError(f"pos_att_type must combine 'c2p' and 'p2c' (e.g. 'p2c|c2p'), got {spec!r}")
-    return tuple(t for t in POSITION_TERMS if t in items)
-
+from asrkit.models.components import (POSITION_TERMS, EncoderLayer, FeedForward, init_bert_params, key_mask,
+                                      parse_pos_att_type)
 
 def relative_position_index(
     num_frames: int, position_buckets: int = 256, max_relative_positions: int = 512, device=None

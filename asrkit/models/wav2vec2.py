@@ -28,7 +28,8 @@ from torch import Tensor, nn
 
 from asrkit.config import ConfigError, from_dict, load_config
 from asrkit.data.audio import SAMPLE_RATE
-from asrkit.models.components import FeatureProjection, lengths_to_padding_mask, parse_conv_layers, scale_grad
+from asrkit.models.components import (FeatureProjection, lengths_to_padding_mask, parse_conv_layers,
+                                      parse_pos_att_type, scale_grad)
 from asrkit.models.quantizer import GumbelVectorQuantizer
 from asrkit.objectives.masking import compute_mask_indices
 
@@ -111,9 +112,7 @@ class Wav2Vec2Config:
             raise ValueError("model_type 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
         if self.predictor_layers < 1:
             raise ValueError(f"predictor_layers must be >= 1, got {self.predictor_layers}")
-        terms = {t.strip().lower() for t in self.pos_att_type.split("|") if t.strip()}
-        if not terms or terms - {"c2p", "p2c"}:  # sew_d.parse_pos_att_type's rule: the base model never imports sew_d
-            raise ValueError(f"pos_att_type must combine 'c2p' and 'p2c' (e.g. 'p2c|c2p'), got {self.pos_att_type!r}")
+        parse_pos_att_type(self.pos_att_type)
         object.__setattr__(self, "latent_temp", tuple(float(t) for t in self.latent_temp))
 
     @property
