@@ -2,7 +2,8 @@
 
 A checkpoint is a ``torch.save``d dict of plain data (tensors, numbers, strings, lists, dicts), so it
 is read with ``torch.load(..., weights_only=True)``: opening a checkpoint someone sends you never runs
-code. Its keys::
+code. Every checkpoint asrkit reads goes through here, fairseq's too (``load_fairseq_checkpoint``: safe
+unless the user trusts the file with ``--trust-checkpoint``). Its keys::
 
     format: "asrkit", version: 2
     kind: "pretrain" | "midtrain" | "ctc"
@@ -23,14 +24,19 @@ fsync'ed, then renamed over its final name (atomic on POSIX), and the directory 
 ``checkpoint_last.pt`` and ``checkpoint_best.pt`` names are hard links to a numbered checkpoint,
 replaced by rename, never written by copying; only the ``keep_last`` newest numbered checkpoints are
 kept (``best`` keeps its data through its own link). A process killed mid-save leaves at most a stray
-``*.tmp`` behind, and the previous checkpoint intact.
+``*.tmp`` behind, and the previous checkpoint intact; a save that fails (a full disk) removes its temporary
+file and is a ``CheckpointWriteError`` saying so.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import errno
 import os
 import random
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,51 +109,126 @@ class _LegacyStats:
     weights: dict
 
 
+def _numpy_globals() -> list:
+    """numpy arrays, scalars and dtypes, as pickled by numpy 1 (``numpy.core``) and 2 (``numpy._core``): their
+    reconstruction builds an array or a number from bytes and runs no other code."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy 1
+        from numpy.core import multiarray
+    dtypes = {type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+                                           np.uint32, np.uint64, np.float16, np.float32, np.float64)}
+    return [np.ndarray, np.dtype, *dtypes,
+            *((getattr(multiarray, f), f"{m}.multiarray.{f}") for f in ("_reconstruct", "scalar")
+              for m in ("numpy.core", "numpy._core"))]
+
+
 def _legacy_globals() -> list:
     """What checkpoints of e44333c pickled besides plain data: numpy's RNG state array (its functions moved
     from ``numpy.core`` to ``numpy._core`` in numpy 2) and the trainer's statistics."""
+    return [*_numpy_globals(), (_LegacyStats, "asrkit.train.loop._Stats")]
+
+
+def _fairseq_globals() -> list:
+    """What a fairseq checkpoint of the ``args`` era holds besides plain data: its options as an
+    ``argparse.Namespace`` (unpickled by setting attributes, no code of the class runs) and numpy numbers in
+    its ``extra_state``. Hydra-era checkpoints hold an omegaconf ``DictConfig``, which is not on this list."""
+    return [argparse.Namespace, *_numpy_globals()]
+
+
+def _global_name(g) -> str:
+    return g[1] if isinstance(g, tuple) else f"{g.__module__}.{g.__qualname__}"
+
+
+class _NeedsUnpickling(CheckpointError):
+    """A torch file whose pickle holds globals (``refused``) that ``weights_only`` loading does not accept."""
+
+    def __init__(self, path: Path, refused: list[str]):
+        self.path, self.refused = path, refused
+        super().__init__(f"{path}: refused to load: it holds Python objects ({', '.join(refused[:3])}) that could "
+                         "run code when unpickled")
+
+
+def _safe_load(path: Path, allowed: list, map_location: str | torch.device = "cpu",
+               expected: str = "one written by asrkit (pretrain, finetune, import-checkpoint)") -> Any:
+    """``torch.load(path, weights_only=True)`` with the globals ``allowed``. A file whose pickle holds others is
+    a ``_NeedsUnpickling`` listing them, one that is no torch file a ``CheckpointError`` saying so (``expected``:
+    what to give instead); nothing in the file runs either way."""
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory; give the checkpoint file (e.g. {path / BEST})")
     try:
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:  # numpy 1
-        from numpy.core.multiarray import _reconstruct
-    return [np.ndarray, np.dtype, type(np.dtype(np.uint32)), (_reconstruct, "numpy.core.multiarray._reconstruct"),
-            (_reconstruct, "numpy._core.multiarray._reconstruct"), (_LegacyStats, "asrkit.train.loop._Stats")]
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch reports every failure alike; tell the two cases apart
+        refused = _refused_globals(path, e, allowed)
+        if refused:
+            raise _NeedsUnpickling(path, refused) from e
+        raise CheckpointError(f"{path}: cannot load checkpoint: it is corrupt or not a torch checkpoint "
+                              f"({type(e).__name__}); give {expected}") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """The raw dict of an asrkit checkpoint, unpickled with ``weights_only=True``: a file holding anything
     but plain data (a function, an object whose unpickling would run code) is refused without running it."""
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory; give the checkpoint file (e.g. {path / BEST})")
     try:
-        with torch.serialization.safe_globals(_legacy_globals()):
-            state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch reports every failure alike; tell the two cases apart
-        refused = _refused_globals(path)
-        if refused:
-            raise CheckpointError(f"{path}: refused to load: it holds Python objects ({', '.join(refused[:3])}) "
-                                  "that could run code when unpickled, and asrkit checkpoints hold none; convert "
-                                  "fairseq/transformers weights with `asrkit import-checkpoint`") from e
-        raise CheckpointError(f"{path}: cannot load checkpoint: it is corrupt or not a torch checkpoint "
-                              f"({type(e).__name__}); give one written by asrkit (pretrain, finetune, "
-                              "import-checkpoint)") from e
+        state = _safe_load(path, _legacy_globals(), map_location)
+    except _NeedsUnpickling as e:
+        raise CheckpointError(f"{e}, and asrkit checkpoints hold none; convert fairseq/transformers weights with "
+                              "`asrkit import-checkpoint`") from e
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not an asrkit checkpoint (holds a {type(state).__name__}, not a dict)")
     return state
 
 
-def _refused_globals(path: Path) -> list[str]:
-    """The globals of the pickle at ``path`` that ``load_checkpoint`` does not accept, read from its opcodes
-    (nothing is executed); [] when there are none or the file is no torch zip checkpoint."""
+def load_fairseq_checkpoint(path: str | Path, *, trust: bool = False) -> dict:
+    """The dict of a fairseq checkpoint (``{"cfg" | "args", "model", ...}``). Read with ``weights_only=True``
+    and the few harmless globals of ``_fairseq_globals``; a file that needs more (an omegaconf config, or
+    anything that could run code) is unpickled fully only when ``trust`` is given (``--trust-checkpoint``)."""
+    path = Path(path)
+    try:
+        state = _safe_load(path, _fairseq_globals(), expected="a fairseq wav2vec 2.0 .pt file")
+    except _NeedsUnpickling as e:
+        if not trust:
+            raise CheckpointError(f"{path}: refused to unpickle: it holds Python objects "
+                                  f"({', '.join(e.refused[:3])}) that run code when unpickled; only pass "
+                                  "--trust-checkpoint for a file from a source you trust (fairseq's own releases)"
+                                  ) from e
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+        except ModuleNotFoundError as e2:
+            raise CheckpointError(f"{path}: unpickling it needs the Python package {e2.name!r}, which is not "
+                                  f"installed (fairseq's hydra-era checkpoints need `pip install omegaconf`)") from e2
+        except Exception as e2:  # noqa: BLE001 - whatever the pickle's own code raised
+            raise CheckpointError(f"{path}: cannot unpickle it: {type(e2).__name__}: "
+                                  f"{str(e2).strip().splitlines()[0] if str(e2).strip() else ''}") from e2
+    if not isinstance(state, dict) or not isinstance(state.get("model"), Mapping) or \
+            (state.get("cfg") is None and state.get("args") is None):
+        keys = sorted(map(str, state))[:6] if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(f"{path}: not a fairseq checkpoint (no 'model' weights with a 'cfg' or 'args'; holds "
+                              f"{keys}); give a fairseq wav2vec 2.0 .pt file, or use --from hf for a transformers "
+                              "directory")
+    return state
+
+
+_UNSUPPORTED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _refused_globals(path: Path, error: BaseException, allowed: list) -> list[str]:
+    """The globals of the pickle at ``path`` that are not ``allowed``, read from its opcodes (nothing is
+    executed); for a file that is no torch zip checkpoint (torch's legacy format, a bare pickle), the one
+    that ``error`` names; [] when there are none."""
+    names = []
     try:
         names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     except Exception:  # noqa: BLE001 - not a zip checkpoint
-        return []
-    allowed = {g[1] if isinstance(g, tuple) else f"{g.__module__}.{g.__qualname__}" for g in _legacy_globals()}
-    return [n for n in names if n not in allowed]
+        for e in (error, error.__cause__, error.__context__):
+            if e is not None:
+                names += _UNSUPPORTED_GLOBAL.findall(str(e))
+    names = list(dict.fromkeys(names))
+    return [n for n in names if n not in {_global_name(g) for g in allowed}]
 
 
 def read_checkpoint(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, *,
@@ -265,14 +346,15 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
     return model.to(device).eval(), ckpt
 
 
-def write_imported_checkpoint(source: str | Path, kind: str, out: str | Path) -> tuple[Wav2Vec2Model, list[str]]:
+def write_imported_checkpoint(source: str | Path, kind: str, out: str | Path, *, trust: bool = False
+                              ) -> tuple[Wav2Vec2Model, list[str]]:
     """Convert fairseq or transformers weights (``asrkit.models.checkpoint_import``; ``kind`` hf or fairseq)
     into a pretrain checkpoint at ``out``; returns the model and the keys left at their initial values.
 
-    A fairseq checkpoint needs full unpickling (its config is an ``argparse.Namespace`` or omegaconf), so
-    the file is first tried with the safe loader: an asrkit checkpoint is recognised there, never unpickled.
+    A fairseq file is read by ``load_fairseq_checkpoint``: safely, unless ``trust`` lets it unpickle what
+    could run code. An asrkit checkpoint given as fairseq's is recognised by the safe loader first.
     """
-    from .models.checkpoint_import import import_checkpoint
+    from .models.checkpoint_import import import_fairseq_wav2vec2, load_hf_directory
 
     if kind == "fairseq":
         try:
@@ -282,7 +364,11 @@ def write_imported_checkpoint(source: str | Path, kind: str, out: str | Path) ->
         else:
             raise CheckpointError(f"{source}: already an asrkit checkpoint; give it to finetune, decode or benchmark "
                                   "as it is")
-    cfg, weights = import_checkpoint(source, kind)
+        cfg, weights = import_fairseq_wav2vec2(load_fairseq_checkpoint(source, trust=trust))
+    elif kind == "hf":
+        cfg, weights = load_hf_directory(source)
+    else:
+        raise ValueError(f"unknown checkpoint kind {kind!r}; use 'hf' or 'fairseq'")
     model = wav2vec2_model(cfg)
     unexpected = model.load_state_dict(weights, strict=False).unexpected_keys
     if unexpected:
@@ -334,21 +420,55 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_save(obj: Any, path: str | Path) -> Path:
-    """``torch.save`` to ``path`` so that readers only ever see a complete file."""
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint that could not be written (a full disk, say); whatever was at its path is left as it was
+    and no temporary file remains."""
+
+    def __init__(self, path: Path, error: OSError, then: str = "rerun"):
+        self.path, self.error = path, error
+        reason = error.strerror or str(error)
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            try:
+                reason += f", {shutil.disk_usage(path.parent).free / 2**20:.0f} MB free"
+            except OSError:
+                pass
+            todo = f"free space on {path.parent} and {then}"
+        else:
+            todo = f"fix that and {then}"
+        super().__init__(f"{path}: could not be written ({reason}); {todo}")
+
+
+def _os_error(error: BaseException) -> OSError | None:
+    """The ``OSError`` behind ``error``: itself, or what torch's zip writer turned into a ``RuntimeError``."""
+    while error is not None:
+        if isinstance(error, OSError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def atomic_save(obj: Any, path: str | Path, *, then: str = "rerun") -> Path:
+    """``torch.save`` to ``path`` so that readers only ever see a complete file. A write that fails (a full
+    disk) is a ``CheckpointWriteError`` saying what to do (``then``: after freeing space); the file that was
+    at ``path`` stays as it was and no temporary file is left."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except (OSError, RuntimeError) as e:
+        cause = _os_error(e)
+        if cause is None:
+            raise
+        raise CheckpointWriteError(path, cause, then) from e
     finally:
-        if tmp.exists():
+        with contextlib.suppress(OSError):
             tmp.unlink()
-    _fsync_dir(path.parent)
     return path
 
 
@@ -357,8 +477,12 @@ def _link_atomic(target: Path, link: Path) -> None:
     tmp = link.with_name(f".{link.name}.{os.getpid()}.lnk")
     if tmp.exists():
         tmp.unlink()
-    os.link(target, tmp)
-    os.replace(tmp, link)
+    try:
+        os.link(target, tmp)
+        os.replace(tmp, link)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def numbered_checkpoints(exp_dir: str | Path) -> list[Path]:
@@ -368,13 +492,20 @@ def numbered_checkpoints(exp_dir: str | Path) -> list[Path]:
 
 
 def save_checkpoint(state: dict, exp_dir: str | Path, step: int, *, is_best: bool = False, keep_last: int = 3) -> Path:
-    """Write ``checkpoint_<step>.pt``, point ``last`` (and ``best``) at it, prune old ones."""
+    """Write ``checkpoint_<step>.pt``, point ``last`` (and ``best``) at it, prune old ones. A write that fails
+    (a full disk) is a ``CheckpointWriteError`` that says the previous checkpoint is intact and how to resume."""
     exp_dir = Path(exp_dir)
-    path = atomic_save(state, exp_dir / f"checkpoint_{step}.pt")
-    _link_atomic(path, exp_dir / LAST)
-    if is_best:
-        _link_atomic(path, exp_dir / BEST)
-    _fsync_dir(exp_dir)
+    previous = f"the previous checkpoint {exp_dir / LAST} is intact" if (exp_dir / LAST).exists() else \
+        "no earlier checkpoint was written"
+    then = f"rerun the same command to resume ({previous})"
+    path = atomic_save(state, exp_dir / f"checkpoint_{step}.pt", then=then)
+    try:
+        _link_atomic(path, exp_dir / LAST)
+        if is_best:
+            _link_atomic(path, exp_dir / BEST)
+        _fsync_dir(exp_dir)
+    except OSError as e:
+        raise CheckpointWriteError(exp_dir / LAST, e, then) from e
     for old in numbered_checkpoints(exp_dir)[:-keep_last] if keep_last > 0 else []:
         old.unlink()  # ``last``/``best`` are hard links: their data stays
     return path

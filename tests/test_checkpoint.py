@@ -1,5 +1,6 @@
 """The checkpoint format: crash-safe writing, safe reading (weights_only; a pickled callable is refused and
 never run), the typed description, and checkpoints written by asrkit at e44333c loading everywhere."""
+import errno
 import json
 import os
 import re
@@ -17,8 +18,8 @@ import yaml
 
 from asrkit.benchmark import BenchmarkOptions, benchmark, load_benchmark_model
 from asrkit.checkpoint import (LAST, CheckpointError, atomic_save, checkpoint_header, encoder_weights, load_checkpoint,
-                               load_encoder, load_model, numbered_checkpoints, read_checkpoint, rng_state,
-                               save_checkpoint, set_rng_state, write_imported_checkpoint)
+                               load_encoder, load_fairseq_checkpoint, load_model, numbered_checkpoints,
+                               read_checkpoint, rng_state, save_checkpoint, set_rng_state, write_imported_checkpoint)
 from asrkit.config import from_dict
 from asrkit.decode.run import DecodeOptions, decode_manifest
 from asrkit.models import load_wav2vec2_config
@@ -211,14 +212,139 @@ def test_a_checkpoint_holding_a_pickled_callable_is_refused_without_running_it(p
     calls = [lambda: load_checkpoint(evil), lambda: read_checkpoint(evil), lambda: load_encoder(evil),
              lambda: load_model(evil), lambda: build_ctc_model(finetune, 29),
              lambda: load_benchmark_model(checkpoint=evil),
-             lambda: decode_manifest(evil, old_data[1], tmp_path / "dec", DecodeOptions())]
+             lambda: decode_manifest(evil, old_data[1], tmp_path / "dec", DecodeOptions()),
+             lambda: run_pretrain(_old_run_config(old_data), tmp_path / "exp", resume=evil),
+             lambda: write_imported_checkpoint(evil, "fairseq", tmp_path / "imported.pt"),
+             lambda: load_fairseq_checkpoint(evil)]
     for call in calls:
         with pytest.raises(CheckpointError) as e:
             call()
         message = str(e.value)
-        assert message.startswith(f"{evil}: refused to load") and "\n" not in message
+        assert re.match(f"{re.escape(str(evil))}: refused to (load|unpickle)", message) and "\n" not in message
         assert ("exec" if payload == "reduce" else "system") in message
-    assert not marker.exists()
+    assert not marker.exists() and not (tmp_path / "imported.pt").exists()
+
+
+def _fairseq_file(path, **extra) -> Path:
+    """A fairseq checkpoint of the ``args`` era (options in an ``argparse.Namespace``, numpy numbers in
+    ``extra_state``) of a tiny transformers model, plus ``extra`` entries."""
+    import argparse
+
+    import transformers
+
+    from .models.test_wav2vec2_parity import _fairseq_checkpoint, _hf_config
+
+    torch.manual_seed(0)
+    checkpoint = _fairseq_checkpoint(transformers.Wav2Vec2ForPreTraining(_hf_config(stable=True)))
+    torch.save({"args": argparse.Namespace(**checkpoint["cfg"]["model"]), "model": checkpoint["model"],
+                "extra_state": {"val_loss": np.float64(2.5), "epoch": np.int64(3)}, **extra}, path)
+    return path
+
+
+def test_a_fairseq_file_is_read_safely_and_unpickled_fully_only_when_trusted(tmp_path):
+    plain = _fairseq_file(tmp_path / "fairseq.pt")  # Namespace and numpy numbers: on the safe list
+    model, _ = write_imported_checkpoint(plain, "fairseq", tmp_path / "plain_out.pt")
+    assert model.cfg.encoder_layers == 2 and read_checkpoint(tmp_path / "plain_out.pt").kind == "pretrain"
+    marker = tmp_path / "marker"
+    evil = _fairseq_file(tmp_path / "evil.pt", x=_RunsCode(marker))
+    with pytest.raises(CheckpointError, match=r"evil.pt: refused to unpickle: it holds Python objects "
+                                              r"\(builtins.exec\) that run code when unpickled; only pass "
+                                              r"--trust-checkpoint for a file from a source you trust"):
+        write_imported_checkpoint(evil, "fairseq", tmp_path / "evil_out.pt")
+    assert not marker.exists() and not (tmp_path / "evil_out.pt").exists()
+    write_imported_checkpoint(evil, "fairseq", tmp_path / "evil_out.pt", trust=True)  # the user said so
+    assert marker.exists() and read_checkpoint(tmp_path / "evil_out.pt").kind == "pretrain"
+
+
+def test_a_trusted_fairseq_file_needing_a_missing_package_is_a_clear_error(tmp_path, monkeypatch):
+    """As a hydra-era fairseq file needs omegaconf, which asrkit does not install."""
+    import types
+
+    package, module = types.ModuleType("no_such_package_xyz"), types.ModuleType("no_such_package_xyz.config")
+    module.DictConfig = type("DictConfig", (), {"__module__": "no_such_package_xyz.config"})
+    with monkeypatch.context() as m:  # the package exists while the file is written, not when it is read
+        m.setitem(sys.modules, "no_such_package_xyz", package)
+        m.setitem(sys.modules, "no_such_package_xyz.config", module)
+        torch.save({"cfg": module.DictConfig(), "model": {}}, tmp_path / "hydra.pt")
+    with pytest.raises(CheckpointError, match=r"hydra.pt: refused to unpickle: .*\(no_such_package_xyz"):
+        load_fairseq_checkpoint(tmp_path / "hydra.pt")
+    with pytest.raises(CheckpointError, match="hydra.pt: unpickling it needs the Python package "
+                                              "'no_such_package_xyz', which is not installed"):
+        load_fairseq_checkpoint(tmp_path / "hydra.pt", trust=True)
+
+
+# ----------------------------------------------------------------------------------------------------
+# a save that fails
+
+
+def _failing_save(error: str, saves_before: int = 0):
+    """A ``torch.save`` that works ``saves_before`` times, then writes part of the file and fails as a full
+    disk does: an ``OSError``, or (``error="torch"``) the ``RuntimeError`` torch's zip writer raises from it."""
+    real_save, calls = torch.save, []
+
+    def save(obj, f, *args, **kwargs):
+        calls.append(f)
+        if len(calls) <= saves_before:
+            return real_save(obj, f, *args, **kwargs)
+        f.write(b"PK\x03\x04 partial")
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        if error == "oserror":
+            raise full
+        try:
+            raise full
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")  # noqa: B904
+
+    return save
+
+
+@pytest.mark.parametrize("error", ["oserror", "torch"])
+def test_a_full_disk_on_save_is_one_error_keeping_the_previous_checkpoint(error, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch, "save", _failing_save(error, saves_before=1))
+    save_checkpoint({"step": 1}, tmp_path, 1)
+    with pytest.raises(CheckpointError) as e:
+        save_checkpoint({"step": 2}, tmp_path, 2)
+    message = str(e.value)
+    assert "\n" not in message and message.startswith(f"{tmp_path / 'checkpoint_2.pt'}: could not be written "
+                                                      "(No space left on device, ")
+    assert message.endswith(f"free space on {tmp_path} and rerun the same command to resume (the previous "
+                            f"checkpoint {tmp_path / LAST} is intact)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint_1.pt", LAST]  # no temp file
+    assert load_checkpoint(tmp_path / LAST)["step"] == 1
+
+
+def test_a_full_disk_on_the_first_save_says_no_checkpoint_was_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch, "save", _failing_save("oserror"))
+    with pytest.raises(CheckpointError, match=r"checkpoint_1.pt: could not be written .* \(no earlier checkpoint "
+                                              r"was written\)$"):
+        save_checkpoint({"step": 1}, tmp_path / "exp", 1)
+    assert list((tmp_path / "exp").iterdir()) == []
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 1 MB tmpfs: a disk that really fills up (needs root and ``mount -t tmpfs``)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; the in-process ENOSPC tests cover the logic")
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], check=True,
+                       capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e:
+        pytest.skip(f"mount -t tmpfs does not work here ({e}); the in-process ENOSPC tests cover the logic")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False, timeout=30)
+
+
+def test_a_really_full_disk_on_save_is_one_error_keeping_the_previous_checkpoint(small_tmpfs):
+    exp = small_tmpfs / "exp"
+    save_checkpoint({"step": 1, "w": torch.zeros(10)}, exp, 1)
+    with pytest.raises(CheckpointError, match=r"checkpoint_2.pt: could not be written \(No space left on device, "
+                                              r"0 MB free\); .* \(the previous checkpoint .* is intact\)$"):
+        save_checkpoint({"step": 2, "w": torch.zeros(1_000_000)}, exp, 2)  # 4 MB
+    assert sorted(p.name for p in exp.iterdir()) == ["checkpoint_1.pt", LAST]
+    assert load_checkpoint(exp / LAST)["step"] == 1
 
 
 def test_bad_checkpoints_are_one_line_errors_naming_the_file_and_what_to_do(micro_pretrain, tmp_path, old_data):

@@ -74,14 +74,17 @@ def finetune_cmd(config_path, exp_dir, overrides, resume, skip_bad, init_checkpo
 @click.option("--from", "kind", type=click.Choice(["hf", "fairseq"]), required=True,
               help="hf: a transformers save_pretrained directory (wav2vec 2.0, SEW or SEW-D, by its "
                    "model_type); fairseq: a fairseq wav2vec 2.0 .pt file.")
+@click.option("--trust-checkpoint", is_flag=True,
+              help="Unpickle a fairseq file fully although it holds Python objects that can run code (omegaconf "
+                   "configs do); only for a file from a source you trust. Without it such a file is refused.")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-def import_checkpoint_cmd(kind: str, source: Path, out: Path):
+def import_checkpoint_cmd(kind: str, trust_checkpoint: bool, source: Path, out: Path):
     """Convert wav2vec 2.0 / SEW / SEW-D weights into an asrkit checkpoint OUT (for fine-tuning or pre-training)."""
     from ..checkpoint import write_imported_checkpoint
 
     try:
-        model, missing = write_imported_checkpoint(source, kind, out)
+        model, missing = write_imported_checkpoint(source, kind, out, trust=trust_checkpoint)
     except (FileNotFoundError, KeyError, ValueError, RuntimeError) as e:
         fail(f"{source}: {e}" if str(source) not in str(e) else str(e))
     cfg = model.cfg

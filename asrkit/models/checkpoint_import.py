@@ -445,25 +445,31 @@ def load_hf_directory(path) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
     config_file = path / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{path}: no config.json; expected a transformers save_pretrained directory")
-    hf_config = types.SimpleNamespace(**json.loads(config_file.read_text()))
-    if (path / "model.safetensors").is_file():
+    try:
+        values = json.loads(config_file.read_text())
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{config_file}: not valid JSON ({e}); save the model again with save_pretrained") from e
+    if not isinstance(values, dict):
+        raise ValueError(f"{config_file}: holds a JSON {type(values).__name__}, not the object of a transformers "
+                         "config; save the model again with save_pretrained")
+    hf_config = types.SimpleNamespace(**values)
+    weights = path / "model.safetensors"
+    if weights.is_file():
         try:
             from safetensors.torch import load_file
         except ImportError as e:
-            raise RuntimeError(f"{path / 'model.safetensors'}: reading it needs `pip install safetensors`") from e
-        state_dict = load_file(str(path / "model.safetensors"))
-    elif (path / "pytorch_model.bin").is_file():
-        state_dict = torch.load(path / "pytorch_model.bin", map_location="cpu", weights_only=True)
+            raise RuntimeError(f"{weights}: reading it needs `pip install safetensors`") from e
+        load = lambda: load_file(str(weights))  # noqa: E731
+    elif (weights := path / "pytorch_model.bin").is_file():  # weights_only: a pickled callable is refused, not run
+        load = lambda: torch.load(weights, map_location="cpu", weights_only=True)  # noqa: E731
     else:
         raise FileNotFoundError(f"{path}: neither model.safetensors nor pytorch_model.bin")
+    try:
+        state_dict = load()
+    except Exception as e:  # noqa: BLE001 - safetensors and torch raise their own kinds for a bad file
+        raise ValueError(f"{weights}: cannot read the weights: the file is corrupt, or holds Python objects that "
+                         f"could run code when unpickled ({type(e).__name__}); save the model again with "
+                         "save_pretrained(safe_serialization=True)") from e
+    if not isinstance(state_dict, Mapping) or not all(isinstance(v, Tensor) for v in state_dict.values()):
+        raise ValueError(f"{weights}: not a state dict of tensors; save the model again with save_pretrained")
     return import_hf(state_dict, hf_config)
-
-
-def import_checkpoint(source, kind: str) -> tuple[Wav2Vec2Config, dict[str, Tensor]]:
-    """``kind`` ``hf``: a save_pretrained directory; ``fairseq``: a fairseq ``.pt`` checkpoint."""
-    if kind == "hf":
-        return load_hf_directory(source)
-    if kind == "fairseq":
-        checkpoint = torch.load(source, map_location="cpu", weights_only=False)
-        return import_fairseq_wav2vec2(checkpoint)
-    raise ValueError(f"unknown checkpoint kind {kind!r}; use 'hf' or 'fairseq'")
