@@ -8,7 +8,8 @@ outputs.
 - :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
 - :mod:`.decode`: ``decode``, ``score``;
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``;
-- :mod:`.ui`: the console, progress bars, one-line errors and tables they share.
+- :mod:`.ui`: the console, progress bars, one-line errors and tables they share, and the handler of
+  errors no command expected (``AsrkitGroup``).
 """
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ from .decode import decode_cmd, score_cmd
 from .lm import lm
 from .report import benchmark_cmd, compare_cmd, results_cmd
 from .train import finetune_cmd, import_checkpoint_cmd, pretrain_cmd
-from .ui import CONTEXT
+from .ui import CONTEXT, AsrkitGroup
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=AsrkitGroup, context_settings=CONTEXT)
 @click.version_option(package_name="asrkit")
-def cli():
+@click.option("--debug", is_flag=True, envvar="ASRKIT_DEBUG",
+              help="Show the Python traceback of an unexpected error instead of writing it to a log file "
+                   "(also: ASRKIT_DEBUG=1).")
+def cli(debug: bool):
     """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D) and ASR."""
 
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import os
+import shlex
 import sys
+import tempfile
+import time
+import traceback
 import typing
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -50,6 +57,71 @@ def fail(message: str, code: int = 1) -> typing.NoReturn:
     """Print ``error: message`` on one line and exit with ``code``."""
     console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(code)
+
+
+class AsrkitGroup(click.Group):
+    """The top-level group: an exception no command turned into a one-line error is a bug or an input asrkit
+    does not check; the user gets one line naming a log file that holds the traceback (``--debug`` or
+    ``ASRKIT_DEBUG=1``: the traceback itself). Ctrl-C exits 130; click's own errors and exits pass unchanged."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["asrkit.argv"] = [ctx.info_name or "asrkit", *args]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            console.print("[red]interrupted[/red]", soft_wrap=True)
+            sys.exit(130)
+        except Exception as e:
+            if ctx.params.get("debug") or (isinstance(e, OSError) and e.errno == errno.EPIPE):
+                raise  # a broken pipe (asrkit ... | head) is click's to handle
+            log = write_crash_log(ctx.meta.get("asrkit.argv", sys.argv))
+            lines = str(e).strip().splitlines()
+            what = f"{type(e).__name__}: {lines[0][:300]}" if lines else type(e).__name__
+            where = f"the traceback is in {log}" if log else "the traceback could not be written to a log file"
+            fail(f"unexpected {what} (this is a bug in asrkit or an input it does not check; {where}; "
+                 "rerun with --debug to see it)")
+
+
+def crash_log_dir() -> Path:
+    """Where tracebacks of unexpected errors go: ``$XDG_CACHE_HOME/asrkit/logs`` (``~/.cache/asrkit/logs``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "asrkit" / "logs"
+
+
+def write_crash_log(argv: typing.Sequence[str]) -> Path | None:
+    """Write the exception being handled, with the command line that raised it, to a new file in
+    ``crash_log_dir()`` (else the system's temp dir); its path, or None when neither could be written."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        asrkit_version = version("asrkit")
+    except PackageNotFoundError:
+        asrkit_version = "(not installed)"
+    rank = os.environ.get("RANK")
+    torch = sys.modules.get("torch")
+    text = "".join([
+        f"command: {shlex.join(map(str, argv))}\n",
+        f"cwd: {os.getcwd()}\n",
+        f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n",
+        f"asrkit {asrkit_version}, python {sys.version.split()[0]}"
+        + (f", torch {torch.__version__}" if torch else "") + "\n",
+        f"rank: {rank}\n" if rank else "",
+        "\n",
+        traceback.format_exc(),
+    ])
+    name = f"asrkit-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{f'-rank{rank}' if rank else ''}.log"
+    for folder in (crash_log_dir(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+            return folder / name
+        except OSError:
+            continue
+    return None
 
 
 def dataclass_options(cls):
