@@ -10,3 +10,11 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def asrkit_debug(monkeypatch):
+    """``asrkit`` commands run by tests, in-process or as child processes, let an unexpected exception through
+    as a traceback (``ASRKIT_DEBUG=1``) instead of logging it to a file, so that it fails the test loudly;
+    tests/cli's ``run_cli_as_user`` turns this off to test that handler."""
+    monkeypatch.setenv("ASRKIT_DEBUG", "1")
