@@ -11,7 +11,8 @@ from .ui import CONTEXT, console, fail
 
 
 def training_options(sections: str, outputs: str):
-    """The options every training command shares: --config, --exp-dir, --set, --resume, --skip-bad."""
+    """The options every training command shares: --config, --exp-dir, --set, --resume, --allow-changes,
+    --skip-bad."""
 
     def decorate(fn):
         for opt in reversed([
@@ -22,7 +23,11 @@ def training_options(sections: str, outputs: str):
             click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
                          help="Override a config value, e.g. --set optim.lr=1e-4 (repeatable)."),
             click.option("--resume/--no-resume", default=True,
-                         help="Continue from EXP_DIR's last checkpoint when there is one."),
+                         help="Continue from EXP_DIR's last checkpoint when there is one (--no-resume refuses an "
+                              "EXP_DIR that holds checkpoints)."),
+            click.option("--allow-changes", default="", metavar="KEY,...",
+                         help="Settings a resume may take over from the new config (e.g. optim.max_updates); "
+                              "other changes to a run's settings are refused."),
             click.option("--skip-bad", is_flag=True,
                          help="Log and drop unreadable audio instead of stopping (sets data.skip_bad)."),
         ]):
@@ -32,42 +37,47 @@ def training_options(sections: str, outputs: str):
     return decorate
 
 
-def _train(load_config, run, config_path, exp_dir, overrides, resume, skip_bad) -> None:
-    """Load the config, train, and turn every bad-input error into a one-line message."""
+def _train(load_config, run, config_path, exp_dir, overrides, resume, allow_changes, skip_bad) -> None:
+    """Load the config, train, and turn every bad-input error into a one-line message. An interrupted run
+    exits with the shell's code for its signal (130 SIGINT, 143 SIGTERM), after saving a checkpoint."""
     from ..config import ConfigError
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError
     from ..data.tokenizer import TokenizerError
-    from ..train.loop import TrainingAborted
+    from ..train.loop import TrainingAborted, TrainingInterrupted
 
     if skip_bad:
         overrides = (*overrides, "data.skip_bad=true")
+    allowed = tuple(k.strip() for k in allow_changes.split(",") if k.strip())
     try:
-        run(load_config(config_path, overrides), exp_dir, resume=resume, console=console)
+        run(load_config(config_path, overrides), exp_dir, resume=resume, console=console, allow_changes=allowed)
+    except TrainingInterrupted as e:
+        fail(str(e), code=e.exit_code)
     except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
         fail(str(e))
 
 
 @click.command("pretrain", context_settings=CONTEXT)
 @training_options("model (may name a preset: --set model=demo), data, loss, optim, trainer", "Checkpoints")
-def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool, skip_bad: bool):
+def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool,
+                 allow_changes: str, skip_bad: bool):
     """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
     from ..train.pretrain import load_pretrain_config, run_pretrain
 
-    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, skip_bad)
+    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
 
 
 @click.command("finetune", context_settings=CONTEXT)
 @training_options("model, data, optim, trainer", "Checkpoints, tokens.txt")
 @click.option("--init", "init_checkpoint", default=None,
               help="Pre-training checkpoint to start from (sets model.init_checkpoint; \"\" = from scratch).")
-def finetune_cmd(config_path, exp_dir, overrides, resume, skip_bad, init_checkpoint):
+def finetune_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_bad, init_checkpoint):
     """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
     from ..train.finetune import load_finetune_config, run_finetune
 
     if init_checkpoint is not None:
         overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
-    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume, skip_bad)
+    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
 
 
 @click.command("import-checkpoint", context_settings=CONTEXT)

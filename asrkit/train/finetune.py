@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import checkpoint_header, load_encoder
-from ..config import ConfigError, load_config, save_config, to_dict
+from ..config import ConfigError, load_config, to_dict
 from ..data.audio import SAMPLE_RATE
 from ..data.datasets import AudioDataset, output_sizes, training_manifest
 from ..data.manifest import read_manifest
@@ -28,6 +28,7 @@ from ..models.factory import wav2vec2_model
 from ..models.heads import Wav2Vec2ForCTC
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from ..score import align_many
+from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
@@ -181,22 +182,23 @@ def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, 
 
 
 def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
-                 hooks=None) -> dict:
-    """Fine-tune into ``exp_dir``; writes ``config.yaml`` and ``tokens.txt``/tokenizer beside it."""
+                 hooks=None, allow_changes=()) -> dict:
+    """Fine-tune into ``exp_dir``; writes ``config.yaml`` and ``tokens.txt``/tokenizer beside it.
+    ``resume`` and ``allow_changes``: as :func:`asrkit.train.experiment.open_experiment`."""
     exp_dir = Path(exp_dir)
-    tokenizer = load_tokenizer(cfg.data.tokenizer) if cfg.data.tokenizer else CharTokenizer()
-    torch.manual_seed(cfg.trainer.seed)
-    model, origin = build_ctc_model(cfg.model, len(tokenizer), cfg.data)
-    train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console)
-    header = checkpoint_header("ctc", model.encoder.cfg, tokens=tokenizer.tokens, task=to_dict(cfg))
-    trainer = Trainer(CTCTask(tokenizer), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
-                      checkpoint_header=header, console=console, hooks=hooks)
-    if trainer.rank == 0:
-        save_config(cfg, exp_dir / "config.yaml")
-        (exp_dir / "tokens.txt").write_text("\n".join(tokenizer.tokens) + "\n", encoding="utf-8")
-        if console is not None:
-            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            console.log(f"CTC fine-tuning: {origin}; {trainable / 1e6:.2f}M trainable parameters, "
-                        f"{len(tokenizer)} output tokens; {len(train)} utterances "
-                        f"({float(train.sizes.sum()) / cfg.data.sample_rate / 3600:.2f} h)")
-    return trainer.fit(resume=resume)
+    with open_experiment(exp_dir, cfg, resume=resume, allow_changes=allow_changes, console=console) as exp:
+        tokenizer = load_tokenizer(cfg.data.tokenizer) if cfg.data.tokenizer else CharTokenizer()
+        torch.manual_seed(cfg.trainer.seed)
+        model, origin = build_ctc_model(cfg.model, len(tokenizer), cfg.data)
+        train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console)
+        header = checkpoint_header("ctc", model.encoder.cfg, tokens=tokenizer.tokens, task=to_dict(cfg))
+        trainer = Trainer(CTCTask(tokenizer), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
+                          checkpoint_header=header, console=console, hooks=hooks)
+        if trainer.rank == 0:
+            (exp_dir / "tokens.txt").write_text("\n".join(tokenizer.tokens) + "\n", encoding="utf-8")
+            if console is not None:
+                trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+                console.log(f"CTC fine-tuning: {origin}; {trainable / 1e6:.2f}M trainable parameters, "
+                            f"{len(tokenizer)} output tokens; {len(train)} utterances "
+                            f"({float(train.sizes.sum()) / cfg.data.sample_rate / 3600:.2f} h)")
+        return trainer.fit(resume=exp.resume_from or False)

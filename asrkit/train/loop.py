@@ -7,9 +7,11 @@ length-bucketed batches and only rank 0 writes. Work is never lost:
 - checkpoints (model, optimizer, scheduler, grad scaler, sampler position, RNG states,
   counters, in the format of :mod:`asrkit.checkpoint`) are written atomically every ``save_every``
   updates and when the run is interrupted (SIGINT/SIGTERM), including mid-way through a
-  gradient-accumulation window;
+  gradient-accumulation window; an interrupted run then raises ``TrainingInterrupted`` (the CLI
+  exits 130 for SIGINT, 143 for SIGTERM), so that it is never taken for a finished one;
 - a run started on an ``exp_dir`` that holds a checkpoint resumes from it and produces the
-  same per-update losses as an uninterrupted run (CPU, fixed seed).
+  same per-update losses as an uninterrupted run (CPU, fixed seed); :mod:`.experiment` guards the
+  directory and checks what a resume changes.
 
 Gradients follow fairseq: each micro-batch's loss is a *sum* over its ``sample_size``
 targets; at the update the summed gradients are divided by the total sample size over the
@@ -31,8 +33,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..checkpoint import (CheckpointError, find_resume_checkpoint, read_checkpoint, rng_state, save_checkpoint,
-                          set_rng_state)
+from ..checkpoint import LAST, Checkpoint, CheckpointError, read_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_training
 from ..precision import Precision, autocast, resolve_precision
@@ -74,6 +75,16 @@ class Task(Protocol):
 
 class TrainingAborted(RuntimeError):
     pass
+
+
+class TrainingInterrupted(RuntimeError):
+    """The run stopped on a signal (or a hook's request) before ``max_updates``, after saving a checkpoint.
+    ``exit_code``: the shell's code for death by that signal (130 SIGINT, 143 SIGTERM)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
 
 
 def _is_dist() -> bool:
@@ -152,6 +163,8 @@ class Trainer:
         self.best: float | None = None
         self.nonfinite_in_a_row = 0
         self.stop_requested = False
+        self.stop_signal: int = signal.SIGINT  # the signal that asked to stop (hooks stop like a Ctrl-C)
+        self._stop_agreed = False  # DDP: some rank asked to stop, as of the last update (all stop there)
         self._accum: dict | None = None  # partial accumulation window (restored on resume)
 
     # ----------------------------------------------------------------------------------
@@ -186,8 +199,9 @@ class Trainer:
         if _is_dist():
             dist.barrier()
 
-    def load(self, path: Path) -> None:
-        ckpt = read_checkpoint(path)
+    def load(self, checkpoint: Checkpoint | Path) -> None:
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
+        path = ckpt.path
         if ckpt.trainer is None:
             raise CheckpointError(f"{path}: holds no trainer state to resume from; start a new run from it "
                                   "(e.g. as model.init_checkpoint)")
@@ -196,7 +210,10 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        self.sampler.load_state_dict(state["sampler"])
+        try:
+            self.sampler.load_state_dict(state["sampler"])
+        except ValueError as e:
+            raise CheckpointError(f"{path}: {e}") from None
         self.num_updates, self.epoch = state["num_updates"], state["epoch"]
         self.best, self.nonfinite_in_a_row = state["best"], state["nonfinite_in_a_row"]
         accum = state.get("accum")
@@ -247,8 +264,10 @@ class Trainer:
 
     def _update(self, window: dict) -> bool:
         """Apply the accumulated gradients; False when the update was skipped."""
-        loss_sum, sample_size, finite = _all_reduce(
-            [window["loss"], float(window["sample_size"]), float(window["finite"])], self.device)
+        loss_sum, sample_size, finite, stop = _all_reduce(
+            [window["loss"], float(window["sample_size"]), float(window["finite"]), float(self.stop_requested)],
+            self.device)
+        self._stop_agreed = stop > 0
         params = [p for p in self.model.parameters() if p.grad is not None]
         if finite < self.world_size or sample_size == 0:
             self.optimizer.zero_grad(set_to_none=True)
@@ -275,14 +294,17 @@ class Trainer:
         return True
 
     # ----------------------------------------------------------------------------------
-    def fit(self, resume: bool | Path = True) -> dict:
-        """Train until ``max_updates`` (or an interrupt); returns the last logged metrics."""
+    def fit(self, resume: bool | Path | Checkpoint = True) -> dict:
+        """Train until ``max_updates``; returns the last logged metrics. ``resume``: a checkpoint (or its path)
+        to continue from; True: ``exp_dir``'s newest readable one, if any. A run stopped by a signal (or
+        ``stop_requested``) before ``max_updates`` saves a checkpoint, then raises ``TrainingInterrupted``."""
+        from .experiment import find_resume_checkpoint
         from .metrics import MetricsLogger, progress_bar
 
-        if resume:
-            ckpt = resume if isinstance(resume, Path) else find_resume_checkpoint(self.exp_dir)
-            if ckpt is not None:
-                self.load(ckpt)
+        if resume is True:
+            resume = find_resume_checkpoint(self.exp_dir, self._log) or False
+        if resume is not False:
+            self.load(resume)
         metrics = MetricsLogger(self.exp_dir, enabled=self.rank == 0, tensorboard=self.cfg.tensorboard)
         update_freq = self.optim_cfg.update_freq
         max_updates = self.optim_cfg.max_updates
@@ -297,7 +319,7 @@ class Trainer:
         try:
             with progress_bar(self.console, enabled=self.rank == 0, total=max_updates,
                               completed=self.num_updates) as bar:
-                while self.num_updates < max_updates and not self.stop_requested:
+                while self.num_updates < max_updates and not self._stopping():
                     for batch in self._loader():
                         for utt, why in batch.get("skipped", ()):
                             self._log(f"[yellow]skipped unreadable utterance {utt}: {why}")
@@ -339,21 +361,31 @@ class Trainer:
                                 self.save(consumed, is_best=is_best)
                         for hook in self.hooks:
                             hook(self)
-                        if self.stop_requested or self.num_updates >= max_updates:
+                        if self._stopping() or self.num_updates >= max_updates:
                             break
                     else:  # epoch exhausted
                         self.epoch += 1
                         consumed = 0
                         continue
-                    if self.stop_requested:
-                        self._log(f"interrupted: saving a checkpoint at update {self.num_updates}"
-                                  + (f" (+{window['micro']} micro-batches)" if window["micro"] else ""))
+                    if self._stopping() and self.num_updates < max_updates:
+                        where = f"update {self.num_updates}" + (
+                            f" (+{window['micro']} micro-batches)" if window["micro"] else "")
+                        self._log(f"interrupted: saving a checkpoint at {where}")
                         self.save(consumed)
+                        raise TrainingInterrupted(
+                            f"interrupted by {signal.Signals(self.stop_signal).name} at {where} of {max_updates}: "
+                            f"saved {self.exp_dir / LAST}; run the same command again to resume",
+                            self.stop_signal)
                     break
         finally:
             self._restore_signal_handlers(old_handlers)
             metrics.close(plot=True)
         return last_row
+
+    def _stopping(self) -> bool:
+        """A stop was asked for. Under DDP the ranks agree at each update (its all-reduce carries the
+        requests), so that every rank stops after the same micro-batch and saves the same state."""
+        return self._stop_agreed if _is_dist() else self.stop_requested
 
     @staticmethod
     def _new_window() -> dict:
@@ -415,8 +447,9 @@ class Trainer:
         def handler(signum, frame):
             if self.stop_requested:  # second signal: stop now
                 raise KeyboardInterrupt
-            self.stop_requested = True
-            self._log("[yellow]stop requested: finishing the current micro-batch, then saving")
+            self.stop_requested, self.stop_signal = True, signum
+            self._log(f"[yellow]{signal.Signals(signum).name}: finishing the current micro-batch, then saving "
+                      "(a second one stops at once, without saving)")
 
         old = {}
         for sig in (signal.SIGINT, signal.SIGTERM):

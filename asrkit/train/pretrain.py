@@ -13,12 +13,13 @@ import torch
 from torch import nn
 
 from ..checkpoint import checkpoint_header
-from ..config import load_config, save_config, to_dict
+from ..config import load_config, to_dict
 from ..data.audio import SAMPLE_RATE
 from ..data.datasets import AudioDataset, training_manifest
 from ..models.factory import wav2vec2_model
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from ..objectives.contrastive import wav2vec2_objective
+from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
@@ -91,8 +92,9 @@ def pretrain_datasets(cfg: PretrainDataConfig, seed: int) -> tuple[AudioDataset,
 
 
 def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
-                 hooks=None) -> dict:
+                 hooks=None, allow_changes=()) -> dict:
     """Pre-train into ``exp_dir`` (resuming from its checkpoint if any); returns the last metrics.
+    ``resume`` and ``allow_changes``: as :func:`asrkit.train.experiment.open_experiment`.
 
     The data config's ``sample_rate`` and ``normalize`` are written into the model config, which the
     checkpoints and ``config.yaml`` keep, so that decoding and benchmarks read audio as training did.
@@ -100,17 +102,16 @@ def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Pat
     exp_dir = Path(exp_dir)
     inputs = dict(sample_rate=cfg.data.sample_rate, normalize=cfg.data.normalize)
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **inputs))
-    torch.manual_seed(cfg.trainer.seed)
-    model = wav2vec2_model(cfg.model)
-    train, valid = pretrain_datasets(cfg.data, cfg.trainer.seed)
-    header = checkpoint_header("pretrain", cfg.model, task=to_dict(cfg))
-    trainer = Trainer(PretrainTask(cfg.loss), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
-                      checkpoint_header=header, console=console, hooks=hooks)
-    if trainer.rank == 0:
-        save_config(cfg, exp_dir / "config.yaml")
-        if console is not None:
+    with open_experiment(exp_dir, cfg, resume=resume, allow_changes=allow_changes, console=console) as exp:
+        torch.manual_seed(cfg.trainer.seed)
+        model = wav2vec2_model(cfg.model)
+        train, valid = pretrain_datasets(cfg.data, cfg.trainer.seed)
+        header = checkpoint_header("pretrain", cfg.model, task=to_dict(cfg))
+        trainer = Trainer(PretrainTask(cfg.loss), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
+                          checkpoint_header=header, console=console, hooks=hooks)
+        if trainer.rank == 0 and console is not None:
             n = sum(p.numel() for p in model.parameters())
             console.log(f"wav2vec 2.0: {n / 1e6:.2f}M parameters; {len(train)} training utterances "
                         f"({float(train.sizes.sum()) / cfg.data.sample_rate / 3600:.2f} h after cropping); "
                         f"{trainer.world_size} process(es) on {trainer.device}, precision {trainer.precision}")
-    return trainer.fit(resume=resume)
+        return trainer.fit(resume=exp.resume_from or False)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from asrkit.checkpoint import LAST, numbered_checkpoints, read_checkpoint
-from asrkit.train.loop import TrainingAborted
+from asrkit.train.loop import TrainingAborted, TrainingInterrupted
 from asrkit.train.metrics import read_metrics
 from asrkit.train.pretrain import PretrainTask, load_pretrain_config, run_pretrain
 
@@ -32,7 +32,8 @@ def test_interrupted_then_resumed_run_reproduces_the_uninterrupted_losses(micro_
     full = per_update(tmp_path / "full")
     assert sorted(full) == [1, 2, 3, 4, 5, 6]
 
-    run_pretrain(cfg, tmp_path / "split", hooks=[stop_after(stop_at)])
+    with pytest.raises(TrainingInterrupted, match=f"interrupted by SIGINT at update {stop_at // 2}"):
+        run_pretrain(cfg, tmp_path / "split", hooks=[stop_after(stop_at)])
     ckpt = read_checkpoint(tmp_path / "split" / LAST)
     assert ckpt.num_updates == stop_at // 2
     assert (ckpt.trainer["accum"] is not None) == (stop_at % 2 == 1)  # saved mid-window with its gradients
