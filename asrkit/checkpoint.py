@@ -509,12 +509,3 @@ def save_checkpoint(state: dict, exp_dir: str | Path, step: int, *, is_best: boo
     for old in numbered_checkpoints(exp_dir)[:-keep_last] if keep_last > 0 else []:
         old.unlink()  # ``last``/``best`` are hard links: their data stays
     return path
-
-
-def find_resume_checkpoint(exp_dir: str | Path) -> Path | None:
-    """The checkpoint to resume from: ``last``, else the newest numbered one."""
-    exp_dir = Path(exp_dir)
-    if (exp_dir / LAST).exists():
-        return exp_dir / LAST
-    numbered = numbered_checkpoints(exp_dir)
-    return numbered[-1] if numbered else None

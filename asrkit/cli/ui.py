@@ -59,6 +59,11 @@ def fail(message: str, code: int = 1) -> typing.NoReturn:
     sys.exit(code)
 
 
+# OSErrors that are the machine's state, not asrkit's bug: one line naming the file, no log
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT,
+                       errno.ENOTDIR, errno.EISDIR, errno.EMFILE, errno.ENAMETOOLONG, errno.EIO}
+
+
 class AsrkitGroup(click.Group):
     """The top-level group: an exception no command turned into a one-line error is a bug or an input asrkit
     does not check; the user gets one line naming a log file that holds the traceback (``--debug`` or
@@ -79,6 +84,10 @@ class AsrkitGroup(click.Group):
         except Exception as e:
             if ctx.params.get("debug") or (isinstance(e, OSError) and e.errno == errno.EPIPE):
                 raise  # a broken pipe (asrkit ... | head) is click's to handle
+            if isinstance(e, OSError) and e.filename and e.errno in _ENVIRONMENT_ERRNOS:
+                fail(f"{e.filename}: {e.strerror}; free space, fix the permissions or the path, and rerun"
+                     + (" (training resumes from its last checkpoint)" if ctx.invoked_subcommand in
+                        ("pretrain", "finetune") else ""))
             log = write_crash_log(ctx.meta.get("asrkit.argv", sys.argv))
             lines = str(e).strip().splitlines()
             what = f"{type(e).__name__}: {lines[0][:300]}" if lines else type(e).__name__

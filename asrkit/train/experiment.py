@@ -167,9 +167,9 @@ def find_resume_checkpoint(exp_dir: Path, log=lambda msg: None) -> Checkpoint | 
             log(f"[yellow]resuming from {path.name} instead: the updates after it are trained again")
         return ckpt
     if failures:
-        raise CheckpointError(f"{exp_dir}: no checkpoint to resume from reads ({failures[0]}; and "
-                              f"{len(failures) - 1} more); move them away to start over, or give the run "
-                              "another --exp-dir")
+        older = f" (and the {len(failures) - 1} older one(s))" if len(failures) > 1 else ""
+        raise CheckpointError(f"{failures[0]}{older}; no checkpoint of {exp_dir} to resume from reads: move them "
+                              "away to start over, or give the run another --exp-dir")
     return None
 
 

@@ -193,11 +193,20 @@ class Trainer:
                 "stats": {"sums": stats.sums, "weights": stats.weights}}
 
     def save(self, consumed: int, is_best: bool = False) -> None:
+        """Rank 0 writes the checkpoint; under DDP every rank waits for it and stops when it failed (a full
+        disk), instead of waiting forever for a rank that is gone."""
+        error: CheckpointError | None = None
         if self.rank == 0:
-            save_checkpoint(self.state_dict(consumed), self.exp_dir, self.num_updates,
-                            is_best=is_best, keep_last=self.cfg.keep_last)
-        if _is_dist():
-            dist.barrier()
+            try:
+                save_checkpoint(self.state_dict(consumed), self.exp_dir, self.num_updates,
+                                is_best=is_best, keep_last=self.cfg.keep_last)
+            except CheckpointError as e:
+                error = e
+        if _is_dist() and _all_reduce([float(error is not None)], self.device)[0] and error is None:
+            raise TrainingAborted(f"rank 0 could not write the checkpoint of update {self.num_updates} to "
+                                  f"{self.exp_dir}; its message says why")
+        if error is not None:
+            raise error
 
     def load(self, checkpoint: Checkpoint | Path) -> None:
         ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
@@ -379,7 +388,8 @@ class Trainer:
                     break
         finally:
             self._restore_signal_handlers(old_handlers)
-            metrics.close(plot=True)
+            with contextlib.suppress(OSError):  # TensorBoard's flush on a full disk must not hide the real error
+                metrics.close(plot=True)
         return last_row
 
     def _stopping(self) -> bool:

@@ -88,3 +88,17 @@ def test_one_line_errors_and_click_usage_errors_are_unchanged(results_raise, run
     res = run_cli_as_user("results", tmp_path / "missing.tsv")
     assert res.exit_code == 2 and "does not exist" in res.output
     assert not (tmp_path / "cache").exists()
+
+
+def test_an_os_error_on_a_file_is_one_line_naming_it_without_a_log(results_raise, run_cli_as_user, tmp_path):
+    """A full disk or a permission met anywhere (metrics, decodes, TensorBoard) is the machine's state, not a bug."""
+    import errno
+    import os
+
+    raised, results = results_raise
+    raised["error"] = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "exp" / "metrics.tsv"))
+    res = run_cli_as_user("results", results)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    (line,) = res.output.strip().splitlines()
+    assert line.startswith(f"error: {tmp_path / 'exp' / 'metrics.tsv'}: No space left on device; free space")
+    assert not (tmp_path / "cache" / "asrkit" / "logs").exists()
