@@ -224,6 +224,9 @@ def test_edited_config_is_a_changed_setting(synth):
 def test_settings_of_later_stages_are_checked(synth):
     assert synth.run(*UPDATES, "--trials", 2).returncode == 0  # every stage
     assert all(synth.marker(n).exists() for n in (0, 1, 2, 3, 5, 6, 7))
+    finetune = [c for c in synth.log.read_text().splitlines() if c.startswith("finetune")]
+    assert len(finetune) == 2 and all("--set optim.max_updates=4" in c for c in finetune)
+    assert f"--init {synth.exp}/pretrain/checkpoint_best.pt " in finetune[0] and "--init  " in finetune[1]
     assert synth.run(*UPDATES, "--trials", 2).calls == []  # all skipped
     res = synth.run(*UPDATES, "--trials", 2, "--beam", 50)
     assert res.returncode != 0 and "Stage 6: done already" in res.stderr and "beam: '500' -> '50'" in res.stderr
