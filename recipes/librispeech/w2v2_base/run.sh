@@ -12,6 +12,11 @@
 #   6 decode     dev/test: Viterbi and 4-gram beam search with conf/decode_$subset.yaml (wav2vec 2.0: the
 #                Table 7 weights of each subset), else conf/decode.yaml (SEW-D: one setting for every subset)
 #   7 score      sclite-identical WER -> exp/results.tsv
+# Finished stages leave .stageN.done in $data (0-2) or $exp (3; 5-7: .stageN.$subset.done), holding the
+# settings they ran with (configs' checksums included), and are skipped on re-runs; a finished stage re-run with
+# other settings (an edited conf/, another --corpus, ...) is refused with the changes listed: pass --force true
+# to redo it. A stage that fails or is interrupted is not marked done; re-run it to go on (training resumes from
+# its last checkpoint). See ../../utils/stage.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,76 +32,89 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--subset 10m|1h|10h|100h|960h] [-
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
-. ../../utils/stage.sh   # log, marker, run_stage
-marker_tag=".$subset"    # stages 3-7 markers per subset: $exp/.stageN.$subset.done
+. ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
+marker_tag=".$subset"    # stages 5-7 are per subset: $exp/.stageN.$subset.done; pre-training (3) is shared
+marker_tag_from=5
+pretrain_config=conf/pretrain.yaml
+finetune_config=conf/finetune_$subset.yaml
+decode_config=conf/decode_$subset.yaml   # wav2vec 2.0: Table 7's weights per subset; SEW-D: one conf/decode.yaml
+if [ ! -f "$decode_config" ]; then decode_config=conf/decode.yaml; fi
 
 mkdir -p "$data" "$exp"
 lm_url=${LM_URL:-https://www.openslr.org/resources/11}
 
-if run_stage 0; then
+# Each stage: run_stage N [--after STAGES it reads] [--resumes its training dir] SETTINGS (see ../../utils/stage.sh)
+if run_stage 0 corpus; then
   log "Stage 0: download"
   ../../../local/download_librispeech.sh "$corpus"
   for f in 4-gram.arpa.gz librispeech-lm-norm.txt.gz; do
-    curl -fL --retry 5 -C - -o "$corpus/$f" "$lm_url/$f" && gzip -t "$corpus/$f"
+    if [ -f "$corpus/$f" ] && gzip -t "$corpus/$f" 2>/dev/null; then continue; fi  # complete already
+    curl -fL --retry 5 -C - -o "$corpus/$f" "$lm_url/$f"
+    gzip -t "$corpus/$f"
   done
-  touch "$(marker 0)"
+  stage_done 0
 fi
 
-if run_stage 1; then
+if run_stage 1 --after 0 corpus; then
   log "Stage 1: manifests"
   ../../../local/prepare_librispeech.py "$corpus/LibriSpeech" --out "$data/manifests" \
     --finetuning-dir "$corpus/librispeech_finetuning"
   asrkit manifest combine "$data/manifests/train-960.tsv" \
     "$data"/manifests/train-{clean-100,clean-360,other-500}.tsv
   asrkit manifest validate "$data"/manifests/*.tsv --num-workers "$nj"
-  touch "$(marker 1)"
+  stage_done 1
 fi
 
-if run_stage 2; then
+if run_stage 2 --after 0 corpus; then
   log "Stage 2: 4-gram LM and lexicon"
   mkdir -p "$data/lm"
   gunzip -c "$corpus/4-gram.arpa.gz" > "$data/lm/4gram.arpa"   # already upper case, like the transcripts
   build_binary "$data/lm/4gram.arpa" "$data/lm/4gram.bin"
   asrkit lm lexicon "$data/lm/4gram.arpa" --out "$data/lm/lexicon.txt"
-  touch "$(marker 2)"
+  stage_done 2
 fi
 
-if run_stage 3; then
+if run_stage 3 --after 1 --resumes "$exp/pretrain" pretrain_config data; then
   log "Stage 3: pre-training on 960 h ($ngpu GPU(s) x $nnodes node(s))"
-  $train_cmd pretrain --config conf/pretrain.yaml --exp-dir "$exp/pretrain"
-  touch "$(marker 3)"
+  $train_cmd pretrain --config "$pretrain_config" --exp-dir "$exp/pretrain"
+  stage_done 3
 fi
 
-if run_stage 5; then
+if run_stage 5 --after "1 3" --resumes "$exp/finetune_$subset" finetune_config data; then
   log "Stage 5: fine-tuning on $subset"
-  $train_cmd finetune --config "conf/finetune_$subset.yaml" --exp-dir "$exp/finetune_$subset" \
+  $train_cmd finetune --config "$finetune_config" --exp-dir "$exp/finetune_$subset" \
     --init "$exp/pretrain/checkpoint_best.pt"
-  touch "$(marker 5)"
+  stage_done 5
 fi
 
-if run_stage 6; then
-  decode_config=conf/decode_$subset.yaml
-  [ -f "$decode_config" ] || decode_config=conf/decode.yaml
+splits=(dev-clean dev-other test-clean test-other)
+if run_stage 6 --after "1 2 5" decode_config data; then
   log "Stage 6: decoding ($subset, 4-gram with $decode_config)"
-  for split in dev-clean dev-other test-clean test-other; do
-    model="$exp/finetune_$subset/checkpoint_best.pt"
+  model="$exp/finetune_$subset/checkpoint_best.pt"
+  for split in "${splits[@]}"; do
+    rm -rf "$exp/finetune_$subset/${split}_viterbi" "$exp/finetune_$subset/${split}_4gram"
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/$split.tsv" \
       --out-dir "$exp/finetune_$subset/${split}_viterbi"
     asrkit decode --config "$decode_config" --checkpoint "$model" --manifest "$data/manifests/$split.tsv" \
       --out-dir "$exp/finetune_$subset/${split}_4gram" --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt"
   done
-  touch "$(marker 6)"
+  stage_done 6
 fi
 
-if run_stage 7; then
+if run_stage 7 --after 6; then
   log "Stage 7: scoring"
-  for split in dev-clean dev-other test-clean test-other; do
+  results="$exp/results.tsv"   # every subset's rows: a re-scored subset's old rows go first
+  if [ -f "$results" ]; then
+    awk -F '\t' -v e="finetune_$subset" 'NR == 1 || $1 != e' "$results" > "$results.tmp"
+    mv "$results.tmp" "$results"
+  fi
+  for split in "${splits[@]}"; do
     for d in viterbi 4gram; do
       out="$exp/finetune_$subset/${split}_$d"
-      asrkit score --ref "$out/ref.trn" --hyp "$out/hyp.trn" --results "$exp/results.tsv" \
-        --exp "finetune_$subset" --decoder "$d" --split "$split" > "$out/score.txt" 2>&1
+      to_file "$out/score.txt" asrkit score --ref "$out/ref.trn" --hyp "$out/hyp.trn" --results "$results" \
+        --exp "finetune_$subset" --decoder "$d" --split "$split"
     done
   done
-  asrkit results "$exp/results.tsv"
-  touch "$(marker 7)"
+  asrkit results "$results"
+  stage_done 7
 fi

@@ -1,2 +1,3 @@
+# shellcheck shell=bash
 # Parallelism for this recipe; edit for your machine.
 nj=${nj:-$(nproc)}   # CPU processes for corpus synthesis, manifest validation and the LM beam search

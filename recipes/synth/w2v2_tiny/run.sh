@@ -12,8 +12,10 @@
 #   5 finetune   CTC on the 10-minute split, from the pre-trained model and from scratch -> $exp/{pretrained,scratch}_10m
 #   6 decode     test set: greedy, and lexicon beam search with the 4-gram (LM weight/word score tuned on dev)
 #   7 score      sclite-exact WER/CER per decode, one results table -> $exp/results.tsv
-# Finished stages leave .stageN.done in $data (0-2) or $exp (3-7) and are skipped on re-runs; delete it
-# (or pass --force true) to redo one.
+# Finished stages leave .stageN.done in $data (0-2) or $exp (3-7), holding the settings they ran with, and are
+# skipped on re-runs; a re-run with other settings for a finished stage (--seed, --synth-opts, a config, ...) is
+# refused with the changes listed: pass --force true to redo it. A stage that fails or is interrupted is not
+# marked done; re-run it to go on (training resumes from its last checkpoint). See ../../utils/stage.sh.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,85 +45,90 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data 
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
-. ../../utils/stage.sh   # log, marker, run_stage
+. ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
 
 mkdir -p "$data" "$exp"
 
-if run_stage 0; then
+# Each stage: run_stage N [--after STAGES it reads] [--resumes its training dirs] SETTINGS (see ../../utils/stage.sh)
+if run_stage 0 seed synth_opts; then
   log "Stage 0: synthesise the corpus"
   rm -rf "$data/synth"
   # shellcheck disable=SC2086  # synth_opts holds several options
   asrkit prepare synth "$data/synth" --seed "$seed" --num-workers "$nj" $synth_opts
-  touch "$(marker 0)"
+  stage_done 0
 fi
 
-if run_stage 1; then
+if run_stage 1 --after 0; then
   log "Stage 1: manifests and validation"
   asrkit prepare librispeech "$data/synth" --out "$data/manifests"
   asrkit manifest validate "$data"/manifests/*.tsv --num-workers "$nj"
-  touch "$(marker 1)"
+  stage_done 1
 fi
 
-if run_stage 2; then
+if run_stage 2 --after 1 lm_sentences; then
   log "Stage 2: LM text, 4-gram KenLM and lexicon"
   asrkit prepare lm-text "$data/lm/text.txt" --sentences "$lm_sentences" \
     --exclude "$data/manifests/dev.tsv" --exclude "$data/manifests/test.tsv"
   asrkit lm train "$data/lm/text.txt" --order 4 --out "$data/lm/4gram"
   asrkit lm eval "$data/lm/4gram.bin" "$data/manifests/dev.tsv"
-  touch "$(marker 2)"
+  stage_done 2
 fi
 
-if run_stage 3; then
+if run_stage 3 --after 1 --resumes "$exp/pretrain" pretrain_config pretrain_opts data; then
   log "Stage 3: wav2vec 2.0 pre-training ($pretrain_config)"
   # shellcheck disable=SC2086
   asrkit pretrain --config "$pretrain_config" --exp-dir "$exp/pretrain" \
     --set data.train_manifest="$data/manifests/pretrain.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
     $pretrain_opts
-  touch "$(marker 3)"
+  stage_done 3
 fi
 
-if run_stage 5; then
-  updates=$finetune_updates
-  if [ "$updates" = auto ]; then
-    updates=$(python -c 'from asrkit.precision import cpu_has_native_bf16; print(600 if cpu_has_native_bf16() else "")')
-  fi
-  [ -n "$updates" ] && finetune_opts="--set optim.max_updates=$updates $finetune_opts"
-  log "Stage 5: CTC fine-tuning on 10 minutes, pre-trained and from scratch ($finetune_config${updates:+, $updates updates})"
+if selected 5 && [ "$finetune_updates" = auto ]; then  # resolved first: stage 5 records the number it trains for
+  finetune_updates=$(python -c 'from asrkit.precision import cpu_has_native_bf16; print(600 if cpu_has_native_bf16() else "")') ||
+    die "--finetune-updates auto: cannot tell whether this CPU trains in bf16"
+fi
+if run_stage 5 --after "1 3" --resumes "$exp/pretrained_10m" --resumes "$exp/scratch_10m" \
+     finetune_config finetune_opts finetune_updates data; then
+  opts=$finetune_opts
+  if [ -n "$finetune_updates" ]; then opts="--set optim.max_updates=$finetune_updates $opts"; fi
+  log "Stage 5: CTC fine-tuning on 10 minutes, pre-trained and from scratch ($finetune_config${finetune_updates:+, $finetune_updates updates})"
   for init in pretrained scratch; do
-    ckpt=""; [ $init = pretrained ] && ckpt="$exp/pretrain/checkpoint_best.pt"
+    ckpt=""
+    if [ $init = pretrained ]; then ckpt="$exp/pretrain/checkpoint_best.pt"; fi
     # shellcheck disable=SC2086
     asrkit finetune --config "$finetune_config" --exp-dir "$exp/${init}_10m" --init "$ckpt" \
       --set data.train_manifest="$data/manifests/10m.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
-      $finetune_opts
+      $opts
   done
-  touch "$(marker 5)"
+  stage_done 5
 fi
 
-if run_stage 6; then
+if run_stage 6 --after "1 2 5" trials beam tune_beam decode_opts data; then
   log "Stage 6: decode the test set (greedy; 4-gram lexicon beam search tuned on dev)"
   for init in pretrained scratch; do
     model="$exp/${init}_10m/checkpoint_best.pt"
+    rm -rf "$exp/${init}_10m/test_greedy" "$exp/${init}_10m/test_4gram"
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_greedy"
     # shellcheck disable=SC2086
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram" \
       --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
       --trials "$trials" --beam-size "$beam" --tune-beam-size "$tune_beam" --num-workers "$nj" $decode_opts
   done
-  touch "$(marker 6)"
+  stage_done 6
 fi
 
-if run_stage 7; then
+if run_stage 7 --after 6; then
   log "Stage 7: score"
   rm -f "$exp/results.tsv"
   for init in pretrained scratch; do
     for dec in greedy 4gram; do
       d="$exp/${init}_10m/test_$dec"
-      asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
-        --exp "${init}_10m" --decoder "$dec" --split test > "$d/score.txt" 2>&1
+      to_file "$d/score.txt" asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
+        --exp "${init}_10m" --decoder "$dec" --split test
     done
   done
   asrkit results "$exp/results.tsv"
-  touch "$(marker 7)"
+  stage_done 7
 fi
 
 log "Finished stages $stage-$stop_stage: corpus in $data/synth, manifests in $data/manifests, experiments in $exp"
