@@ -118,7 +118,8 @@ class Wav2Vec2Config:
     def __post_init__(self) -> None:
         check_ranges(self, **MODEL_RANGES)
         if self.extractor_mode not in ("group_norm", "layer_norm"):
-            raise field_error(self, "extractor_mode", f"{self.extractor_mode!r} is not one of 'group_norm', 'layer_norm'")
+            raise field_error(self, "extractor_mode",
+                              f"{self.extractor_mode!r} is not one of 'group_norm', 'layer_norm'")
         for key in ("conv_feature_layers", "fbank_conv_layers"):
             _check_conv_layers(self, key)
         if self.squeeze_factor > 1 and self.model_type == "wav2vec2":

@@ -42,8 +42,9 @@ class OptimConfig:
             raise field_error(self, "total_updates", f"{self.total_updates} is shorter than max_updates "
                               f"({self.max_updates}): the LR would be zero for the last updates; 0 = max_updates")
         if self.schedule == "tri_stage" and self.warmup_ratio + self.hold_ratio > 1:
-            raise field_error(self, "hold_ratio", f"warmup_ratio + hold_ratio is {self.warmup_ratio + self.hold_ratio:g}, "
-                              "must be <= 1 (the tri-stage phases share the schedule)")
+            total = self.warmup_ratio + self.hold_ratio
+            raise field_error(self, "hold_ratio", f"warmup_ratio + hold_ratio is {total:g}, must be <= 1 "
+                                                  "(the tri-stage phases share the schedule)")
 
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
