@@ -39,7 +39,10 @@ class ModelRun:
 def _read(path: Path, columns: Sequence[str], what: str) -> pd.DataFrame:
     if not Path(path).is_file():
         raise CompareError(f"{path}: {what} not found")
-    df = pd.read_csv(path, sep="\t", keep_default_na=False, dtype=str)
+    try:
+        df = pd.read_csv(path, sep="\t", keep_default_na=False, dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise CompareError(f"{path}: not {what} ({' '.join(str(e).split())})") from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise CompareError(f"{path}: not {what} (no column {', '.join(missing)})")

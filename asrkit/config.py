@@ -1,18 +1,27 @@
 """YAML configs -> frozen, typed dataclasses, with dotted ``--set key=value`` overrides.
 
-Unknown keys and values of the wrong type are errors that name the file, the key and the
-valid choices. Every run writes the resolved config next to its outputs
-(:func:`save_config`), so a result can always be traced back to its settings.
+Unknown keys, values of the wrong type and values out of their range are errors that name
+where the value came from (the file, or ``--set``), the dotted key and what is allowed
+(``conf.yaml.optim.update_freq: 0 is out of range: must be >= 1``). Each config dataclass
+declares the range of every numeric field once, in its ``__post_init__`` (:func:`check_ranges`),
+so a config built in code is checked as one read from YAML. Every run writes the resolved
+config next to its outputs (:func:`save_config`), so a result can always be traced back to its settings.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import re
 import types
 import typing
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
+from .utf8 import read_utf8
 
 T = TypeVar("T")
 
@@ -21,8 +30,102 @@ class ConfigError(ValueError):
     pass
 
 
-def _convert(value: Any, tp: Any, where: str) -> Any:
+class FieldError(ConfigError):
+    """A config value that is not allowed: ``key`` (dotted, relative to the dataclass raising it) and
+    ``problem``. :func:`from_dict` puts where the value came from in front of the key."""
+
+    def __init__(self, owner: str, key: str, problem: str):
+        self.key, self.problem = key, problem
+        super().__init__(f"{owner}.{key}: {problem}")
+
+
+def field_error(cfg: Any, key: str, problem: str) -> FieldError:
+    """The error for ``cfg``'s field ``key`` (dotted for a field of a section: ``trainer.max_tokens``)."""
+    return FieldError(type(cfg).__name__, key, problem)
+
+
+_BOUND = re.compile(r"(>=|>|<=|<)\s*(\S+)")
+_INTERVAL = re.compile(r"([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])")
+
+
+def _range_test(spec: str) -> Callable[[float], bool]:
+    """``">= 1"``, ``"> 0"``, ``"[0, 1)"``, ``"(0, 1]"`` ... or ``"any"`` (any finite number) -> a test."""
+    if spec == "any":
+        return lambda v: True
+    if m := _BOUND.fullmatch(spec.strip()):
+        op, bound = m[1], float(m[2])
+        return {">=": lambda v: v >= bound, ">": lambda v: v > bound,
+                "<=": lambda v: v <= bound, "<": lambda v: v < bound}[op]
+    if m := _INTERVAL.fullmatch(spec.strip()):
+        lo, hi = float(m[2]), float(m[3])
+        low_ok = (lambda v: v >= lo) if m[1] == "[" else (lambda v: v > lo)
+        high_ok = (lambda v: v <= hi) if m[4] == "]" else (lambda v: v < hi)
+        return lambda v: low_ok(v) and high_ok(v)
+    raise ValueError(f"bad range {spec!r}: expected e.g. '>= 1', '> 0', '[0, 1)' or 'any'")
+
+
+def check_ranges(cfg: Any, **ranges: str | tuple[str, ...]) -> None:
+    """Raise :class:`FieldError` for the first field of dataclass ``cfg`` (in field order) whose value is
+    outside its range: ``check_ranges(self, lr="> 0", update_freq=">= 1", dropout="[0, 1)")``. A range
+    is ``">= a"``, ``"> a"``, ``"<= a"``, ``"< a"``, an interval ``"[a, b)"`` (brackets include the
+    bound) or ``"any"``; every value must also be a finite number. A tuple-valued field gets one range
+    for every item, or a tuple of ranges, one per item."""
+    names = [f.name for f in dataclasses.fields(cfg)]
+    unknown = sorted(set(ranges) - set(names))
+    if unknown:
+        raise TypeError(f"{type(cfg).__name__} has no field(s) {', '.join(unknown)}")
+    for name in names:
+        if name not in ranges:
+            continue
+        value, spec = getattr(cfg, name), ranges[name]
+        if isinstance(value, (tuple, list)):
+            specs = spec if isinstance(spec, tuple) else (spec,) * len(value)
+            items = [(f"{name}[{i}]", v, s) for i, (v, s) in enumerate(zip(value, specs))]
+        else:
+            items = [(name, value, spec)]
+        for key, v, s in items:
+            _check_number(cfg, key, v, s)
+
+
+def _check_number(cfg: Any, key: str, value: Any, spec: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise field_error(cfg, key, f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise field_error(cfg, key, f"{value} is not allowed: must be a finite number"
+                                    + ("" if spec == "any" else f" {_allowed(spec)}"))
+    if not _range_test(spec)(value):
+        raise field_error(cfg, key, f"{value!r} is out of range: must be {_allowed(spec)}")
+
+
+def _allowed(spec: str) -> str:
+    return f"in {spec}" if spec[0] in "[(" else spec
+
+
+class _Names:
+    """Where a dotted key's value came from: ``--set`` (or command-line options) if it or a section
+    above it was overridden, else the file (or ``config``): ``conf.yaml.optim.lr``, ``--set optim.lr``."""
+
+    def __init__(self, where: str, overridden: Iterable[str] = (),
+                 override_label: Callable[[str], str] = lambda key: f"--set {key}"):
+        self.where, self.overridden, self.override_label = where, set(overridden), override_label
+
+    def is_overridden(self, key: str) -> bool:
+        parts = key.split("[")[0].split(".")
+        return any(".".join(parts[:i]) in self.overridden for i in range(1, len(parts) + 1))
+
+    def __call__(self, key: str) -> str:
+        if key and self.is_overridden(key):
+            return self.override_label(key)
+        return f"{self.where}.{key}" if key else self.where
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _convert(value: Any, tp: Any, key: str, names: _Names) -> Any:
     """Check/convert one YAML value against a dataclass field type."""
+    where = names(key)
     origin = typing.get_origin(tp)
     if tp is Any:
         return value
@@ -35,7 +138,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             if a is type(None):
                 continue
             try:
-                return _convert(value, a, where)
+                return _convert(value, a, key, names)
             except ConfigError as e:
                 errors.append(str(e))
         raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
@@ -48,18 +151,18 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             return value
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return from_dict(tp, value, where)
+        return _build(tp, value, key, names)
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         args = typing.get_args(tp)
         if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
+            return tuple(_convert(v, args[0], f"{key}[{i}]", names) for i, v in enumerate(value))
         if origin is tuple and args:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
-            return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        conv = [_convert(v, args[0], f"{where}[{i}]") if args else v for i, v in enumerate(value)]
+            return tuple(_convert(v, a, f"{key}[{i}]", names) for i, (v, a) in enumerate(zip(value, args)))
+        conv = [_convert(v, args[0], f"{key}[{i}]", names) if args else v for i, v in enumerate(value)]
         return tuple(conv) if origin is tuple else conv
     if origin is dict:
         if not isinstance(value, dict):
@@ -84,15 +187,33 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
-def from_dict(cls: type[T], data: dict, where: str = "config") -> T:
-    """Build dataclass ``cls`` from a (nested) dict; unknown keys are errors."""
+def from_dict(cls: type[T], data: dict, where: str = "config", *, overridden: Iterable[str] = (),
+              override_label: Callable[[str], str] = lambda key: f"--set {key}") -> T:
+    """Build dataclass ``cls`` from a (nested) dict; unknown keys and bad values are errors.
+
+    An error names the value as ``<where>.<dotted key>``, or as ``override_label(key)`` when the key
+    (or a section above it) is in ``overridden``: the keys given with ``--set`` rather than in the file.
+    """
+    return _build(cls, data, "", _Names(where, overridden, override_label))
+
+
+def _build(cls: type[T], data: dict, prefix: str, names: _Names) -> T:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(fields)}")
-    kwargs = {k: _convert(v, hints[k], f"{where}.{k}") for k, v in data.items()}
-    return cls(**kwargs)
+        valid = f"valid keys: {', '.join(fields)}"
+        set_keys = [k for k in unknown if names.is_overridden(_join(prefix, k))]
+        if set_keys:
+            raise ConfigError(f"{names(_join(prefix, set_keys[0]))}: unknown key; {valid}")
+        raise ConfigError(f"{names(prefix)}: unknown key(s) {', '.join(unknown)}; {valid}")
+    kwargs = {k: _convert(v, hints[k], _join(prefix, k), names) for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except FieldError as e:
+        raise ConfigError(f"{names(_join(prefix, e.key))}: {e.problem}") from None
+    except ValueError as e:  # a check of __post_init__ that names no field
+        raise ConfigError(f"{names(prefix)}: {e}") from None
 
 
 def to_dict(cfg: Any) -> dict:
@@ -164,13 +285,14 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.
 
     data = to_dict(cls())
     where = "config"
+    overridden: list[str] = []
     if path is not None:
         path = Path(path)
         where = str(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            loaded = yaml.safe_load(read_utf8(path, ConfigError)) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"{path}: invalid YAML: {e}") from e
         if not isinstance(loaded, dict):
@@ -178,11 +300,23 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.
         data = merge(data, expand(loaded, where))
     overrides = list(overrides)
     if overrides:
-        parsed = parse_overrides(overrides)
-        named = {k: parsed.pop(k) for k in presets if isinstance(parsed.get(k), str)}
+        # a preset (--set model=demo) is expanded first, in whatever order its keys (--set model.dropout=0) come
+        is_preset = [o.partition("=")[0] in presets and isinstance(parse_overrides([o])[o.partition("=")[0]], str)
+                     for o in overrides]
+        named = parse_overrides([o for o, p in zip(overrides, is_preset) if p])
+        parsed = parse_overrides([o for o, p in zip(overrides, is_preset) if not p])
         data = merge(merge(data, expand(named, "--set")), parsed)
-        where += " (with --set overrides)"
-    return from_dict(cls, data, where)
+        overridden = _dotted_keys(parsed)
+    return from_dict(cls, data, where, overridden=overridden)
+
+
+def _dotted_keys(d: dict, prefix: str = "") -> list[str]:
+    """The leaves of a nested dict as dotted keys: ``{"optim": {"lr": 1}}`` -> ``["optim.lr"]``."""
+    out = []
+    for k, v in d.items():
+        key = _join(prefix, k)
+        out += _dotted_keys(v, key) if isinstance(v, dict) and v else [key]
+    return out
 
 
 def save_config(cfg: Any, path: str | Path) -> Path:

@@ -28,11 +28,19 @@ def prepare_synth(out_dir: Path, **options):
     librispeech_finetuning/1h/<fold>/clean/ (fold 0 = the 10m set), with Italian
     translations, intents, slots and phoneme timings in metadata/<split>.jsonl.
     """
-    from ..data.synth.corpus import generate_corpus
+    from ..config import FieldError
+    from ..data.synth.corpus import SynthError, generate_corpus
 
-    with progress_bars(absolute=True) as update:
-        summary = generate_corpus(out_dir, SynthConfig(**options),
-                                  lambda split, done, target: update(f"synth {split} (s)", round(done), round(target)))
+    try:
+        cfg = SynthConfig(**options)
+    except FieldError as e:
+        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
+    try:
+        with progress_bars(absolute=True) as update:
+            summary = generate_corpus(out_dir, cfg, lambda split, done, target: update(f"synth {split} (s)",
+                                                                                        round(done), round(target)))
+    except (SynthError, ValueError) as e:
+        fail(str(e))
     console.print(summary_table(f"synthetic corpus in {out_dir}", summary))
 
 

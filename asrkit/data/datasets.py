@@ -16,23 +16,32 @@ audio, so token budgets and label checks hold for every copy.
 """
 from __future__ import annotations
 
-import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
-from asrkit.config import ConfigError
-from asrkit.data.audio import SAMPLE_RATE, AudioError, normalize_waveform, read_audio
-from asrkit.data.manifest import read_manifest
-
-log = logging.getLogger(__name__)
+from asrkit.config import ConfigError, field_error
+from asrkit.data.audio import (SAMPLE_RATE, AudioError, audio_file_problem, normalize_waveform, read_audio,
+                               resampling_advice)
+from asrkit.data.manifest import manifest_line, read_manifest
 
 CROPS = ("random", "start")
 _ITEM_CROP, _BATCH_CROP = 0, 1  # separate random streams for the two crops
+
+
+SPEED_RANGE = "[0.5, 2]"  # speed perturbation factors (Kaldi/ESPnet use 0.9, 1.0, 1.1)
+
+
+def check_speed_factors(cfg) -> None:
+    """A data config's ``speed_perturb`` factors are distinct (their range is checked as ``SPEED_RANGE``)."""
+    if len(set(cfg.speed_perturb)) != len(cfg.speed_perturb):
+        raise field_error(cfg, "speed_perturb", f"{list(cfg.speed_perturb)}: the factors must be distinct")
 
 
 def speed_perturb(df: pd.DataFrame, factors) -> pd.DataFrame:
@@ -78,6 +87,42 @@ def output_sizes(df: pd.DataFrame, sample_rate: int) -> np.ndarray:
     return -(-df["num_samples"].to_numpy(np.int64) * sample_rate // rates)
 
 
+def check_length_filters(ds: AudioDataset, split: str, max_tokens: int | None = None,
+                         log: Callable[[str], None] | None = None) -> None:
+    """Log how many utterances each length filter of the data config (``data.min_sample_size``,
+    ``data.max_sample_size``) left out of ``ds``, the ``split`` set, with a few of their ids; a
+    :class:`ConfigError` naming the filters when nothing is left, or when an utterance is longer than
+    ``max_tokens`` (``trainer.max_tokens``: a batch must hold the longest utterance)."""
+    name = ds.source or "manifest"
+    if ds.num_rows == 0:
+        raise ConfigError(f"{name}: the {split} manifest lists no utterances; give a manifest with some "
+                          "(asrkit manifest summary shows what each holds)")
+    values = {"min_sample_size": ds.min_sample_size, "max_sample_size": ds.max_sample_size}
+    removed = {key: ids for key, ids in ds.filtered.items() if ids}
+    seconds = lambda n: f"{n / ds.sample_rate:.2f} s"  # noqa: E731
+    shortest, longest = ds._length_range
+    if len(ds) == 0:
+        parts = ", ".join(f"data.{key}={values[key]} ({seconds(values[key])}) removes {len(ids)}"
+                          for key, ids in removed.items())
+        raise ConfigError(
+            f"{name}: no {split} utterance is left after the length filters: {parts} of {ds.num_rows}; its "
+            f"utterances have {shortest} to {longest} samples ({seconds(shortest)} to {seconds(longest)}): "
+            + " or ".join(("lower data.min_sample_size" if key == "min_sample_size" else "raise data.max_sample_size")
+                          for key in removed))
+    if log is not None:
+        for key, ids in removed.items():
+            kind = "shorter" if key == "min_sample_size" else "longer"
+            more = ", ..." if len(ids) > 5 else ""
+            log(f"{name}: data.{key}={values[key]} ({seconds(values[key])}) left out {len(ids)} of {ds.num_rows} "
+                f"{split} utterances ({kind}): {', '.join(ids[:5])}{more}")
+    if max_tokens is not None and int(ds.sizes.max()) > max_tokens:
+        i = int(np.argmax(ds.sizes))
+        raise ConfigError(
+            f"{name}: {split} utterance {str(ds.ids[i])!r} has {int(ds.sizes[i])} samples, more than "
+            f"trainer.max_tokens={max_tokens} (the samples of one batch): raise trainer.max_tokens"
+            + (" or lower data.max_sample_size" if ds.max_sample_size is not None else ""))
+
+
 class AudioDataset(Dataset):
     """Utterances of a manifest as float waveforms ``(T,)``, batched by :meth:`collate`.
 
@@ -97,11 +142,16 @@ class AudioDataset(Dataset):
         pad_to_batch_max: pad batches to their longest utterance; False crops them to the
             shortest instead (pre-training, fairseq ``pad=False``).
         pad_id: fills ``target`` past each ``target_lengths``.
+        source: the manifest file, named in errors (with the line of the utterance); by default
+            ``manifest`` when it is a path.
 
     Attributes:
         sizes: ``(U,)`` samples per kept utterance after cropping, for the batch sampler.
         ids: ``(U,)`` utterance ids of kept utterances.
         skipped: id -> reason for each manifest row left out.
+        filtered: ``{"min_sample_size": ids, "max_sample_size": ids}``, the rows each length filter
+            left out (:func:`check_length_filters` reports them).
+        num_rows: rows of the manifest, before the filters.
     """
 
     def __init__(
@@ -119,6 +169,7 @@ class AudioDataset(Dataset):
         pad_to_batch_max: bool = True,
         pad_id: int = 0,
         skip_bad: bool = False,
+        source: str | Path | None = None,
     ) -> None:
         if crop not in CROPS:
             raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
@@ -132,27 +183,32 @@ class AudioDataset(Dataset):
                 "cut transcripts; use it for pre-training only (no labels)"
             )
         df = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
+        self.source = str(source) if source is not None else "" if isinstance(manifest, pd.DataFrame) else str(manifest)
         rates = df["sample_rate"].to_numpy(np.int64)
         if not resample and (rates != sample_rate).any():
             bad = int(np.flatnonzero(rates != sample_rate)[0])
+            where = f"{self.source}: " if self.source else ""
             raise AudioError(
-                f"utterance {df['id'].iloc[bad]!r} ({df['audio'].iloc[bad]}) is at {rates[bad]} Hz, "
-                f"expected {sample_rate} Hz ({int((rates != sample_rate).sum())} such); resample the "
-                "corpus or enable resampling (resample: true)"
+                f"{where}utterance {df['id'].iloc[bad]!r} ({df['audio'].iloc[bad]}) is at {rates[bad]} Hz, "
+                f"expected {sample_rate} Hz ({int((rates != sample_rate).sum())} such); "
+                + resampling_advice(int(rates[bad]), sample_rate)
             )
         file_sizes = df["num_samples"].to_numpy(np.int64)
         full = output_sizes(df, sample_rate)
         keep = full >= min_sample_size
         skipped = {i: f"{n} samples < min_sample_size={min_sample_size}"
                    for i, n in zip(df["id"][~keep], full[~keep])}
+        self.filtered: dict[str, list[str]] = {"min_sample_size": list(df["id"][~keep])}
         if labels is not None and max_sample_size is not None:
             long = keep & (full > max_sample_size)
             skipped |= {i: f"{n} samples > max_sample_size={max_sample_size}, has labels"
                         for i, n in zip(df["id"][long], full[long])}
+            self.filtered["max_sample_size"] = list(df["id"][long])
             keep &= ~long
-        if skipped:
-            log.info("skipping %d of %d utterances (see AudioDataset.skipped)", len(skipped), len(df))
         self.skipped: dict[str, str] = skipped
+        self.num_rows = len(df)
+        self.min_sample_size = min_sample_size
+        self._length_range = (int(full.min()), int(full.max())) if len(full) else (0, 0)
 
         # numpy arrays, not lists of str: DataLoader workers then share them without copying
         self.ids = np.asarray(df["id"].to_numpy()[keep], dtype=str)
@@ -196,12 +252,43 @@ class AudioDataset(Dataset):
 
     def _stale(self, index: int, got: int, expected: int) -> AudioError:
         return AudioError(
-            f"utterance {self.ids[index]!r} ({self._audio[index]}): read {got} samples, the manifest "
-            f"implies {expected}; the audio changed since the manifest was made, regenerate it"
+            f"{self._audio[index]}: read {got} samples, the manifest implies {expected}; the audio changed "
+            "since the manifest was made, regenerate it"
         )
 
+    def _where(self, index: int) -> str:
+        """``manifest:line: utterance 'id'``, as far as known."""
+        utt = str(self.ids[index])
+        if not self.source:
+            return f"utterance {utt!r}"
+        line = manifest_line(self.source, re.sub(r"^(sp[0-9.]+-)+", "", utt))
+        return f"{self.source}{f':{line}' if line else ''}: utterance {utt!r}"
+
+    def _mismatch(self, index: int) -> str | None:
+        """Why the file does not match its manifest line (another rate, fewer samples), or None."""
+        path = str(self._audio[index])
+        if audio_file_problem(path) is not None:
+            return None
+        try:
+            info = sf.info(path)
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            return None
+        rate, end = int(self._rates[index]), int(self._offsets[index] + self._file_sizes[index])
+        if info.samplerate == rate and info.frames >= end:
+            return None
+        return (f"{path} is {info.samplerate} Hz and {info.frames} samples long, but its manifest line says "
+                f"{rate} Hz and {end} samples: the file is not the one the manifest was made from; regenerate "
+                f"the manifest from the audio as it is now, or put the original file back")
+
     def _load(self, index: int) -> torch.Tensor:
-        """The utterance's audio at ``sample_rate``, cropped to ``sizes[index]``."""
+        """The utterance's audio at ``sample_rate``, cropped to ``sizes[index]``; an error names the manifest
+        line and the utterance."""
+        try:
+            return self._read(index)
+        except AudioError as e:
+            raise AudioError(f"{self._where(index)}: {self._mismatch(index) or e}") from None
+
+    def _read(self, index: int) -> torch.Tensor:
         path, offset = str(self._audio[index]), int(self._offsets[index])
         full, size = int(self._full_sizes[index]), int(self.sizes[index])
         start = self._crop_start(full - size, index, _ITEM_CROP)

@@ -19,6 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
+from ..utf8 import read_utf8
 from .manifest import COLUMNS, ManifestError, manifest_row, write_manifest
 
 FINETUNE_DIR = "librispeech_finetuning"
@@ -38,7 +39,7 @@ def _read_transcripts(chapter: Path) -> dict[str, str]:
     if not trans.is_file():
         return {}  # unlabeled audio (Libri-light style): text stays empty
     out: dict[str, str] = {}
-    for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_utf8(trans, ManifestError).splitlines(), 1):
         if not line.strip():
             continue
         utt, _, text = line.partition(" ")

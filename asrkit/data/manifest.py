@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from ..utf8 import read_utf8
+
 COLUMNS = ["id", "audio", "num_samples", "sample_rate", "duration", "speaker", "text"]
 _STR_COLUMNS = {"id": str, "audio": str, "speaker": str, "text": str}
 
@@ -31,7 +33,8 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     """Load a manifest TSV; audio paths come back absolute."""
     path = Path(path)
     if not path.is_file():
-        raise ManifestError(f"{path}: manifest not found")
+        raise ManifestError(f"{path}: manifest not found" if not path.exists() else
+                            f"{path}: not a regular file; a manifest is a TSV file")
     try:
         df = pd.read_csv(
             path, sep="\t", quoting=csv.QUOTE_NONE, dtype=_STR_COLUMNS, keep_default_na=False,
@@ -43,13 +46,27 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     if missing:
         raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}; expected {' '.join(COLUMNS)}")
     for col in ("num_samples", "sample_rate"):
-        if not pd.api.types.is_integer_dtype(df[col]):
+        if len(df) == 0:  # a header only: the callers say what an empty manifest means to them
+            df[col] = df[col].astype("int64")
+        elif not pd.api.types.is_integer_dtype(df[col]):
             bad = pd.to_numeric(df[col], errors="coerce").isna()
             line = int(bad.idxmax()) + 2 if bad.any() else "?"
             raise ManifestError(f"{path}:{line}: column {col} must be an integer")
     root = path.parent.resolve()
     df["audio"] = [str(root / a) if not os.path.isabs(a) else a for a in df["audio"]]
     return df
+
+
+def manifest_line(path: str | Path, utt_id: str) -> int | None:
+    """The line of utterance ``utt_id`` in manifest file ``path`` (the header is line 1), or None;
+    for error messages, which read the file again only when they are written."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            if lineno > 1 and line.split("\t", 1)[0] == utt_id:
+                return lineno
+    return None
 
 
 def write_manifest(df: pd.DataFrame, path: str | Path) -> Path:
@@ -70,7 +87,7 @@ def write_manifest(df: pd.DataFrame, path: str | Path) -> Path:
 
 def manifest_row(utt_id: str, audio: str | Path, speaker: str, text: str, **extra) -> dict:
     """One manifest row for an audio file, with lengths read from its header."""
-    info = sf.info(str(audio))
+    info = _audio_info(audio)
     return {
         "id": utt_id,
         "audio": str(Path(audio).resolve()),
@@ -81,6 +98,20 @@ def manifest_row(utt_id: str, audio: str | Path, speaker: str, text: str, **extr
         "text": text,
         **extra,
     }
+
+
+def _audio_info(path: str | Path):
+    """soundfile's header info of an audio file; a :class:`ManifestError` naming it when it is missing, not a
+    regular file (opening a FIFO could block forever) or not audio."""
+    from .audio import audio_file_problem
+
+    problem = audio_file_problem(path)
+    if problem is not None:
+        raise ManifestError(f"{path}: {problem}")
+    try:
+        return sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise ManifestError(f"{path}: cannot read its audio header ({e}); re-encode it or leave it out") from e
 
 
 def summarize(df: pd.DataFrame) -> dict:
@@ -122,7 +153,7 @@ def _read_kaldi_table(path: Path, *, min_fields: int = 2, required: bool = True)
             raise ManifestError(f"{path}: missing; a Kaldi data dir needs wav.scp and text")
         return {}
     table: dict[str, str] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_utf8(path, ManifestError).splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
@@ -161,9 +192,9 @@ def import_kaldi(data_dir: str | Path) -> pd.DataFrame:
         path = wav_scp[rec] if os.path.isabs(wav_scp[rec]) else str((d / wav_scp[rec]).resolve())
         if rec not in infos:
             try:
-                infos[rec] = sf.info(path)
-            except (sf.LibsndfileError, RuntimeError) as e:
-                raise ManifestError(f"{d / 'wav.scp'}: recording {rec!r}: cannot read {path} ({e})") from e
+                infos[rec] = _audio_info(path)
+            except ManifestError as e:
+                raise ManifestError(f"{d / 'wav.scp'}: recording {rec!r}: {e}") from None
         return path, infos[rec]
 
     utts = segments.keys() if segments else wav_scp.keys()

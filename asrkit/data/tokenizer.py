@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..utf8 import read_utf8
+
 BLANK = "<blank>"
 WORD_BOUNDARY = "|"
 LIBRISPEECH_CHARS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ'")
@@ -97,7 +99,7 @@ def load_tokenizer(path: str | Path) -> CharTokenizer | SentencePieceTokenizer:
         raise TokenizerError(f"{path}: tokenizer file not found")
     if path.suffix == ".model":
         return SentencePieceTokenizer(path)
-    tokens = path.read_text(encoding="utf-8").splitlines()
+    tokens = read_utf8(path, TokenizerError).splitlines()
     if len(tokens) < 3 or tokens[0] != BLANK or tokens[1] != WORD_BOUNDARY:
         raise TokenizerError(f"{path}: expected '{BLANK}' then '{WORD_BOUNDARY}' then one character per line")
     return CharTokenizer(tuple(tokens[2:]))

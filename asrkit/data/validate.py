@@ -19,10 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from asrkit.data.audio import SAMPLE_RATE
+from asrkit.data.audio import SAMPLE_RATE, audio_file_problem
 from asrkit.data.manifest import COLUMNS, ManifestError, write_manifest
 
 LIBRISPEECH_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ' "
@@ -30,6 +31,7 @@ LIBRISPEECH_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ' "
 REASONS: dict[str, str] = {
     "bad_header": "header lacks a required column or repeats one; it must name "
                   + " ".join(COLUMNS) + " (more columns may follow)",
+    "no_rows": "the manifest lists no utterances (a header only); regenerate it, or leave it out",
     "malformed_row": "wrong number of tab-separated fields, an empty id or a non-numeric "
                      "num_samples/sample_rate/duration/offset; rewrite the row",
     "non_utf8": "line is not valid UTF-8; re-encode the file (iconv -f latin1 -t utf-8)",
@@ -39,12 +41,16 @@ REASONS: dict[str, str] = {
            "(fix_manifest rewrites such rows without it)",
     "duplicate_id": "id already used on an earlier line; ids must be unique "
                     "(the first occurrence is kept)",
-    "missing_audio": "audio file does not exist; fix the path or drop the row",
-    "empty_audio": "audio file is 0 bytes; re-extract it or drop the row",
+    "missing_audio": "audio file does not exist or is not a regular file (a directory, a FIFO); "
+                     "fix the path or drop the row",
+    "empty_audio": "audio file is 0 bytes or holds no samples; re-extract it or drop the row",
+    "nonfinite_audio": "audio has NaN or infinite samples (a float file written from a broken signal); "
+                       "regenerate it or drop the row",
     "truncated_audio": "audio file ends before the length its header declares "
                        "(or decoding fails part-way); re-extract it or drop the row",
     "undecodable_audio": "soundfile cannot open the audio file at all; re-encode it or drop the row",
-    "sample_rate": "sample rate (manifest or file) differs from the expected one; resample the corpus",
+    "sample_rate": "sample rate (manifest or file) differs from the expected one (--sample-rate); resample the "
+                   "corpus (sox IN -r RATE OUT, or ffmpeg -i IN -ar RATE OUT) and regenerate the manifest",
     "channels": "audio has more than one channel; downmix to mono",
     "duration_mismatch": "manifest num_samples or duration disagree with the decoded audio; "
                          "regenerate the manifest",
@@ -183,6 +189,9 @@ def validate_manifest(
         else:
             numbers[lineno] = parsed
     advance(num_rows - len(numbers))
+
+    if num_rows == 0 and not (missing or repeated):
+        problems.append(Problem(1, "", "no_rows", "header only, no utterance rows"))
 
     root = path.parent.resolve()
     audio_of = {ln: _resolve(rows[ln]["audio"], root) for ln in numbers}
@@ -361,12 +370,10 @@ def _map(fn: Callable, items: list, num_workers: int) -> Iterator:
 
 def _check_audio(path: str) -> _AudioResult:
     """Decode ``path`` fully; runs in a worker process."""
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        return _AudioResult(("missing_audio", f"{path} does not exist"))
-    if not os.path.isfile(path):
-        return _AudioResult(("missing_audio", f"{path} is not a file"))
+    problem = audio_file_problem(path)  # a FIFO or device is never opened: that could block forever
+    if problem is not None:
+        return _AudioResult(("missing_audio", f"{path} {problem}"))
+    size = os.stat(path).st_size
     if size == 0:
         return _AudioResult(("empty_audio", f"{path} is 0 bytes"))
     wav_short = _wav_truncation(path, size)
@@ -379,13 +386,23 @@ def _check_audio(path: str) -> _AudioResult:
             return _AudioResult(("truncated_audio", f"{path}: {why}"))
         return _AudioResult(("undecodable_audio", f"{path}: {e}"))
     with f:
-        declared, frames, error = f.frames, 0, None
+        declared, frames, error, nonfinite, first_bad = f.frames, 0, None, 0, -1
         try:
-            while n := len(f.read(_BLOCK_FRAMES, dtype="float32")):
+            while n := len(block := f.read(_BLOCK_FRAMES, dtype="float32")):
+                bad = ~np.isfinite(block).all(axis=1) if block.ndim > 1 else ~np.isfinite(block)
+                if bad.any():
+                    first_bad = frames + int(np.argmax(bad)) if first_bad < 0 else first_bad
+                    nonfinite += int(bad.sum())
                 frames += n
         except _DECODE_ERRORS as e:  # a decode error part-way: the rest of the file is missing or corrupt
             error = e
         result = _AudioResult(None, frames, f.samplerate, f.channels)
+    if nonfinite and error is None:
+        return _AudioResult(("nonfinite_audio", f"{path}: {nonfinite} NaN or infinite sample(s), the first at "
+                                                f"sample {first_bad}"), frames, result.sample_rate, result.channels)
+    if frames == 0 and declared == 0 and error is None and not wav_short:
+        return _AudioResult(("empty_audio", f"{path} holds no samples (a header only)"), 0, result.sample_rate,
+                            result.channels)
     if error is not None:
         why = f"decoding fails after {frames} samples ({error})"
     elif wav_short:

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from ..data.tokenizer import BLANK, WORD_BOUNDARY
+from ..utf8 import read_utf8
 from .greedy import check_emissions
 from .lm import LMError, check_lm
 
@@ -36,7 +37,7 @@ def check_lexicon(lexicon_path: str | Path, tokens: Sequence[str]) -> int:
     if not lexicon_path.is_file():
         raise FileNotFoundError(f"{lexicon_path}: lexicon not found")
     known, missing, entries = set(tokens), {}, 0
-    for lineno, line in enumerate(lexicon_path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(read_utf8(lexicon_path, TokenMismatch).splitlines(), 1):
         fields = line.split()
         if not fields:
             continue

@@ -14,7 +14,7 @@ import torch
 
 from ..data.audio import AudioError
 from ..data.datasets import AudioDataset
-from ..data.manifest import read_manifest
+from ..data.manifest import ManifestError, read_manifest
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_inference
 from ..models.heads import Wav2Vec2ForCTC
@@ -51,9 +51,12 @@ def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, resample: 
     model = prepare_for_inference(model, device)
     cfg = model.encoder.cfg
     df = read_manifest(manifest)
+    if len(df) == 0:
+        raise ManifestError(f"{manifest}: lists no utterances (a header only); nothing to decode")
     if not resample:
         _check_sample_rates(df, manifest, cfg.sample_rate)
-    ds = AudioDataset(df, sample_rate=cfg.sample_rate, resample=resample, normalize=cfg.normalize, seed=0)
+    ds = AudioDataset(df, sample_rate=cfg.sample_rate, resample=resample, normalize=cfg.normalize, seed=0,
+                      source=manifest)
     texts, speakers = dict(zip(df["id"], df["text"])), dict(zip(df["id"], df["speaker"]))
     # zero-length (or too short for one frame) audio cannot go through the encoder: empty emission
     receptive = model.encoder.feature_encoder.receptive_field

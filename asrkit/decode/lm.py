@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.tokenizer import LIBRISPEECH_CHARS, WORD_BOUNDARY, load_tokenizer
+from ..utf8 import read_utf8
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +136,13 @@ def lm_vocabulary(arpa_path: str | Path) -> list[str]:
     if check_lm(arpa_path) != "arpa":
         raise LMError(f"{arpa_path}: the vocabulary is read from the ARPA file; pass the .arpa, not the binary")
     words, in_unigrams = [], False
-    with _open_lm(arpa_path, "rt") as f:
-        for line in f:
+    with _open_lm(arpa_path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise LMError(f"{arpa_path}:{lineno}: not UTF-8 text ({raw[:40]!r}); the lexicon is written in "
+                              "UTF-8: re-encode the LM training text and train again") from None
             line = line.strip()
             if line == "\\1-grams:":
                 in_unigrams = True
@@ -150,6 +156,29 @@ def lm_vocabulary(arpa_path: str | Path) -> list[str]:
     if not words:
         raise LMError(f"{arpa_path}: no \\1-grams: section")
     return words
+
+
+def lexicon_words_missing_from_lm(lexicon_path: str | Path, lm_path: str | Path) -> tuple[list[str], int]:
+    """The words of a flashlight lexicon that the LM does not know, in lexicon order, and the number of
+    lexicon words. The decoder accepts such words and scores them as ``<unk>``: a lexicon built for
+    another LM. A binary LM is asked through the ``kenlm`` module (memory-mapped lazily), or its ARPA
+    twin when one lies next to it (``asrkit lm train`` writes both)."""
+    lm_path = Path(lm_path)
+    words = [line.split()[0] for line in read_utf8(lexicon_path, LMError).splitlines() if line.split()]
+    twin = lm_path.with_suffix(".arpa")
+    arpa = lm_path if check_lm(lm_path) == "arpa" else twin if twin.is_file() and check_lm(twin) == "arpa" else None
+    if arpa is not None:
+        known = set(lm_vocabulary(arpa)).__contains__
+    else:
+        import kenlm
+
+        config = kenlm.Config()
+        config.load_method = kenlm.LoadMethod.LAZY
+        try:
+            known = kenlm.Model(str(lm_path), config).__contains__
+        except OSError as e:
+            raise LMError(f"{lm_path}: KenLM cannot load it: {e}") from e
+    return list(dict.fromkeys(w for w in words if not known(w))), len(words)
 
 
 def build_lexicon(words: Iterable[str], out_path: str | Path, word_boundary: str = WORD_BOUNDARY, *,
@@ -213,8 +242,7 @@ def lm_perplexity(lm_path: str | Path, text_file: str | Path) -> dict[str, float
         from ..data.manifest import read_manifest
 
         return sentence_perplexity(lm_path, read_manifest(text_file)["text"])
-    with open(text_file, encoding="utf-8") as f:
-        return sentence_perplexity(lm_path, f)
+    return sentence_perplexity(lm_path, read_utf8(text_file, LMError).splitlines())
 
 
 def lexicon_tokens(tokens_path: str | Path | None = None) -> Sequence[str]:

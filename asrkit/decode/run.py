@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from ..checkpoint import load_model
-from ..config import from_dict, load_config, to_dict
+from ..config import check_ranges, field_error, from_dict, load_config, to_dict
 from ..precision import Precision
 from ..score import score, write_trn
 from . import write_hyp_trn, write_scores_tsv
@@ -52,6 +52,15 @@ class DecodeOptions:
     resample: bool = False  # audio at another rate than the model's: resample it (else it is an error)
     num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
 
+    def __post_init__(self) -> None:
+        check_ranges(self, beam_size=">= 1", tune_beam_size=">= 0", beam_threshold=">= 0", lm_weight=">= 0",
+                     word_score="any", trials=">= 1", lm_weight_range=">= 0", word_score_range="any", seed=">= 0",
+                     max_tokens=">= 1", num_workers=">= 0")
+        for key in ("lm_weight_range", "word_score_range"):
+            low, high = getattr(self, key)
+            if low > high:
+                raise field_error(self, key, f"[{low:g}, {high:g}]: the minimum is above the maximum")
+
 
 def load_decode_options(config: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DecodeOptions:
     """Decode options: the defaults, those of YAML file ``config`` over them (any field of
@@ -61,18 +70,17 @@ def load_decode_options(config: str | Path | None = None, overrides: Mapping[str
     opts = load_config(DecodeOptions, config)
     if not overrides:
         return opts
-    return from_dict(DecodeOptions, {**to_dict(opts), **overrides}, f"{config or 'options'} (with command-line options)")
+    return from_dict(DecodeOptions, {**to_dict(opts), **overrides}, str(config or "options"), overridden=overrides,
+                     override_label=lambda key: "--" + key.split("[")[0].replace("_", "-"))
 
 
 def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str | Path, opts: DecodeOptions,
                     *, progress: Callable[[str, int, int], None] | None = None, log=print) -> dict:
     """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}``."""
     from .beam import LexiconBeamDecoder
+    from .lm import lexicon_words_missing_from_lm
     from .parallel import BeamSearchPool, resolve_num_workers
 
-    if opts.beam_size < 1 or opts.tune_beam_size < 0:
-        raise ValueError(f"beam sizes must be positive (tune beam: 0 = the beam size), got beam_size="
-                         f"{opts.beam_size}, tune_beam_size={opts.tune_beam_size}")
     num_workers = resolve_num_workers(opts.num_workers)
     out_dir = Path(out_dir)
     model, ckpt = load_model(checkpoint, kinds=("ctc",))
@@ -84,9 +92,15 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
         decoder = LexiconBeamDecoder(tokens, opts.lexicon, opts.lm, beam_size=opts.beam_size,
                                      beam_threshold=opts.beam_threshold, lm_weight=opts.lm_weight,
                                      word_score=opts.word_score)
+        missing, words = lexicon_words_missing_from_lm(opts.lexicon, opts.lm)
+        if missing:
+            log(f"warning: {opts.lexicon}: {len(missing)} of its {words} words are not in the LM {opts.lm}, e.g. "
+                f"{', '.join(missing[:5])}; the search scores them as <unk>: use the lexicon made from this LM's "
+                "vocabulary (`asrkit lm train` writes both)")
 
     def emissions(path, what):
-        n = sum(1 for _ in open(path, encoding="utf-8")) - 1
+        # the progress total; compute_emissions reads (and checks) the manifest itself
+        n = sum(1 for _ in open(path, "rb")) - 1 if Path(path).is_file() else 0
         return compute_emissions(model, path, resample=opts.resample, max_tokens=opts.max_tokens,
                                  precision=opts.precision,
                                  progress=(lambda k: progress(what, k, n)) if progress else None)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from asrkit.config import ConfigError, from_dict, load_config
+from asrkit.config import ConfigError, check_ranges, field_error, from_dict, load_config
 from asrkit.data.audio import SAMPLE_RATE
 from asrkit.models.components import (FeatureProjection, lengths_to_padding_mask, parse_conv_layers,
                                       parse_pos_att_type, scale_grad)
@@ -34,6 +34,22 @@ from asrkit.models.quantizer import GumbelVectorQuantizer
 from asrkit.objectives.masking import compute_mask_indices
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf" / "model"
+
+DROPOUT = "[0, 1)"
+PROBABILITY = "[0, 1]"
+# The allowed values of every numeric field of Wav2Vec2Config (config.check_ranges); the fine-tuning
+# config takes those of the fields it lays over the encoder from here.
+MODEL_RANGES = dict(
+    sample_rate=">= 1", feature_grad_mult=">= 0", encoder_layers=">= 1", encoder_embed_dim=">= 1",
+    encoder_ffn_embed_dim=">= 1", encoder_attention_heads=">= 1", conv_pos=">= 1", conv_pos_groups=">= 1",
+    dropout=DROPOUT, attention_dropout=DROPOUT, activation_dropout=DROPOUT, encoder_layerdrop=PROBABILITY,
+    dropout_input=DROPOUT, dropout_features=DROPOUT, latent_vars=">= 1", latent_groups=">= 1", latent_dim=">= 0",
+    latent_temp=("> 0", "> 0", "(0, 1]"), final_dim=">= 1", mask_prob=PROBABILITY, mask_length=">= 1",
+    mask_min_masks=">= 0", mask_channel_prob=PROBABILITY, mask_channel_length=">= 1", num_negatives=">= 1",
+    codebook_negatives=">= 0", logit_temp="> 0", squeeze_factor=">= 1", predictor_layers=">= 1",
+    predictor_hidden_dim=">= 1", position_buckets=">= 0", max_relative_positions=">= 1",
+    deberta_layer_norm_eps="> 0", fbank_dim=">= 1",
+)
 
 
 @dataclass(frozen=True)
@@ -100,19 +116,37 @@ class Wav2Vec2Config:
     fbank_conv_layers: str = "[(160, 3, 1), (160, 3, 2)]"  # FBFE-c160 2-D convolutions (channels, kernel, stride)
 
     def __post_init__(self) -> None:
-        if self.sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+        check_ranges(self, **MODEL_RANGES)
         if self.extractor_mode not in ("group_norm", "layer_norm"):
-            raise ValueError(f"extractor_mode must be 'group_norm' or 'layer_norm', got {self.extractor_mode!r}")
-        parse_conv_layers(self.conv_feature_layers)
-        parse_conv_layers(self.fbank_conv_layers)
-        if self.squeeze_factor < 1 or (self.squeeze_factor > 1 and self.model_type == "wav2vec2"):
-            raise ValueError(f"squeeze_factor {self.squeeze_factor} needs model_type 'sew' or 'sew_d' (and must be >= 1)")
+            raise field_error(self, "extractor_mode",
+                              f"{self.extractor_mode!r} is not one of 'group_norm', 'layer_norm'")
+        for key in ("conv_feature_layers", "fbank_conv_layers"):
+            _check_conv_layers(self, key)
+        if self.squeeze_factor > 1 and self.model_type == "wav2vec2":
+            raise field_error(self, "squeeze_factor", f"{self.squeeze_factor} needs model_type 'sew' or 'sew_d'")
         if self.model_type == "sew_d" and self.layer_norm_first:
-            raise ValueError("model_type 'sew_d' has post-LN (DeBERTa) blocks; set layer_norm_first: false")
-        if self.predictor_layers < 1:
-            raise ValueError(f"predictor_layers must be >= 1, got {self.predictor_layers}")
-        parse_pos_att_type(self.pos_att_type)
+            raise field_error(self, "layer_norm_first", "model_type 'sew_d' has post-LN (DeBERTa) blocks; set it false")
+        for key, divisor in (("encoder_attention_heads", self.encoder_attention_heads),
+                             ("conv_pos_groups", self.conv_pos_groups)):
+            if self.encoder_embed_dim % divisor:
+                raise field_error(self, "encoder_embed_dim", f"{self.encoder_embed_dim} is not a multiple of "
+                                                             f"{key} ({divisor})")
+        if self.codevector_dim % self.latent_groups:
+            name = "latent_dim" if self.latent_dim > 0 else "final_dim"
+            raise field_error(self, name, f"{self.codevector_dim} (the codebook entries' size) is not a multiple of "
+                                          f"latent_groups ({self.latent_groups})")
+        start, end, _ = self.latent_temp
+        if end > start:
+            raise field_error(self, "latent_temp", f"{list(self.latent_temp)}: the final temperature {end} is above "
+                                                   f"the start {start}; expected [start, end <= start, decay]")
+        if self.model_type == "sew_d" and self.position_buckets > 0 \
+                and self.max_relative_positions - 1 <= self.position_buckets // 2:
+            raise field_error(self, "max_relative_positions", f"{self.max_relative_positions} must be above "
+                              f"position_buckets / 2 + 1 ({self.position_buckets // 2 + 1}) for log buckets")
+        try:
+            parse_pos_att_type(self.pos_att_type)
+        except ValueError as e:
+            raise field_error(self, "pos_att_type", str(e).removeprefix("pos_att_type ")) from None
         object.__setattr__(self, "latent_temp", tuple(float(t) for t in self.latent_temp))
 
     @property
@@ -127,6 +161,19 @@ class Wav2Vec2Config:
     def from_dict(cls, values: Mapping[str, Any]) -> Wav2Vec2Config:
         """Build from a mapping, type-checked; unknown keys are errors."""
         return from_dict(cls, dict(values), "Wav2Vec2Config")
+
+
+def _check_conv_layers(cfg: Wav2Vec2Config, key: str) -> None:
+    """``(channels, kernel, stride)`` triples of positive integers."""
+    try:
+        layers = parse_conv_layers(getattr(cfg, key))
+    except (ValueError, SyntaxError) as e:
+        raise field_error(cfg, key, str(e).removeprefix("conv_feature_layers: ")) from None
+    if not layers:
+        raise field_error(cfg, key, "no layers: give at least one (channels, kernel, stride)")
+    bad = [t for t in layers if min(t) < 1]
+    if bad:
+        raise field_error(cfg, key, f"{bad[0]}: channels, kernel and stride must be >= 1")
 
 
 def load_wav2vec2_config(name_or_path: str | Path, overrides: Iterable[str] = ()) -> Wav2Vec2Config:

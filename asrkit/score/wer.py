@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..utf8 import read_utf8
+
 SUB_COST = 4  # sclite wwd_WORD: substitution
 DEL_COST = 3  # sclite wwd_WORD: deletion (ins and del are the same cost)
 INS_COST = 3  # sclite wwd_WORD: insertion
@@ -229,7 +231,7 @@ def read_trn(path: str | Path) -> dict[str, str]:
     order. Blank lines and ``;;`` comment lines are skipped, as sclite skips them."""
     texts: dict[str, str] = {}
     first_line: dict[str, int] = {}
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(read_utf8(path).splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith(";;"):
             continue

@@ -6,6 +6,8 @@ and ``9h``), with tones instead of speech, so corpus prep is tested on the real 
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +90,19 @@ def make_tone_manifest(out_dir: str | Path, num_utts: int = 12, min_seconds: flo
         sf.write(path, wav, SAMPLE_RATE)
         rows.append(manifest_row(f"utt{seed}-{i:03d}", path, f"spk{i % 3}", " ".join(rng.choice(WORDS, 3))))
     return write_manifest(pd.DataFrame(rows), out_dir / name)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int):
+    """Raise ``TimeoutError`` in the block if it runs longer than ``seconds`` (SIGALRM, main thread): a test
+    of something that used to hang fails instead of stopping the suite."""
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: it hangs")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)

@@ -9,6 +9,7 @@ LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy, sclite alignment)
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,15 +19,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import checkpoint_header, load_encoder
-from ..config import ConfigError, load_config, to_dict
+from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
 from ..data.audio import SAMPLE_RATE
-from ..data.datasets import AudioDataset, output_sizes, training_manifest
+from ..data.datasets import (SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors, output_sizes,
+                             training_manifest)
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..decode.greedy import best_paths
 from ..models.factory import wav2vec2_model
 from ..models.heads import Wav2Vec2ForCTC
-from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
+from ..models.wav2vec2 import DROPOUT, MODEL_RANGES, Wav2Vec2Config, load_wav2vec2_config
 from ..score import align_many
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
@@ -52,6 +54,10 @@ class FinetuneModelConfig:
     feature_grad_mult: float = 0.0  # the feature encoder is not trained (§4.3)
     freeze_finetune_updates: int = 10_000  # only the classifier for the first 10k updates (§4.3)
 
+    def __post_init__(self) -> None:
+        shared = {f.name: MODEL_RANGES[f.name] for f in dataclasses.fields(self) if f.name in MODEL_RANGES}
+        check_ranges(self, **shared, final_dropout=DROPOUT, freeze_finetune_updates=">= 0")
+
 
 @dataclass(frozen=True)
 class FinetuneDataConfig:
@@ -68,6 +74,14 @@ class FinetuneDataConfig:
     # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
     # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
     speed_perturb: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_ranges(self, sample_rate=">= 1", max_sample_size=">= 1", min_sample_size=">= 0",
+                     speed_perturb=SPEED_RANGE)
+        if self.min_sample_size > self.max_sample_size:
+            raise field_error(self, "min_sample_size", f"{self.min_sample_size} is above max_sample_size "
+                              f"({self.max_sample_size}): every training utterance would be skipped")
+        check_speed_factors(self)
 
 
 @dataclass(frozen=True)
@@ -163,20 +177,30 @@ def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int) -> tupl
     return keep, problems
 
 
-def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, console=None):
+def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, console=None,
+                      max_tokens: int | None = None):
+    """The training and validation sets of utterances CTC can learn; what the label checks and the
+    length filters left out is logged, and a set left empty is a ``ConfigError``."""
+    log = console.log if console is not None and int(os.environ.get("RANK", 0)) == 0 else None
+
     def dataset(path: str, train: bool):
+        split = "training" if train else "validation"
         df = training_manifest(path, cfg.speed_perturb) if train else read_manifest(path)
+        if len(df) == 0:
+            raise ConfigError(f"{path}: the {split} manifest lists no utterances; give a manifest with some")
         keep, problems = check_labels(df, tokenizer, frames_fn, path, cfg.sample_rate)
-        if problems and console is not None:
-            console.log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} utterances CTC cannot use:")
+        if problems and log is not None:
+            log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} {split} utterances CTC cannot use:")
             for utt, why in problems[:20]:
-                console.log(f"  {utt}: {why}")
+                log(f"  {utt}: {why}")
         if not keep.any():
-            raise ConfigError(f"{path}: no utterance usable for CTC training ({problems[0][1]})")
-        return AudioDataset(df[keep].reset_index(drop=True), sample_rate=cfg.sample_rate, normalize=cfg.normalize,
-                            max_sample_size=cfg.max_sample_size if train else None,
-                            min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode,
-                            skip_bad=cfg.skip_bad)
+            raise ConfigError(f"{path}: no {split} utterance usable for CTC training ({problems[0][1]})")
+        ds = AudioDataset(df[keep].reset_index(drop=True), sample_rate=cfg.sample_rate, normalize=cfg.normalize,
+                          max_sample_size=cfg.max_sample_size if train else None,
+                          min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode,
+                          skip_bad=cfg.skip_bad, source=path)
+        check_length_filters(ds, split, max_tokens, log)
+        return ds
 
     return dataset(cfg.train_manifest, True), dataset(cfg.valid_manifest, False) if cfg.valid_manifest else None
 
@@ -190,7 +214,8 @@ def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Pat
         tokenizer = load_tokenizer(cfg.data.tokenizer) if cfg.data.tokenizer else CharTokenizer()
         torch.manual_seed(cfg.trainer.seed)
         model, origin = build_ctc_model(cfg.model, len(tokenizer), cfg.data)
-        train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console)
+        train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console,
+                                         cfg.trainer.max_tokens)
         header = checkpoint_header("ctc", model.encoder.cfg, tokens=tokenizer.tokens, task=to_dict(cfg))
         trainer = Trainer(CTCTask(tokenizer), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
                           checkpoint_header=header, console=console, hooks=hooks)

@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..checkpoint import LAST, Checkpoint, CheckpointError, read_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ..config import check_ranges, field_error
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_training
 from ..precision import Precision, autocast, resolve_precision
@@ -53,10 +54,21 @@ class TrainerConfig:
     log_every: int = 10  # updates between progress/metrics rows
     valid_every: int = 500  # updates between validations (and at the end)
     save_every: int = 500  # updates between checkpoints (and at the end)
-    keep_last: int = 3  # numbered checkpoints kept; last/best are extra links
+    keep_last: int = 3  # numbered checkpoints kept (0: all); last/best are extra links
     max_nonfinite: int = 10  # consecutive skipped (non-finite) updates before aborting
     tensorboard: bool = True  # also write TensorBoard event files to exp_dir/tb
     threads: int = 0  # torch intra-op threads on CPU; 0 keeps torch's default
+
+    def __post_init__(self) -> None:
+        check_ranges(self, seed=">= 0", max_tokens=">= 1", max_batch_size=">= 0", num_workers=">= -1",
+                     log_every=">= 1", valid_every=">= 1", save_every=">= 1", keep_last=">= 0",
+                     max_nonfinite=">= 1", threads=">= 0")
+        if self.device not in ("auto", "cuda", "cpu"):
+            try:
+                torch.device(self.device)
+            except RuntimeError:
+                raise field_error(self, "device", f"{self.device!r} is not a device: use auto, cpu, cuda "
+                                                  "or cuda:<index>") from None
 
 
 class Task(Protocol):

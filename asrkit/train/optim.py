@@ -16,7 +16,7 @@ from typing import Literal
 
 import torch
 
-from ..config import ConfigError
+from ..config import check_ranges, field_error
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,16 @@ class OptimConfig:
     update_freq: int = 1  # gradient accumulation: micro-batches per update (fairseq update_freq)
 
     def __post_init__(self) -> None:
+        check_ranges(self, lr="> 0", betas="[0, 1)", eps="> 0", weight_decay=">= 0", max_updates=">= 1",
+                     total_updates=">= 0", warmup_ratio="[0, 1]", hold_ratio="[0, 1]", final_lr_scale="[0, 1]",
+                     clip_norm=">= 0", update_freq=">= 1")
         if self.total_updates and self.total_updates < self.max_updates:
-            raise ConfigError(f"optim.total_updates ({self.total_updates}) is shorter than optim.max_updates "
+            raise field_error(self, "total_updates", f"{self.total_updates} is shorter than max_updates "
                               f"({self.max_updates}): the LR would be zero for the last updates; 0 = max_updates")
+        if self.schedule == "tri_stage" and self.warmup_ratio + self.hold_ratio > 1:
+            total = self.warmup_ratio + self.hold_ratio
+            raise field_error(self, "hold_ratio", f"warmup_ratio + hold_ratio is {total:g}, must be <= 1 "
+                                                  "(the tri-stage phases share the schedule)")
 
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:

@@ -6,6 +6,7 @@ is the one with the lowest L_m on the validation set (§4.2).
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +14,9 @@ import torch
 from torch import nn
 
 from ..checkpoint import checkpoint_header
-from ..config import load_config, to_dict
+from ..config import check_ranges, load_config, to_dict
 from ..data.audio import SAMPLE_RATE
-from ..data.datasets import AudioDataset, training_manifest
+from ..data.datasets import SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors, training_manifest
 from ..models.factory import wav2vec2_model
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from ..objectives.contrastive import wav2vec2_objective
@@ -38,11 +39,19 @@ class PretrainDataConfig:
     # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
     speed_perturb: tuple[float, ...] = ()
 
+    def __post_init__(self) -> None:
+        check_ranges(self, sample_rate=">= 1", max_sample_size=">= 1", min_sample_size=">= 0",
+                     speed_perturb=SPEED_RANGE)
+        check_speed_factors(self)
+
 
 @dataclass(frozen=True)
 class PretrainLossConfig:
     diversity_weight: float = 0.1  # alpha in eq. 2 (§4.2)
     feature_penalty_weight: float = 10.0  # L2 penalty on encoder features, LibriSpeech BASE (fairseq loss_weights[1])
+
+    def __post_init__(self) -> None:
+        check_ranges(self, diversity_weight=">= 0", feature_penalty_weight=">= 0")
 
 
 @dataclass(frozen=True)
@@ -82,13 +91,25 @@ class PretrainTask:
         return stats["contrastive"]  # L_m on the validation set (§4.2)
 
 
-def pretrain_datasets(cfg: PretrainDataConfig, seed: int) -> tuple[AudioDataset, AudioDataset | None]:
+def pretrain_datasets(cfg: PretrainDataConfig, seed: int, max_tokens: int | None = None,
+                      log=None) -> tuple[AudioDataset, AudioDataset | None]:
+    """The training and validation sets; what the length filters left out is logged (``log``), and a set
+    they leave empty, or an utterance longer than ``max_tokens``, is a ``ConfigError``."""
     common = dict(sample_rate=cfg.sample_rate, normalize=cfg.normalize, max_sample_size=cfg.max_sample_size,
                   min_sample_size=cfg.min_sample_size, pad_to_batch_max=False,  # crop batches to the shortest
                   skip_bad=cfg.skip_bad)
-    train = AudioDataset(training_manifest(cfg.train_manifest, cfg.speed_perturb), seed=seed, **common)
+    train = AudioDataset(training_manifest(cfg.train_manifest, cfg.speed_perturb), seed=seed,
+                         source=cfg.train_manifest, **common)
+    check_length_filters(train, "training", max_tokens, log)
     valid = AudioDataset(cfg.valid_manifest, seed=seed, crop="start", **common) if cfg.valid_manifest else None
+    if valid is not None:
+        check_length_filters(valid, "validation", max_tokens, log)
     return train, valid
+
+
+def _rank0_log(console):
+    """``console.log`` on the first process (torchrun sets RANK), else None."""
+    return console.log if console is not None and int(os.environ.get("RANK", 0)) == 0 else None
 
 
 def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
@@ -105,7 +126,7 @@ def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Pat
     with open_experiment(exp_dir, cfg, resume=resume, allow_changes=allow_changes, console=console) as exp:
         torch.manual_seed(cfg.trainer.seed)
         model = wav2vec2_model(cfg.model)
-        train, valid = pretrain_datasets(cfg.data, cfg.trainer.seed)
+        train, valid = pretrain_datasets(cfg.data, cfg.trainer.seed, cfg.trainer.max_tokens, _rank0_log(console))
         header = checkpoint_header("pretrain", cfg.model, task=to_dict(cfg))
         trainer = Trainer(PretrainTask(cfg.loss), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
                           checkpoint_header=header, console=console, hooks=hooks)

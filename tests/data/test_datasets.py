@@ -1,6 +1,8 @@
 """AudioDataset: reading, normalization, crops, filtering, resampling, collation."""
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from asrkit.data.audio import AudioError, read_audio
 from asrkit.data.datasets import AudioDataset, speed_perturb
 from asrkit.data.manifest import manifest_row, write_manifest
 from asrkit.data.samplers import BucketBatchSampler
+from asrkit.testing import time_limit
 
 
 def _wav(path: Path, n: int, rate: int = 16000, seed: int = 0) -> Path:
@@ -186,3 +189,83 @@ def test_dataloader_with_bucket_sampler(tmp_path):
         assert batch["source"].numel() <= 5000
         seen += batch["ids"]
     assert sorted(seen) == sorted(ds.ids)
+
+
+def test_length_filters_log_what_they_left_out_and_an_emptied_set_is_an_error(tmp_path):
+    from asrkit.config import ConfigError
+    from asrkit.data.datasets import check_length_filters
+
+    path = _manifest(tmp_path, [500, 2000, 100, 3000])
+    lines = []
+    ds = AudioDataset(path, min_sample_size=400, max_sample_size=2500, labels=lambda t: [1])
+    check_length_filters(ds, "training", 5000, lines.append)
+    assert lines == [f"{path}: data.min_sample_size=400 (0.03 s) left out 1 of 4 training utterances (shorter): utt2",
+                     f"{path}: data.max_sample_size=2500 (0.16 s) left out 1 of 4 training utterances (longer): utt3"]
+    with pytest.raises(ConfigError, match=rf"^{path}: validation utterance 'utt1' has 2000 samples, more than "
+                                          r"trainer.max_tokens=1000 \(the samples of one batch\): raise"):
+        check_length_filters(ds, "validation", 1000)
+    empty = AudioDataset(path, min_sample_size=4000, max_sample_size=50, labels=lambda t: [1])
+    with pytest.raises(ConfigError, match=rf"^{path}: no training utterance is left after the length filters: "
+                                          r"data.min_sample_size=4000 \(0.25 s\) removes 4 of 4; its utterances have "
+                                          r"100 to 3000 samples \(0.01 s to 0.19 s\): lower data.min_sample_size$"):
+        check_length_filters(empty, "training")
+
+
+def test_pretrain_and_finetune_report_both_sets(tmp_path):
+    from asrkit.config import ConfigError
+    from asrkit.data.tokenizer import CharTokenizer
+    from asrkit.train.finetune import FinetuneDataConfig, finetune_datasets
+    from asrkit.train.pretrain import PretrainDataConfig, pretrain_datasets
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "v").mkdir()
+    train, valid = _manifest(tmp_path / "t", [4000, 20000, 30000]), _manifest(tmp_path / "v", [3000, 30000])
+    lines = []
+    pretrain_datasets(PretrainDataConfig(str(train), str(valid), min_sample_size=5000, max_sample_size=25000), 0,
+                      40000, lines.append)
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "data.min_sample_size=5000 (0.31 s) left out 1 of 3 training utterances (shorter): utt0",
+        "data.min_sample_size=5000 (0.31 s) left out 1 of 2 validation utterances (shorter): utt0"]
+
+    class Console:
+        log = lines.append
+
+    lines.clear()  # fine-tuning skips what is too long for its transcript instead of cropping it
+    cfg = FinetuneDataConfig(str(train), str(valid), min_sample_size=3500, max_sample_size=25000)
+    finetune_datasets(cfg, CharTokenizer(tuple("tex0123")), lambda n: n // 320, 0, Console, 40000)
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "data.max_sample_size=25000 (1.56 s) left out 1 of 3 training utterances (longer): utt2",
+        "data.min_sample_size=3500 (0.22 s) left out 1 of 2 validation utterances (shorter): utt0"]
+    (tmp_path / "w").mkdir()
+    short = _manifest(tmp_path / "w", [3000, 3200])
+    with pytest.raises(ConfigError, match=rf"^{short}: no validation utterance is left .* removes 2 of 2"):
+        finetune_datasets(dataclasses.replace(cfg, valid_manifest=str(short)), CharTokenizer(tuple("tex0123")),
+                          lambda n: n // 320, 0)
+
+
+def test_unreadable_audio_is_named_with_its_manifest_line(tmp_path):
+    path = _manifest(tmp_path, [1000, 1000, 1000])
+    (tmp_path / "utt1.wav").unlink()
+    with pytest.raises(AudioError, match=rf"^{path}:3: utterance 'utt1': {tmp_path / 'utt1.wav'}: does not exist"):
+        AudioDataset(path)[1]
+    _wav(tmp_path / "utt1.wav", 500, rate=8000)  # another file at another rate: not what the manifest describes
+    with pytest.raises(AudioError, match=r"utt1.wav is 8000 Hz and 500 samples long, but its manifest line says "
+                                         r"16000 Hz and 1000 samples"):
+        AudioDataset(path)[1]
+    wav = np.zeros(1000, np.float32)
+    wav[10] = np.inf
+    sf.write(tmp_path / "utt2.wav", wav, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=rf"^{path}:4: utterance 'utt2': .*utt2.wav: sample 10 is inf"):
+        AudioDataset(path)[2]
+    os.mkfifo(tmp_path / "utt0.wav.fifo")
+    os.replace(tmp_path / "utt0.wav.fifo", tmp_path / "utt0.wav")  # opening it would block: it is not opened
+    with time_limit(30), pytest.raises(AudioError, match=r"utt0.wav: is a named pipe \(FIFO\), not a regular file"):
+        AudioDataset(path)[0]
+
+
+def test_other_rate_advice_names_what_exists(tmp_path):
+    sf.write(tmp_path / "cd.wav", np.zeros(441, np.float32), 44100)
+    with pytest.raises(AudioError) as e:
+        read_audio(tmp_path / "cd.wav", sample_rate=16000)
+    assert "resample: true" not in str(e.value)
+    assert all(s in str(e.value) for s in ("sox", "ffmpeg", "asrkit decode --resample", "data.sample_rate: 44100"))

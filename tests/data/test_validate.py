@@ -9,6 +9,7 @@ import soundfile as sf
 
 from asrkit.data.manifest import COLUMNS, read_manifest
 from asrkit.data.validate import REASONS, count_rows, fix_manifest, validate_manifest
+from asrkit.testing import time_limit
 
 HEADER = "\t".join(COLUMNS)
 
@@ -211,3 +212,35 @@ def test_fix_manifest_refuses_when_nothing_is_kept(corpus: Path) -> None:
     with pytest.raises(ValueError, match="no row passed"):
         fix_manifest(validate_manifest(path, num_workers=1), out)
     assert not out.exists()
+
+
+def test_nonfinite_samples(corpus: Path) -> None:
+    wave = np.zeros(3200, np.float32)
+    wave[[7, 9]] = [np.nan, -np.inf]
+    sf.write(str(corpus / "nan.wav"), wave, 16000, subtype="FLOAT")
+    path = write_manifest_lines(corpus / "m.tsv", [HEADER, row("u1", "nan.wav"), row("u2", "a.flac")])
+    report = validate_manifest(path, num_workers=1)
+    assert problems_of(report) == [(2, "u1", "nonfinite_audio")]
+    assert report.problems[0].detail.endswith("nan.wav: 2 NaN or infinite sample(s), the first at sample 7")
+
+
+def test_audio_with_no_samples(corpus: Path) -> None:
+    sf.write(str(corpus / "none.wav"), np.zeros(0, np.float32), 16000)  # a header, no data
+    path = write_manifest_lines(corpus / "m.tsv", [HEADER, row("u1", "none.wav", n=0)])
+    report = validate_manifest(path, num_workers=1)
+    assert problems_of(report) == [(2, "u1", "empty_audio")] and "holds no samples" in report.problems[0].detail
+
+
+def test_header_only_manifest(corpus: Path) -> None:
+    report = validate_manifest(write_manifest_lines(corpus / "m.tsv", [HEADER]), num_workers=1)
+    assert problems_of(report) == [(1, "", "no_rows")] and not report.ok
+
+
+def test_a_fifo_is_not_opened(corpus: Path) -> None:
+    import os
+
+    os.mkfifo(corpus / "pipe.wav")
+    path = write_manifest_lines(corpus / "m.tsv", [HEADER, row("u1", "pipe.wav")])
+    with time_limit(30):  # opening it would block until a writer came
+        report = validate_manifest(path, num_workers=1)
+    assert problems_of(report) == [(2, "u1", "missing_audio")] and "named pipe (FIFO)" in report.problems[0].detail

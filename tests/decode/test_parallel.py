@@ -81,8 +81,8 @@ def test_tuning_runs_at_its_own_beam_and_the_test_at_the_decode_beam(setup, tmp_
     decode_manifest(checkpoint, test, tmp_path / "fixed", fixed, **quiet)
     assert (tmp_path / "both" / "hyp.trn").read_text() == (tmp_path / "fixed" / "hyp.trn").read_text()
     assert yaml.safe_load((tmp_path / "both" / "decode.yaml").read_text())["tune_beam_size"] == 2
-    with pytest.raises(ValueError, match="beam sizes must be positive"):
-        decode_manifest(checkpoint, test, tmp_path / "bad", replace(base, tune_beam_size=-1), **quiet)
+    with pytest.raises(ValueError, match=r"DecodeOptions.tune_beam_size: -1 is out of range: must be >= 0"):
+        replace(base, tune_beam_size=-1)  # the options check themselves, before any decoding
 
 
 def test_worker_errors_reach_the_caller_and_the_pool_closes(setup, tmp_path):

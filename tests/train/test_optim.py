@@ -29,5 +29,5 @@ def test_tri_stage_spans_total_updates_too():
 
 
 def test_a_schedule_shorter_than_the_run_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"optim.total_updates \(10\) is shorter than optim.max_updates \(20\)"):
+    with pytest.raises(ConfigError, match=r"--set total_updates: 10 is shorter than max_updates \(20\)"):
         load_config(OptimConfig, None, ["max_updates=20", "total_updates=10"])

@@ -27,12 +27,15 @@ import os
 import pickle
 import random
 import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from ...config import check_ranges
 from ..audio import SAMPLE_RATE
 from .espeak import Voice
 from .grammar import sample_utterance
@@ -66,6 +69,15 @@ class SynthConfig:
     test_speakers: int = 5
     sample_rate: int = SAMPLE_RATE
     num_workers: int = 2
+
+    def __post_init__(self) -> None:
+        check_ranges(self, seed=">= 0", pretrain_hours="> 0", finetune_folds=">= 1", fold_minutes="> 0",
+                     dev_minutes="> 0", test_minutes="> 0", train_speakers=">= 1", dev_speakers=">= 1",
+                     test_speakers=">= 1", sample_rate=">= 1000", num_workers=">= 1")
+
+
+class SynthError(RuntimeError):
+    """Synthesis could not finish (a worker process died); the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,7 @@ def _synthesize(text: str, voice: Voice, seed: int):
         data = f.read()
     _, status = os.waitpid(pid, 0)
     if status != 0 or not data:
-        raise RuntimeError(f"espeak-ng synthesis crashed for {voice.name} on {text!r}")
+        raise SynthError(f"espeak-ng synthesis crashed for {voice.name} on {text!r}")
     return pickle.loads(data)
 
 
@@ -201,15 +213,17 @@ def generate_corpus(root: str | Path, cfg: SynthConfig = SynthConfig(), progress
     trans: dict[Path, list[str]] = {}
     minutes: dict[str, float] = {}
     summary: dict[str, dict] = {}
-    ctx = mp.get_context("spawn")
-    with _single_threaded_blas(), ctx.Pool(max(1, cfg.num_workers), initializer=_worker_init) as pool:
+    # concurrent.futures, not multiprocessing.Pool: a worker that dies (the OOM killer, a crash in espeak-ng)
+    # breaks the pool and raises here, where Pool would wait forever for the result it never sends
+    pool = ProcessPoolExecutor(cfg.num_workers, mp_context=mp.get_context("spawn"), initializer=_worker_init)
+    with _single_threaded_blas(), _pool_errors(cfg), pool:
         for split, fold, spks, target in jobs:
             done, count, spk_seen = 0.0, 0, set()
             stream = plan(split, spks, cfg, fold)
             while done < target:
                 block = [next(stream) for _ in range(64)]
                 for utt, (flac, n, phonemes, words) in zip(
-                    block, pool.imap(_render, [(u, cfg.sample_rate) for u in block], chunksize=4)
+                    block, pool.map(_render, [(u, cfg.sample_rate) for u in block], chunksize=4)
                 ):
                     if done >= target:
                         break  # the rest of the block is discarded: sizes are exact and deterministic
@@ -240,6 +254,18 @@ def generate_corpus(root: str | Path, cfg: SynthConfig = SynthConfig(), progress
     _write_speakers(root, speakers, minutes)
     _write_config(root, cfg)
     return summary
+
+
+@contextlib.contextmanager
+def _pool_errors(cfg: SynthConfig):
+    """A worker process that died is a :class:`SynthError` saying what to do."""
+    try:
+        yield
+    except BrokenProcessPool as e:
+        raise SynthError(
+            f"a synthesis worker process died ({e}); it was probably killed for lack of memory (see dmesg): "
+            f"run again with fewer workers (--num-workers, now {cfg.num_workers}); finished files are rewritten "
+            "identically") from None
 
 
 @contextlib.contextmanager
