@@ -13,6 +13,7 @@ import time
 import traceback
 import typing
 from collections.abc import Iterator, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import click
@@ -84,6 +85,9 @@ class AsrkitGroup(click.Group):
         except Exception as e:
             if ctx.params.get("debug") or (isinstance(e, OSError) and e.errno == errno.EPIPE):
                 raise  # a broken pipe (asrkit ... | head) is click's to handle
+            if isinstance(e, BrokenProcessPool):  # every pool of worker processes (validate, decode, synth)
+                fail(f"a worker process died ({str(e).strip() or 'killed'}): the system may have run out of memory "
+                     "(the OOM killer, see `dmesg`); rerun with fewer --num-workers")
             if isinstance(e, OSError) and e.filename and e.errno in _ENVIRONMENT_ERRNOS:
                 fail(f"{e.filename}: {e.strerror}; free space, fix the permissions or the path, and rerun"
                      + (" (training resumes from its last checkpoint)" if ctx.invoked_subcommand in

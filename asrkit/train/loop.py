@@ -341,12 +341,14 @@ class Trainer:
             with progress_bar(self.console, enabled=self.rank == 0, total=max_updates,
                               completed=self.num_updates) as bar:
                 while self.num_updates < max_updates and not self._stopping():
+                    whole_epoch, used = consumed == 0, 0  # an epoch from its start that uses no batch: abort
                     for batch in self._loader():
                         for utt, why in batch.get("skipped", ()):
                             self._log(f"[yellow]skipped unreadable utterance {utt}: {why}")
                         if batch["source"].size(0) == 0:  # every utterance of the batch was unreadable
                             consumed += 1
                             continue
+                        used += 1
                         batch = self._to_device(batch)
                         window["micro"] += 1
                         loss, n, stats = self._micro_step(batch, window["micro"] == update_freq)
@@ -385,6 +387,10 @@ class Trainer:
                         if self._stopping() or self.num_updates >= max_updates:
                             break
                     else:  # epoch exhausted
+                        if whole_epoch and not used:
+                            raise TrainingAborted(
+                                f"epoch {self.epoch}: no training utterance could be read (--skip-bad skipped them "
+                                "all, see the messages above); fix the audio or the manifest")
                         self.epoch += 1
                         consumed = 0
                         continue

@@ -102,3 +102,14 @@ def test_an_os_error_on_a_file_is_one_line_naming_it_without_a_log(results_raise
     (line,) = res.output.strip().splitlines()
     assert line.startswith(f"error: {tmp_path / 'exp' / 'metrics.tsv'}: No space left on device; free space")
     assert not (tmp_path / "cache" / "asrkit" / "logs").exists()
+
+
+def test_a_dead_worker_process_is_one_line_saying_what_to_do(results_raise, run_cli_as_user, tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    raised, results = results_raise
+    raised["error"] = BrokenProcessPool("A process in the process pool was terminated abruptly")
+    res = run_cli_as_user("results", results)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    (line,) = res.output.strip().splitlines()
+    assert line.startswith("error: a worker process died") and "fewer --num-workers" in line

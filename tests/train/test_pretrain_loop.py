@@ -105,6 +105,27 @@ def test_unreadable_audio_stops_with_its_name_or_is_skipped_with_skip_bad(micro_
     assert read_checkpoint(tmp_path / "lenient" / LAST).num_updates == 6
 
 
+def test_skip_bad_with_no_readable_utterance_stops_instead_of_looping_forever(micro_config, tone_data, tmp_path):
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+    from asrkit.data.manifest import read_manifest, write_manifest
+    from asrkit.testing import time_limit
+
+    df = read_manifest(tone_data[0])
+    for i, path in enumerate(df["audio"]):
+        broken = tmp_path / f"broken{i}.flac"
+        broken.write_bytes(open(path, "rb").read()[:200])  # each truncated after its header
+        df.loc[i, "audio"] = str(broken)
+    bad_manifest = write_manifest(df, tmp_path / "bad.tsv")
+    with time_limit(120):  # empty epochs ran forever before
+        res = CliRunner().invoke(cli, ["pretrain", "--config", str(micro_config), "--set",
+                                       f"data.train_manifest={bad_manifest}", "--exp-dir", str(tmp_path / "exp"),
+                                       "--skip-bad"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "epoch 0: no training utterance could be read" in " ".join(res.output.split())
+
+
 def test_precision_auto_trains_in_what_the_hardware_supports(micro_config, tmp_path, monkeypatch):
     from asrkit import precision
 
