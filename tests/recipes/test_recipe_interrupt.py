@@ -39,7 +39,8 @@ def test_an_interrupted_training_stage_leaves_no_marker(stage3_inputs, tmp_path,
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "1"}
     proc = subprocess.Popen(["bash", str(RECIPE), "--stage", "3", "--stop-stage", "3", "--data", str(data),
                              "--exp", str(exp), "--pretrain-config", str(conf)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as from a terminal
     metrics = exp / "pretrain" / "metrics.tsv"
     try:
         deadline = time.time() + 120

@@ -125,13 +125,20 @@ def test_interrupted_or_failed_training_leaves_no_done_marker(synth, fail):
     assert "Stage 3 stopped" in res.stderr
 
 
+def _default_sigint():
+    """A job started in the background of a non-interactive shell (`pytest ... &`) inherits SIGINT ignored, and
+    a shell cannot trap a signal ignored on entry: give the recipe the default disposition a terminal's job has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, rc", [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)])
 def test_recipe_signalled_mid_stage_leaves_no_done_marker(synth, sig, rc):
     """Ctrl-C or a scheduler's SIGTERM to the whole job while asrkit trains: no marker, no later stage."""
     assert synth.run("--stage", 0, "--stop-stage", 2).returncode == 0
     proc = subprocess.Popen([str(a) for a in synth.args("--stage", 3, "--stop-stage", 5, *UPDATES)],
                             env=synth.env(FAKE_FAIL_CMD="pretrain", FAKE_FAIL="wait"), start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 30
         while not Path(f"{synth.log}.waiting").exists():
