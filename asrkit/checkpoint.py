@@ -491,9 +491,11 @@ def numbered_checkpoints(exp_dir: str | Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def save_checkpoint(state: dict, exp_dir: str | Path, step: int, *, is_best: bool = False, keep_last: int = 3) -> Path:
-    """Write ``checkpoint_<step>.pt``, point ``last`` (and ``best``) at it, prune old ones. A write that fails
-    (a full disk) is a ``CheckpointWriteError`` that says the previous checkpoint is intact and how to resume."""
+def save_checkpoint(state: dict, exp_dir: str | Path, step: int, *, is_best: bool = False, keep_last: int = 3,
+                    keep_steps: Iterable[int] = ()) -> Path:
+    """Write ``checkpoint_<step>.pt``, point ``last`` (and ``best``) at it, prune old ones but the ``keep_last``
+    newest and those of ``keep_steps``. A write that fails (a full disk) is a ``CheckpointWriteError`` that says
+    the previous checkpoint is intact and how to resume."""
     exp_dir = Path(exp_dir)
     previous = f"the previous checkpoint {exp_dir / LAST} is intact" if (exp_dir / LAST).exists() else \
         "no earlier checkpoint was written"
@@ -506,6 +508,8 @@ def save_checkpoint(state: dict, exp_dir: str | Path, step: int, *, is_best: boo
         _fsync_dir(exp_dir)
     except OSError as e:
         raise CheckpointWriteError(exp_dir / LAST, e, then) from e
+    kept = {f"checkpoint_{k}.pt" for k in keep_steps}
     for old in numbered_checkpoints(exp_dir)[:-keep_last] if keep_last > 0 else []:
-        old.unlink()  # ``last``/``best`` are hard links: their data stays
+        if old.name not in kept:
+            old.unlink()  # ``last``/``best`` are hard links: their data stays
     return path

@@ -55,6 +55,9 @@ class TrainerConfig:
     valid_every: int = 500  # updates between validations (and at the end)
     save_every: int = 500  # updates between checkpoints (and at the end)
     keep_last: int = 3  # numbered checkpoints kept (0: all); last/best are extra links
+    # updates whose checkpoints are also written and always kept (a sweep fine-tunes from each: how much
+    # pre-training buys), e.g. [800, 1600, 3200]
+    save_updates: tuple[int, ...] = ()
     max_nonfinite: int = 10  # consecutive skipped (non-finite) updates before aborting
     tensorboard: bool = True  # also write TensorBoard event files to exp_dir/tb
     threads: int = 0  # torch intra-op threads on CPU; 0 keeps torch's default
@@ -62,7 +65,7 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         check_ranges(self, seed=">= 0", max_tokens=">= 1", max_batch_size=">= 0", num_workers=">= -1",
                      log_every=">= 1", valid_every=">= 1", save_every=">= 1", keep_last=">= 0",
-                     max_nonfinite=">= 1", threads=">= 0")
+                     max_nonfinite=">= 1", threads=">= 0", save_updates=">= 1")
         if self.device not in ("auto", "cuda", "cpu"):
             try:
                 torch.device(self.device)
@@ -211,7 +214,7 @@ class Trainer:
         if self.rank == 0:
             try:
                 save_checkpoint(self.state_dict(consumed), self.exp_dir, self.num_updates,
-                                is_best=is_best, keep_last=self.cfg.keep_last)
+                                is_best=is_best, keep_last=self.cfg.keep_last, keep_steps=self.cfg.save_updates)
             except CheckpointError as e:
                 error = e
         if _is_dist() and _all_reduce([float(error is not None)], self.device)[0] and error is None:
@@ -380,7 +383,8 @@ class Trainer:
                             is_best = False
                             if self.num_updates % self.cfg.valid_every == 0 or done:
                                 is_best = self._validate(metrics)
-                            if self.num_updates % self.cfg.save_every == 0 or done or is_best:
+                            if (self.num_updates % self.cfg.save_every == 0 or done or is_best
+                                    or self.num_updates in self.cfg.save_updates):
                                 self.save(consumed, is_best=is_best)
                         for hook in self.hooks:
                             hook(self)

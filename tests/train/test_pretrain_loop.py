@@ -59,6 +59,14 @@ def test_checkpoints_best_last_and_pruning(micro_config, tmp_path):
     assert (tmp_path / "config.yaml").exists() and (tmp_path / "curves.png").stat().st_size > 1000
 
 
+def test_save_updates_are_written_and_kept_whatever_keep_last_says(micro_config, tmp_path):
+    cfg = load_pretrain_config(micro_config, ["trainer.keep_last=1", "trainer.save_updates=[1,3]"])
+    run_pretrain(cfg, tmp_path)
+    assert [p.name for p in numbered_checkpoints(tmp_path)] == ["checkpoint_1.pt", "checkpoint_3.pt",
+                                                                "checkpoint_6.pt"]
+    assert [read_checkpoint(tmp_path / f"checkpoint_{k}.pt").num_updates for k in (1, 3)] == [1, 3]
+
+
 def test_learning_makes_progress(micro_config, tmp_path):
     cfg = load_pretrain_config(micro_config, ["optim.max_updates=30", "optim.update_freq=1", "trainer.valid_every=30",
                                               "trainer.save_every=30", "model.encoder_layerdrop=0.0"])
