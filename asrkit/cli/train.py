@@ -59,12 +59,54 @@ def _train(load_config, run, config_path, exp_dir, overrides, resume, allow_chan
 
 @click.command("pretrain", context_settings=CONTEXT)
 @training_options("model (may name a preset: --set model=demo), data, loss, optim, trainer", "Checkpoints")
+@click.option("--estimate", "estimate_updates", type=click.IntRange(min=2), default=None, metavar="N",
+              help="Do not train: time N updates of this config (after a warm-up, in a temporary directory), one "
+                   "validation and one save, and print the run's estimated wall time on this machine.")
+@click.option("--budget-minutes", type=float, default=None,
+              help="With --estimate: also the number of updates that fits this many minutes.")
+@click.option("--estimate-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --estimate: write the estimate as YAML here (recipes read updates_for_budget).")
 def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool,
-                 allow_changes: str, skip_bad: bool):
+                 allow_changes: str, skip_bad: bool, estimate_updates: int | None, budget_minutes: float | None,
+                 estimate_out: Path | None):
     """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
     from ..train.pretrain import load_pretrain_config, run_pretrain
 
-    _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
+    if estimate_updates is None:
+        if budget_minutes is not None or estimate_out is not None:
+            fail("--budget-minutes and --estimate-out go with --estimate N")
+        _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
+        return
+
+    def estimate(cfg, exp_dir, **_):
+        _estimate(cfg, estimate_updates, budget_minutes, estimate_out)
+
+    _train(load_pretrain_config, estimate, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
+
+
+def _estimate(cfg, updates: int, budget_minutes: float | None, out: Path | None) -> None:
+    """Time a few updates of ``cfg`` and print (and write) the estimate of its run."""
+    import yaml
+
+    from ..train.budget import estimate_table, format_minutes, time_pretraining
+    from .ui import stdout_console
+
+    timing = time_pretraining(cfg, updates=updates, warmup=max(2, updates // 4), console=console)
+    row = estimate_table(timing, cfg, budget_minutes)
+    table = Table(title=f"pre-training time on {row['device']} ({row['cpu']}, {row['precision']})")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("seconds per update", f"{row['seconds_per_update']:.3f} ({row['timed_updates']} timed)")
+    table.add_row("audio per update (at most)", f"{row['audio_seconds_per_update']:.0f} s")
+    table.add_row("one validation / one save", f"{row['validation_seconds']:.1f} s / {row['save_seconds']:.2f} s")
+    table.add_row(f"{row['max_updates']} updates (optim.max_updates)", format_minutes(row["estimated_seconds"]))
+    if budget_minutes is not None:
+        table.add_row(f"updates in {budget_minutes:g} min", f"{row['updates_for_budget']} "
+                      f"({row['audio_hours_for_budget']:.1f} h of audio)")
+    stdout_console().print(table)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump(row, sort_keys=False), encoding="utf-8")
 
 
 @click.command("finetune", context_settings=CONTEXT)
