@@ -146,15 +146,14 @@ def estimate_table(timing: Timing, cfg, budget_minutes: float | None = None) -> 
     kwargs = dict(valid_every=cfg.trainer.valid_every, save_every=cfg.trainer.save_every,
                   save_updates=cfg.trainer.save_updates)
     out = {"cpu": timing.cpu, "device": timing.device, "precision": timing.precision,
-           "timed_updates": timing.timed_updates, "seconds_per_update": round(timing.seconds_per_update, 4),
-           "audio_seconds_per_update": round(timing.audio_seconds_per_update, 2),
-           "validation_seconds": round(timing.validation_seconds, 2), "save_seconds": round(timing.save_seconds, 3),
-           "max_updates": cfg.optim.max_updates,
-           "estimated_seconds": round(wall_time(cfg.optim.max_updates, timing, **kwargs), 1)}
+           "timed_updates": timing.timed_updates, "seconds_per_update": timing.seconds_per_update,
+           "audio_seconds_per_update": timing.audio_seconds_per_update,
+           "validation_seconds": timing.validation_seconds, "save_seconds": timing.save_seconds,
+           "max_updates": cfg.optim.max_updates, "estimated_seconds": wall_time(cfg.optim.max_updates, timing, **kwargs)}
     if budget_minutes is not None:
         if not math.isfinite(budget_minutes) or budget_minutes <= 0:
             raise ConfigError(f"--budget-minutes {budget_minutes}: must be > 0")
         n = updates_for_budget(budget_minutes * 60, timing, **kwargs)
         out.update(budget_minutes=budget_minutes, updates_for_budget=n,
-                   audio_hours_for_budget=round(n * timing.audio_seconds_per_update / 3600, 2))
+                   audio_hours_for_budget=n * timing.audio_seconds_per_update / 3600)
     return out

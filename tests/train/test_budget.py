@@ -45,9 +45,8 @@ def test_estimate_times_the_config_and_writes_the_updates_that_fit(micro_config,
     timing = Timing(est["seconds_per_update"], est["audio_seconds_per_update"], est["validation_seconds"],
                     est["save_seconds"], 3, "cpu", "fp32", "x")
     kwargs = dict(valid_every=3, save_every=2)  # micro_config's
-    # the file's times are rounded: the count from them is within a percent of the one written
-    assert est["updates_for_budget"] == pytest.approx(updates_for_budget(300.0, timing, **kwargs), rel=0.01)
-    assert est["estimated_seconds"] == pytest.approx(wall_time(6, timing, **kwargs), abs=0.2)
+    assert est["updates_for_budget"] == updates_for_budget(300.0, timing, **kwargs)
+    assert est["estimated_seconds"] == pytest.approx(wall_time(6, timing, **kwargs))
     assert "updates in 5 min" in res.output and not (tmp_path / "exp").exists()  # nothing trained there
 
 
