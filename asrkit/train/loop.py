@@ -175,6 +175,9 @@ class Trainer:
         self.hooks = hooks or []
         self.num_updates = 0
         self.epoch = 0
+        # seconds of training audio in the applied updates, all processes together (as cropped and batched);
+        # None when resumed from a checkpoint written before it was counted
+        self.audio_seconds: float | None = 0.0
         self.best: float | None = None
         self.nonfinite_in_a_row = 0
         self.stop_requested = False
@@ -193,6 +196,7 @@ class Trainer:
             "rng": rng_state(),
             "num_updates": self.num_updates,
             "epoch": self.epoch,
+            "audio_seconds": self.audio_seconds,
             "best": self.best,
             "nonfinite_in_a_row": self.nonfinite_in_a_row,
             "accum": self._accum_state(),
@@ -239,6 +243,7 @@ class Trainer:
         except ValueError as e:
             raise CheckpointError(f"{path}: {e}") from None
         self.num_updates, self.epoch = state["num_updates"], state["epoch"]
+        self.audio_seconds = state.get("audio_seconds") if self.num_updates else 0.0
         self.best, self.nonfinite_in_a_row = state["best"], state["nonfinite_in_a_row"]
         accum = state.get("accum")
         if accum:
@@ -288,9 +293,9 @@ class Trainer:
 
     def _update(self, window: dict) -> bool:
         """Apply the accumulated gradients; False when the update was skipped."""
-        loss_sum, sample_size, finite, stop = _all_reduce(
-            [window["loss"], float(window["sample_size"]), float(window["finite"]), float(self.stop_requested)],
-            self.device)
+        loss_sum, sample_size, finite, stop, audio = _all_reduce(
+            [window["loss"], float(window["sample_size"]), float(window["finite"]), float(self.stop_requested),
+             window.get("audio", 0.0)], self.device)
         self._stop_agreed = stop > 0
         params = [p for p in self.model.parameters() if p.grad is not None]
         if finite < self.world_size or sample_size == 0:
@@ -315,6 +320,8 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.audio_seconds is not None:
+            self.audio_seconds += audio
         return True
 
     # ----------------------------------------------------------------------------------
@@ -356,8 +363,10 @@ class Trainer:
                         window["micro"] += 1
                         loss, n, stats = self._micro_step(batch, window["micro"] == update_freq)
                         consumed += 1
-                        audio_s += float(batch["lengths"].sum()) / self.train_set.sample_rate \
+                        seconds = float(batch["lengths"].sum()) / self.train_set.sample_rate \
                             if "lengths" in batch else 0.0
+                        audio_s += seconds
+                        window["audio"] = window.get("audio", 0.0) + seconds
                         if math.isnan(loss):
                             window["finite"] = False
                             window["bad_ids"] += list(batch["ids"])
@@ -421,7 +430,8 @@ class Trainer:
 
     @staticmethod
     def _new_window() -> dict:
-        return {"micro": 0, "loss": 0.0, "sample_size": 0, "finite": True, "bad_ids": [], "stats": _Stats()}
+        return {"micro": 0, "loss": 0.0, "sample_size": 0, "finite": True, "bad_ids": [], "stats": _Stats(),
+                "audio": 0.0}
 
     def _skipped(self, window: dict) -> None:
         self.nonfinite_in_a_row += 1

@@ -39,6 +39,8 @@ def test_interrupted_then_resumed_run_reproduces_the_uninterrupted_losses(micro_
     assert (ckpt.trainer["accum"] is not None) == (stop_at % 2 == 1)  # saved mid-window with its gradients
     run_pretrain(cfg, tmp_path / "split")  # resumes automatically
     resumed = per_update(tmp_path / "split")
+    seen = [read_checkpoint(tmp_path / run / LAST).trainer["audio_seconds"] for run in ("full", "split")]
+    assert seen[0] > 0 and seen[1] == pytest.approx(seen[0])  # the audio trained on, counted across the resume
     assert sorted(resumed) == sorted(full)
     for step in full:
         assert resumed[step] == pytest.approx(full[step], rel=1e-6, abs=1e-7), step
@@ -57,6 +59,18 @@ def test_checkpoints_best_last_and_pruning(micro_config, tmp_path):
     valid = dict(read_metrics(tmp_path / "metrics.tsv")["valid"]["contrastive"])
     assert best.trainer["best"] == pytest.approx(min(valid.values()), rel=1e-5)
     assert (tmp_path / "config.yaml").exists() and (tmp_path / "curves.png").stat().st_size > 1000
+
+
+def test_audio_seen_is_counted_in_every_checkpoint(micro_config, tmp_path):
+    """The seconds of (cropped) training audio in the updates so far: growing, within the token budget."""
+    cfg = load_pretrain_config(micro_config, ["trainer.keep_last=0"])
+    run_pretrain(cfg, tmp_path)
+    seen = [read_checkpoint(p).trainer for p in numbered_checkpoints(tmp_path)]
+    assert [t["num_updates"] for t in seen] == [2, 3, 4, 6]
+    audio = [t["audio_seconds"] for t in seen]
+    assert 0 < audio[0] < audio[1] < audio[2] < audio[3]
+    budget = cfg.trainer.max_tokens * cfg.optim.update_freq / cfg.data.sample_rate  # at most per update
+    assert all(a <= t["num_updates"] * budget for a, t in zip(audio, seen))
 
 
 def test_save_updates_are_written_and_kept_whatever_keep_last_says(micro_config, tmp_path):
