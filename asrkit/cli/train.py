@@ -57,43 +57,60 @@ def _train(load_config, run, config_path, exp_dir, overrides, resume, allow_chan
         fail(str(e))
 
 
+def estimate_options(fn):
+    """--estimate N, --budget-minutes, --estimate-out: time the run instead of training."""
+    for opt in reversed([
+        click.option("--estimate", "estimate_updates", type=click.IntRange(min=2), default=None, metavar="N",
+                     help="Do not train: time N updates of this config (after a warm-up, in a temporary "
+                          "directory), one validation and one save, and print the run's estimated wall time on "
+                          "this machine."),
+        click.option("--budget-minutes", type=float, default=None,
+                     help="With --estimate: also the number of updates that fits this many minutes."),
+        click.option("--estimate-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="With --estimate: write the estimate as YAML here (recipes read updates_for_budget)."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
 @click.command("pretrain", context_settings=CONTEXT)
 @training_options("model (may name a preset: --set model=demo), data, loss, optim, trainer", "Checkpoints")
-@click.option("--estimate", "estimate_updates", type=click.IntRange(min=2), default=None, metavar="N",
-              help="Do not train: time N updates of this config (after a warm-up, in a temporary directory), one "
-                   "validation and one save, and print the run's estimated wall time on this machine.")
-@click.option("--budget-minutes", type=float, default=None,
-              help="With --estimate: also the number of updates that fits this many minutes.")
-@click.option("--estimate-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --estimate: write the estimate as YAML here (recipes read updates_for_budget).")
+@estimate_options
 def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool,
                  allow_changes: str, skip_bad: bool, estimate_updates: int | None, budget_minutes: float | None,
                  estimate_out: Path | None):
     """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
+    from ..train.budget import time_pretraining
     from ..train.pretrain import load_pretrain_config, run_pretrain
 
+    _train_or_estimate(load_pretrain_config, run_pretrain, time_pretraining, "pre-training", config_path, exp_dir,
+                       overrides, resume, allow_changes, skip_bad, estimate_updates, budget_minutes, estimate_out)
+
+
+def _train_or_estimate(load_config, run, time_run, what, config_path, exp_dir, overrides, resume, allow_changes,
+                       skip_bad, estimate_updates, budget_minutes, estimate_out) -> None:
     if estimate_updates is None:
         if budget_minutes is not None or estimate_out is not None:
             fail("--budget-minutes and --estimate-out go with --estimate N")
-        _train(load_pretrain_config, run_pretrain, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
+        _train(load_config, run, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
         return
 
     def estimate(cfg, exp_dir, **_):
-        _estimate(cfg, estimate_updates, budget_minutes, estimate_out)
+        _estimate(cfg, time_run, what, estimate_updates, budget_minutes, estimate_out)
 
-    _train(load_pretrain_config, estimate, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
+    _train(load_config, estimate, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
 
 
-def _estimate(cfg, updates: int, budget_minutes: float | None, out: Path | None) -> None:
+def _estimate(cfg, time_run, what: str, updates: int, budget_minutes: float | None, out: Path | None) -> None:
     """Time a few updates of ``cfg`` and print (and write) the estimate of its run."""
     import yaml
 
-    from ..train.budget import estimate_table, format_minutes, time_pretraining
+    from ..train.budget import estimate_table, format_minutes
     from .ui import stdout_console
 
-    timing = time_pretraining(cfg, updates=updates, warmup=max(2, updates // 4), console=console)
+    timing = time_run(cfg, updates=updates, warmup=max(2, updates // 4), console=console)
     row = estimate_table(timing, cfg, budget_minutes)
-    table = Table(title=f"pre-training time on {row['device']} ({row['cpu']}, {row['precision']})")
+    table = Table(title=f"{what} time on {row['device']} ({row['cpu']}, {row['precision']})")
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("seconds per update", f"{row['seconds_per_update']:.3f} ({row['timed_updates']} timed)")
@@ -113,13 +130,17 @@ def _estimate(cfg, updates: int, budget_minutes: float | None, out: Path | None)
 @training_options("model, data, optim, trainer", "Checkpoints, tokens.txt")
 @click.option("--init", "init_checkpoint", default=None,
               help="Pre-training checkpoint to start from (sets model.init_checkpoint; \"\" = from scratch).")
-def finetune_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_bad, init_checkpoint):
+@estimate_options
+def finetune_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_bad, init_checkpoint,
+                 estimate_updates, budget_minutes, estimate_out):
     """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
+    from ..train.budget import time_finetuning
     from ..train.finetune import load_finetune_config, run_finetune
 
     if init_checkpoint is not None:
         overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
-    _train(load_finetune_config, run_finetune, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
+    _train_or_estimate(load_finetune_config, run_finetune, time_finetuning, "fine-tuning", config_path, exp_dir,
+                       overrides, resume, allow_changes, skip_bad, estimate_updates, budget_minutes, estimate_out)
 
 
 @click.command("import-checkpoint", context_settings=CONTEXT)

@@ -1,8 +1,8 @@
 """How long a training run takes on the machine at hand, and how many updates fit a time budget.
 
-``time_pretraining`` runs a few updates of the real config (model, data, precision, threads, batch size) in a
-temporary directory, after a warm-up (page cache, oneDNN kernels, allocator), and times them, one validation
-pass and one checkpoint save; ``wall_time`` and ``updates_for_budget`` turn that into the length of a run, so
+``time_pretraining`` (``time_finetuning``) runs a few updates of the real config (model, data, precision,
+threads, batch size) in a temporary directory, after a warm-up (page cache, oneDNN kernels, allocator), and
+times them, one validation pass and one checkpoint save; ``wall_time`` and ``updates_for_budget`` turn that into the length of a run, so
 that a recipe can spend a budget (``--pretrain-updates auto``) where a GPU and 2 CPU cores differ ~100x and
 CPU kinds ~2x. The arithmetic is plain: a run of N updates costs N x (seconds per update) plus one
 validation every ``valid_every`` updates and at the end, and one save every ``save_every`` updates, at the end
@@ -82,6 +82,20 @@ def time_pretraining(cfg, *, updates: int = 20, warmup: int = 5, console=None) -
     then one validation pass and one checkpoint save, in a temporary directory that is removed after."""
     from .pretrain import run_pretrain
 
+    return _time_run(cfg, run_pretrain, updates, warmup, console)
+
+
+def time_finetuning(cfg, *, updates: int = 20, warmup: int = 5, console=None) -> Timing:
+    """``time_pretraining`` for CTC fine-tuning (a ``FinetuneConfig``; validation: greedy WER on the dev set).
+    The timed updates train the whole model (``freeze_finetune_updates`` 0): the frozen first updates are
+    cheaper, so the estimate of a run errs long, by little."""
+    from .finetune import run_finetune
+
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, freeze_finetune_updates=0))
+    return _time_run(cfg, run_finetune, updates, warmup, console)
+
+
+def _time_run(cfg, run, updates: int, warmup: int, console) -> Timing:
     if updates < 2 or warmup < 1:
         raise ConfigError(f"a timed warm-up needs >= 1 warm-up update and >= 2 timed ones (got {warmup}, {updates})")
     total = warmup + updates + 1  # the last update of a run also validates and saves: one more, not timed
@@ -99,7 +113,7 @@ def time_pretraining(cfg, *, updates: int = 20, warmup: int = 5, console=None) -
             trainers.append(trainer)
 
     with tempfile.TemporaryDirectory(prefix="asrkit-timing-") as tmp:
-        run_pretrain(run_cfg, Path(tmp) / "exp", console=None, hooks=[hook])
+        run(run_cfg, Path(tmp) / "exp", console=None, hooks=[hook])
         trainer = trainers[0]
         # the last update also validates and saves (the end of a run): leave it out of the per-update time
         first, last = warmup, max((u for u in times if u < total), default=0)
@@ -149,7 +163,9 @@ def estimate_table(timing: Timing, cfg, budget_minutes: float | None = None) -> 
            "timed_updates": timing.timed_updates, "seconds_per_update": timing.seconds_per_update,
            "audio_seconds_per_update": timing.audio_seconds_per_update,
            "validation_seconds": timing.validation_seconds, "save_seconds": timing.save_seconds,
-           "max_updates": cfg.optim.max_updates, "estimated_seconds": wall_time(cfg.optim.max_updates, timing, **kwargs)}
+           "max_updates": cfg.optim.max_updates, "estimated_seconds": wall_time(cfg.optim.max_updates, timing, **kwargs),
+           "max_tokens": cfg.trainer.max_tokens, "update_freq": cfg.optim.update_freq,
+           **{k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}}
     if budget_minutes is not None:
         if not math.isfinite(budget_minutes) or budget_minutes <= 0:
             raise ConfigError(f"--budget-minutes {budget_minutes}: must be > 0")

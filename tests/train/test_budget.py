@@ -6,6 +6,8 @@ from click.testing import CliRunner
 from asrkit.cli import cli
 from asrkit.train.budget import Timing, num_saves, num_validations, updates_for_budget, wall_time
 
+from .conftest import MICRO_MODEL
+
 TIMING = Timing(seconds_per_update=2.0, audio_seconds_per_update=20.0, validation_seconds=30.0, save_seconds=1.0,
                 timed_updates=20, device="cpu", precision="bf16", cpu="test")
 
@@ -54,3 +56,26 @@ def test_budget_options_need_estimate(micro_config, tmp_path):
     res = CliRunner().invoke(cli, ["pretrain", "--config", str(micro_config), "--exp-dir", str(tmp_path / "exp"),
                                    "--budget-minutes", "5"])
     assert res.exit_code == 1 and "go with --estimate N" in res.output
+
+
+def test_finetune_estimate_times_a_fine_tuning_run(tone_data, tmp_path):
+    """asrkit finetune --estimate: as pretrain's, validation included (greedy WER); the file says what the
+    arithmetic used."""
+    train, valid = tone_data
+    arch = tmp_path / "micro.yaml"
+    arch.write_text(yaml.safe_dump(MICRO_MODEL))
+    conf = tmp_path / "ft.yaml"
+    conf.write_text(yaml.safe_dump({
+        "model": {"init_checkpoint": "", "arch": str(arch), "freeze_finetune_updates": 100, "mask_channel_length": 4,
+                  "mask_prob": 0.3, "mask_length": 3},
+        "data": {"train_manifest": str(train), "valid_manifest": str(valid)},
+        "optim": {"lr": 1e-3, "max_updates": 8},
+        "trainer": {"max_tokens": 40000, "log_every": 1, "valid_every": 4, "save_every": 4, "tensorboard": False}}))
+    out = tmp_path / "estimate.yaml"
+    res = CliRunner().invoke(cli, ["finetune", "--config", str(conf), "--exp-dir", str(tmp_path / "exp"), "--init", "",
+                                   "--estimate", "2", "--estimate-out", str(out)])
+    assert res.exit_code == 0, res.output
+    est = yaml.safe_load(out.read_text())
+    assert est["timed_updates"] == 2 and est["seconds_per_update"] > 0 and est["validation_seconds"] > 0
+    assert (est["max_updates"], est["valid_every"], est["save_every"], est["max_tokens"]) == (8, 4, 4, 40000)
+    assert "fine-tuning time on cpu" in res.output and not (tmp_path / "exp").exists()
