@@ -8,6 +8,7 @@ outputs.
 - :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
 - :mod:`.decode`: ``decode``, ``score``;
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``;
+- :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
 - :mod:`.ui`: the console, progress bars, one-line errors and tables they share, and the handler of
   errors no command expected (``AsrkitGroup``).
 """
@@ -19,6 +20,7 @@ from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
 from .lm import lm
 from .report import benchmark_cmd, compare_cmd, results_cmd
+from .sweep import sweep
 from .train import finetune_cmd, import_checkpoint_cmd, pretrain_cmd
 from .ui import CONTEXT, AsrkitGroup
 
@@ -33,7 +35,7 @@ def cli(debug: bool):
 
 
 for command in (prepare, manifest, lm, pretrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd, score_cmd,
-                results_cmd, benchmark_cmd, compare_cmd):
+                results_cmd, benchmark_cmd, compare_cmd, sweep):
     cli.add_command(command)
 
 __all__ = ["cli"]
