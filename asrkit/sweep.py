@@ -255,9 +255,10 @@ def effect_verdict(effect: Sequence[dict]) -> str:
     if len(effect) < 2 or any(math.isnan(e["gain"]) for e in effect):
         return "label-size effect: needs scratch and pre-trained WERs on two label sizes"
     few, many = effect[0], effect[-1]
-    holds = few["gain"] > many["gain"]
-    return (f"label-size effect {'holds' if holds else 'does not hold'}: pre-training gains "
-            f"{few['gain']:.1f} WER points with {few['labels']} of labels, {many['gain']:.1f} with {many['labels']}")
+    gains = f"{few['gain']:+.1f} WER points with {few['labels']} of labels, {many['gain']:+.1f} with {many['labels']}"
+    if few["gain"] <= 0:
+        return f"label-size effect not shown: pre-training does not lower the WER with {few['labels']} here ({gains})"
+    return f"label-size effect {'holds' if few['gain'] > many['gain'] else 'does not hold'}: pre-training gains {gains}"
 
 
 def _fmt(v, digits: int = 1) -> str:

@@ -156,6 +156,8 @@ def test_label_size_effect_compares_the_gains(sweep_exp):
     flipped = df.assign(test_greedy=[80.0, 70.0, 75.0, 50.0, 20.0])
     assert effect_verdict(label_size_effect(flipped)).startswith("label-size effect does not hold")
     assert "needs" in effect_verdict(label_size_effect(df[df["labels"] == "10m"]))
+    useless = df.assign(test_greedy=[80.0, 85.0, 82.0, 50.0, 55.0])  # pre-training hurts with 10m
+    assert effect_verdict(label_size_effect(useless)).startswith("label-size effect not shown")
 
 
 def test_table_and_plot(sweep_exp, tmp_path):
