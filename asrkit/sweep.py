@@ -81,7 +81,7 @@ def timing_from_estimate(est: Mapping) -> Timing:
 
 def plan_sweep(pretrain: Mapping, costs: Costs, *, budget_seconds: float, elapsed_seconds: float = 0.0,
                updates: int | None = None, max_updates: int = 6400, first: int = FIRST, extra_runs: int = 3,
-               margin: float = 0.1) -> dict:
+               margin: float = 0.2) -> dict:
     """The sweep to run: its pre-training updates (``updates``, or with None the most that fit the budget, up
     to ``max_updates``), its points and its estimated wall time, as plain data for ``plan.yaml``.
 

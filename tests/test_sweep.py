@@ -89,7 +89,7 @@ def test_plan_cli_writes_the_plan_and_its_request(tmp_path):
                                    "--out", str(out)])
     assert res.exit_code == 0, res.output
     plan = yaml.safe_load(out.read_text())
-    expected = plan_sweep(ESTIMATE, Costs(300.0, 150.0, 60.0), budget_seconds=7200, elapsed_seconds=400)
+    expected = plan_sweep(ESTIMATE, Costs(300.0, 90.0, 60.0), budget_seconds=7200, elapsed_seconds=400)
     assert plan["updates"] == expected["updates"] and plan["points"] == expected["points"]
     assert plan["request"] == "a=1 b=2" and plan["finetune_updates"] == 600
     assert "pre-training updates" in res.output

@@ -35,7 +35,7 @@ def _updates(value: str) -> int | None:
               help="`asrkit pretrain --estimate N --estimate-out F` of the pre-training config.")
 @click.option("--finetune-estimate", type=EXISTING, required=True,
               help="`asrkit finetune --estimate N --estimate-out F` of one fine-tuning run (its optim.max_updates).")
-@click.option("--decode-minutes", type=click.FloatRange(min=0), default=2.5,
+@click.option("--decode-minutes", type=click.FloatRange(min=0), default=1.5,
               help="Minutes to decode one fine-tuned model (the recipe's constant: no model to time before).")
 @click.option("--startup-seconds", type=click.FloatRange(min=0), default=20.0,
               help="Start-up of each fine-tuning run, beyond its timed updates.")
@@ -44,7 +44,7 @@ def _updates(value: str) -> int | None:
 @click.option("--budget-minutes", type=click.FloatRange(min=0, min_open=True), default=120.0,
               help="Wall time of the whole run, its first stages included.")
 @click.option("--elapsed-seconds", type=click.FloatRange(min=0), default=0.0, help="Spent already (earlier stages).")
-@click.option("--margin", type=click.FloatRange(0, 1, max_open=True), default=0.1,
+@click.option("--margin", type=click.FloatRange(0, 1, max_open=True), default=0.2,
               help="Share of the budget kept back: timings drift on a shared machine.")
 @click.option("--updates", default="auto", help="Pre-training updates: a number, or auto (the most that fit).")
 @click.option("--max-updates", type=click.IntRange(min=1), default=6400, help="auto's cap (a GPU fits far more).")
