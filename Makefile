@@ -7,11 +7,13 @@ STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
-.PHONY: install tools sclite test test-fast demo table1 bench clean help
+.PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
 	@echo "make table1   make demo, then SEW-D on its corpus (recipes/synth/sewd_tiny): SEW-D Table 1 in miniature"
+	@echo "make reproduce-w2v2  install, then WER against pre-training compute (recipes/synth/w2v2_claims; <= 2 h"
+	@echo "              on 2 CPU cores, minutes on a GPU; REPRODUCE_ARGS=\"--budget-minutes 90\" or \"--pretrain-updates 3200\")"
 	@echo "make test     install, then run the test suite (CI runs this: everything, the slow tests too)"
 	@echo "make test-fast  the test suite without the slow end-to-end recipe and torchrun tests"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
@@ -68,6 +70,13 @@ table1: demo
 	$(VENV)/bin/asrkit compare --out $(TABLE1) \
 	  --model "W2V2 (demo)" $(SYNTH)/w2v2_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/w2v2_tiny/exp/results.tsv \
 	  --model "SEW-D (sew_d_demo)" $(SYNTH)/sewd_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/sewd_tiny/exp/results.tsv
+
+# wav2vec 2.0's claims in miniature (issue 18): does pre-training help, more with more of it, and less as labels
+# grow? A 9-hour pool, pre-training planned into --budget-minutes (120) by timed warm-ups, identical fine-tuning
+# from scratch and from checkpoints at 800, 1600, 3200, ... updates (10m), and from the last and scratch (1h).
+REPRODUCE_ARGS ?=
+reproduce-w2v2: install tools
+	cd $(SYNTH)/w2v2_claims && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(REPRODUCE_ARGS)
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
