@@ -190,7 +190,8 @@ def sweep_rows(results_tsv: str | Path, exp_dir: str | Path, exps: Sequence[str]
     """One row per fine-tuned experiment of ``results_tsv`` (or of ``exps``), its pre-training origin and its
     WERs (:data:`COLUMNS`; NaN where a split/decoder was not scored), sorted by labels then updates. Each
     experiment is ``exp_dir/<exp>``, its ``config.yaml`` naming its training manifest (labels: the manifest's
-    name, ``10m``) and its init checkpoint (relative paths: from the current directory, as the recipe ran)."""
+    name, ``10m``) and its init checkpoint (a relative path: from the current directory, else from the directory
+    ``exp_dir`` is in, where a recipe ran)."""
     from .score import read_results
 
     try:
@@ -210,7 +211,11 @@ def sweep_rows(results_tsv: str | Path, exp_dir: str | Path, exps: Sequence[str]
         manifest = (cfg.get("data") or {}).get("train_manifest")
         if not manifest or "init_checkpoint" not in (cfg.get("model") or {}):
             raise SweepError(f"{config}: not a fine-tuning config (no data.train_manifest / model.init_checkpoint)")
-        origin = checkpoint_origin(cfg["model"]["init_checkpoint"] or "")
+        init = cfg["model"]["init_checkpoint"] or ""
+        if init and not Path(init).is_absolute() and not Path(init).exists():  # run elsewhere than the recipe
+            beside = Path(exp_dir).resolve().parent / init  # a recipe's exp/ sits in the directory it ran from
+            init = str(beside) if beside.exists() else init
+        origin = checkpoint_origin(init)
         row = {"labels": Path(manifest).stem, "exp": name, "pretrain_updates": origin.updates,
                "audio_hours": origin.audio_hours, "audio_counted": origin.audio_counted,
                "valid_accuracy": origin.valid_accuracy}

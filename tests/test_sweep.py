@@ -182,6 +182,18 @@ def test_report_cli_writes_tsv_and_png(sweep_exp):
     assert (sweep_exp / "sweep.png").stat().st_size > 10_000
 
 
+def test_relative_init_checkpoints_are_found_from_the_recipe_directory(sweep_exp, monkeypatch):
+    """A recipe records init checkpoints relative to its directory (exp/pretrain/...): the report finds them
+    from there too, wherever it runs."""
+    config = sweep_exp / "pt2_10m" / "config.yaml"
+    cfg = yaml.safe_load(config.read_text())
+    cfg["model"]["init_checkpoint"] = "exp/pretrain/checkpoint_2.pt"
+    config.write_text(yaml.safe_dump(cfg))
+    monkeypatch.chdir(sweep_exp / "pretrain")
+    df = sweep_rows(sweep_exp / "results.tsv", sweep_exp)
+    assert df.set_index("exp").loc["pt2_10m", "pretrain_updates"] == 2
+
+
 def test_report_names_what_is_missing(sweep_exp):
     (sweep_exp / "pt2_10m" / "config.yaml").unlink()
     res = CliRunner().invoke(cli, ["sweep", "report", str(sweep_exp / "results.tsv")])
