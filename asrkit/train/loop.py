@@ -263,12 +263,17 @@ class Trainer:
             self.console.log(msg)
 
     def _loader(self) -> DataLoader:
+        workers = self._num_workers()
         self.train_set.set_epoch(self.epoch)
         self.sampler.set_epoch(self.epoch)
         return DataLoader(
             self.train_set, batch_sampler=self.sampler, collate_fn=self.train_set.collate,
-            num_workers=self._num_workers(), generator=torch.Generator(),  # keeps the global RNG untouched
+            num_workers=workers, generator=torch.Generator(),  # keeps the global RNG untouched
+            # not persistent: a worker's copy of the dataset would keep the first epoch's crops (set_epoch)
             persistent_workers=False, pin_memory=self.device.type == "cuda",
+            # each worker keeps 4 batches ready (torch's default 2): a slow batch to decode (a long
+            # utterance, speed perturbation) is absorbed before the device runs out of work
+            prefetch_factor=4 if workers > 0 else None,
         )
 
     def _num_workers(self) -> int:
