@@ -7,7 +7,6 @@ import io
 import math
 import re
 
-import pytest
 import torch
 import yaml
 from rich.console import Console
@@ -110,7 +109,8 @@ def test_ctc_finetuning_converts_nothing_per_micro_batch_and_one_vector_per_upda
         "data": {"train_manifest": str(train), "valid_manifest": str(valid)},
         "optim": {"lr": 1e-3, "max_updates": 3, "update_freq": 2},
         "trainer": {"max_tokens": 40000, "log_every": 1, "valid_every": 3, "save_every": 3, "tensorboard": False}}))
-    micro, updates = count_loop_conversions(monkeypatch, lambda: run_finetune(load_finetune_config(path), tmp_path / "ft"))
+    cfg = load_finetune_config(path)
+    micro, updates = count_loop_conversions(monkeypatch, lambda: run_finetune(cfg, tmp_path / "ft"))
     assert micro == [0] * 6 and updates == [1] * 3
 
 
