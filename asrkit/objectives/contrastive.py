@@ -25,13 +25,15 @@ from torch import Tensor
 
 
 def sample_negative_indices(
-    mask: Tensor, num_negatives: int, generator: torch.Generator | None = None
+    mask: Tensor, num_negatives: int, generator: torch.Generator | None = None, num: int | None = None
 ) -> Tensor:
     """Distractor indices for every masked frame.
 
     Args:
         mask: ``(N, T)`` bool, True at the M target frames (masked time steps).
         num_negatives: K (fairseq ``num_negatives``; 100).
+        num: M, ``mask.sum()``, when the caller knows it (the targets' rows): counting it would make the
+            host wait for the device.
 
     Returns:
         ``(M, K)`` indices into the M target frames taken in row-major order (``x[mask]``), each
@@ -40,12 +42,12 @@ def sample_negative_indices(
         ``contrastive_logits`` then masks out.
     """
     counts = mask.sum(dim=1)
-    num = int(counts.sum())
+    num = int(counts.sum()) if num is None else num
     device = mask.device
     if num == 0 or num_negatives == 0:
         return torch.zeros(num, num_negatives, dtype=torch.long, device=device)
     offsets = counts.cumsum(0) - counts
-    utt = torch.repeat_interleave(torch.arange(mask.size(0), device=device), counts)
+    utt = torch.repeat_interleave(torch.arange(mask.size(0), device=device), counts, output_size=num)
     pos = torch.arange(num, device=device) - offsets[utt]  # index within the utterance
     others = (counts[utt] - 1).clamp(min=0)
     u = torch.rand(num, num_negatives, generator=generator, dtype=torch.float64, device=mask.device)
@@ -64,9 +66,8 @@ def contrastive_logits(predictions: Tensor, targets: Tensor, negatives: Tensor, 
     neg_is_pos = (negatives == targets[:, None, :]).all(dim=-1)
     candidates = torch.cat([targets[:, None, :], negatives], dim=1)
     logits = F.cosine_similarity(predictions.float()[:, None, :], candidates.float(), dim=-1) / logit_temp
-    if neg_is_pos.any():
-        logits = torch.cat([logits[:, :1], logits[:, 1:].masked_fill(neg_is_pos, float("-inf"))], dim=1)
-    return logits
+    # unconditionally: asking ``neg_is_pos.any()`` first would make the host wait for the device
+    return torch.cat([logits[:, :1], logits[:, 1:].masked_fill(neg_is_pos, float("-inf"))], dim=1)
 
 
 def contrastive_logits_by_index(predictions: Tensor, targets: Tensor, negative_indices: Tensor,
@@ -93,8 +94,8 @@ def contrastive_logits_by_index(predictions: Tensor, targets: Tensor, negative_i
             same = (codes[negative_indices] == codes[:, None, :]).all(dim=-1)
         else:
             same = (targets[negative_indices] == targets[:, None, :]).all(dim=-1)
-        if same.any():
-            logits = torch.cat([logits[:, :1], logits[:, 1:].masked_fill(same, float("-inf"))], dim=1)
+        # unconditionally: asking ``same.any()`` first would make the host wait for the device
+        logits = torch.cat([logits[:, :1], logits[:, 1:].masked_fill(same, float("-inf"))], dim=1)
     return logits
 
 
@@ -179,7 +180,7 @@ def contrastive_logits_of(out: Any, num_negatives: int, logit_temp: float = 0.1,
                           generator: torch.Generator | None = None) -> Tensor:
     """Logits of eq. 3 from a forward pass's ``predictions``, ``targets`` ``(M, F)``, ``codes`` ``(M, G)`` and
     ``target_mask`` ``(N, T)``; ``sample_codevectors(n, generator)`` gives ``(n, F)`` codebook distractors."""
-    negative_indices = sample_negative_indices(out.target_mask, num_negatives, generator)
+    negative_indices = sample_negative_indices(out.target_mask, num_negatives, generator, num=out.targets.size(0))
     if codebook_negatives > 0:
         num = out.targets.size(0)
         from_codebook = sample_codevectors(num * codebook_negatives, generator).view(num, codebook_negatives, -1)

@@ -135,7 +135,7 @@ class CTCTask:
         loss = F.ctc_loss(log_probs.transpose(0, 1), batch["target"], lengths, batch["target_lengths"],
                           blank=self.tokenizer.blank, reduction="sum", zero_infinity=True)
         n = log_probs.size(0)
-        stats: dict = {"loss": float(loss.detach()) / max(n, 1)}
+        stats: dict = {"loss": loss.detach().to(torch.float64) / max(n, 1)}  # on the device, as float(loss) / n
         if not model.training:
             refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
             # the hypotheses' text as the references': through the tokenizer (sentencepiece's own decoding)

@@ -16,6 +16,11 @@ length-bucketed batches and only rank 0 writes. Work is never lost:
 Gradients follow fairseq: each micro-batch's loss is a *sum* over its ``sample_size``
 targets; at the update the summed gradients are divided by the total sample size over the
 accumulation window and all ranks, so accumulation and DDP equal one large batch.
+
+The host waits for the device once per update, not per micro-batch: losses and statistics stay device
+tensors (summed in float64, as the Python floats they replace were) until a row is logged, a validation
+ends or a checkpoint is written, and whether an update is applied (finite losses and gradients, a
+non-empty window, a stop request under DDP) is read in one small transfer after the gradient norm.
 """
 from __future__ import annotations
 
@@ -78,8 +83,9 @@ class Task(Protocol):
     """What the loop needs from a training objective."""
 
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None
-             ) -> tuple[torch.Tensor, int, dict[str, float]]:
-        """``(loss summed over targets, number of targets, stats summed over targets)``."""
+             ) -> tuple[torch.Tensor, int, dict[str, torch.Tensor | float | tuple[float, float]]]:
+        """``(loss summed over targets, number of targets, stats)``: each stat a mean over the targets (a 0-dim
+        tensor, best left on the device: the loop sums it there, or a float), or a ``(value, weight)`` pair."""
 
     def on_update(self, model: nn.Module, num_updates: int) -> None:
         """Called before each update's forward passes (e.g. Gumbel temperature annealing)."""
@@ -206,10 +212,13 @@ class Trainer:
     def _accum_state(self) -> dict | None:
         if not self._accum or self._accum["micro"] == 0:
             return None
+        window = self._accum
+        self._check_losses(window)
         grads = [None if p.grad is None else p.grad.detach().cpu().clone() for p in self.model.parameters()]
-        stats = self._accum["stats"]  # plain dicts, so that the checkpoint loads with weights_only
-        return {**{k: v for k, v in self._accum.items() if k not in ("grads", "stats")}, "grads": grads,
-                "stats": {"sums": stats.sums, "weights": stats.weights}}
+        # plain data (floats, lists, dicts), so that the checkpoint loads with weights_only
+        return {"micro": window["micro"], "loss": float(window["loss"]), "sample_size": window["sample_size"],
+                "finite": window["finite"], "bad_ids": list(window["bad_ids"]), "grads": grads,
+                "stats": window["stats"].state(), "audio": window.get("audio", 0.0)}
 
     def save(self, consumed: int, is_best: bool = False) -> None:
         """Rank 0 writes the checkpoint; under DDP every rank waits for it and stops when it failed (a full
@@ -249,7 +258,7 @@ class Trainer:
         if accum:
             for p, g in zip(self.model.parameters(), accum["grads"]):
                 p.grad = None if g is None else g.to(self.device)
-            self._accum = {**{k: v for k, v in accum.items() if k != "grads"},
+            self._accum = {**self._new_window(), **{k: v for k, v in accum.items() if k != "grads"},
                            "stats": _Stats.from_state(accum["stats"])}
         set_rng_state(state["rng"])
         self._log(f"resumed from {path} at update {self.num_updates} "
@@ -262,12 +271,17 @@ class Trainer:
             self.console.log(msg)
 
     def _loader(self) -> DataLoader:
+        workers = self._num_workers()
         self.train_set.set_epoch(self.epoch)
         self.sampler.set_epoch(self.epoch)
         return DataLoader(
             self.train_set, batch_sampler=self.sampler, collate_fn=self.train_set.collate,
-            num_workers=self._num_workers(), generator=torch.Generator(),  # keeps the global RNG untouched
+            num_workers=workers, generator=torch.Generator(),  # keeps the global RNG untouched
+            # not persistent: a worker's copy of the dataset would keep the first epoch's crops (set_epoch)
             persistent_workers=False, pin_memory=self.device.type == "cuda",
+            # each worker keeps 4 batches ready (torch's default 2): a slow batch to decode (a long
+            # utterance, speed perturbation) is absorbed before the device runs out of work
+            prefetch_factor=4 if workers > 0 else None,
         )
 
     def _num_workers(self) -> int:
@@ -278,39 +292,63 @@ class Trainer:
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
-    def _micro_step(self, batch: dict, last_in_window: bool) -> tuple[float, int, dict]:
+    def _micro_step(self, batch: dict, last_in_window: bool) -> tuple[torch.Tensor, int, dict]:
+        """Forward and backward of one micro-batch, without waiting for the device: ``(loss, sample size,
+        stats)``, the loss (detached) and the task's tensor stats still on the device. A non-finite loss is
+        back-propagated too (every rank runs the same backward, so DDP's all-reduce stays in step); its
+        gradients are discarded with the update, which ``_update`` skips."""
         sync = contextlib.nullcontext() if last_in_window or not _is_dist() else self.ddp_model.no_sync()
         with sync:
             with autocast(self.precision, self.device):
                 loss, sample_size, stats = self.task.loss(self.ddp_model, batch)
-            if not torch.isfinite(loss.detach()):
-                # a zero backward keeps DDP's gradient all-reduce in step with the other ranks
-                zero = sum(p.sum() * 0.0 for p in self.model.parameters() if p.requires_grad)
-                zero.backward()
-                return math.nan, sample_size, stats
             self.scaler.scale(loss).backward()
-        return float(loss.detach()), sample_size, stats
+        return loss.detach(), sample_size, stats
 
     def _update(self, window: dict) -> bool:
-        """Apply the accumulated gradients; False when the update was skipped."""
-        loss_sum, sample_size, finite, stop, audio = _all_reduce(
-            [window["loss"], float(window["sample_size"]), float(window["finite"]), float(self.stop_requested),
-             window.get("audio", 0.0)], self.device)
-        self._stop_agreed = stop > 0
+        """Apply the accumulated gradients; False when the update was skipped (a non-finite loss or gradient,
+        no targets). The host waits for the device once, for one small vector: the gradient norm, the
+        window's non-finite losses and, under DDP, the all-reduced sample size and stop requests."""
         params = [p for p in self.model.parameters() if p.grad is not None]
-        if finite < self.world_size or sample_size == 0:
-            self.optimizer.zero_grad(set_to_none=True)
-            return False
+        checks = [finite for _, finite in window["checks"]]
+        bad = (~torch.stack(checks).all()).to(torch.float64).reshape(1) if checks else None
+        if _is_dist():
+            counts = torch.tensor([float(not window["finite"]), float(window["sample_size"]),
+                                   float(self.stop_requested), window.get("audio", 0.0)], dtype=torch.float64)
+            if self.device.type == "cuda":
+                counts = counts.pin_memory()
+            counts = counts.to(self.device, non_blocking=True)  # a device tensor: no host wait
+            if bad is not None:
+                counts[:1] += bad
+            dist.all_reduce(counts)
+            # DDP averaged over ranks; we want the mean per target. Rounded to the gradients' dtype as a
+            # Python scale would be
+            scale = (self.world_size / counts[1]).to(params[0].grad.dtype)
+        else:
+            if not window["finite"] or window["sample_size"] == 0:  # known here (a resumed window): no device work
+                self.optimizer.zero_grad(set_to_none=True)
+                return False
+            counts = bad if bad is not None else torch.zeros(1, dtype=torch.float64, device=self.device)
+            scale = 1 / window["sample_size"]
         self.scaler.unscale_(self.optimizer)
-        scale = self.world_size / sample_size  # DDP averaged over ranks; we want the mean per target
-        for p in params:
-            p.grad.mul_(scale)
+        torch._foreach_mul_([p.grad for p in params], scale)
         if self.optim_cfg.clip_norm > 0:
             grad_norm = torch.nn.utils.clip_grad_norm_(params, self.optim_cfg.clip_norm)
         else:
             grad_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))
-        window["grad_norm"] = float(grad_norm)
-        if not torch.isfinite(grad_norm):
+        # the update's one host synchronisation
+        grad_norm, *counts = torch.cat([grad_norm.detach().to(torch.float64).reshape(1), counts]).tolist()
+        if _is_dist():
+            nonfinite, sample_size, stop, audio = counts
+            self._stop_agreed = stop > 0
+        else:
+            (nonfinite,), sample_size, audio = counts, window["sample_size"], window.get("audio", 0.0)
+        if nonfinite > 0 or sample_size == 0:
+            if self.precision == "fp16":  # forget the unscale_ above, leaving the scale as it was
+                self.scaler.update(self.scaler.get_scale())
+            self.optimizer.zero_grad(set_to_none=True)
+            return False
+        window["grad_norm"] = grad_norm
+        if not math.isfinite(grad_norm):
             if self.precision == "fp16":
                 self.scaler.step(self.optimizer)  # skips the step; update() lowers the scale
                 self.scaler.update()
@@ -359,21 +397,19 @@ class Trainer:
                             consumed += 1
                             continue
                         used += 1
+                        seconds = float(batch["lengths"].sum()) / self.train_set.sample_rate \
+                            if "lengths" in batch else 0.0  # on the host, before the copy
+                        audio_s += seconds
+                        window["audio"] = window.get("audio", 0.0) + seconds
                         batch = self._to_device(batch)
                         window["micro"] += 1
                         loss, n, stats = self._micro_step(batch, window["micro"] == update_freq)
                         consumed += 1
-                        seconds = float(batch["lengths"].sum()) / self.train_set.sample_rate \
-                            if "lengths" in batch else 0.0
-                        audio_s += seconds
-                        window["audio"] = window.get("audio", 0.0) + seconds
-                        if math.isnan(loss):
-                            window["finite"] = False
-                            window["bad_ids"] += list(batch["ids"])
-                        else:
-                            window["loss"] += loss
-                            window["sample_size"] += n
-                            window["stats"].add(stats, n)
+                        # all on the device: _update reads the flags, a logged row the sums
+                        window["checks"].append((list(batch["ids"]), torch.isfinite(loss)))
+                        window["loss"] = window["loss"] + loss.to(torch.float64)
+                        window["sample_size"] += n
+                        window["stats"].add(stats, n)
                         if window["micro"] == update_freq:
                             if self._update(window):
                                 self.num_updates += 1
@@ -430,10 +466,26 @@ class Trainer:
 
     @staticmethod
     def _new_window() -> dict:
+        """The accumulation window. ``checks``: ``(utterance ids, finite-loss flag on the device)`` per micro-batch
+        not yet looked at; ``finite``/``bad_ids``: what was (``_check_losses``, or a resumed checkpoint)."""
         return {"micro": 0, "loss": 0.0, "sample_size": 0, "finite": True, "bad_ids": [], "stats": _Stats(),
-                "audio": 0.0}
+                "checks": [], "audio": 0.0}
+
+    @staticmethod
+    def _check_losses(window: dict) -> None:
+        """Read the window's finite-loss flags (a host synchronisation): ``finite`` and the ``bad_ids`` of
+        the micro-batches whose loss was not finite."""
+        if not window["checks"]:
+            return
+        flags = torch.stack([finite for _, finite in window["checks"]]).tolist()
+        for (ids, _), finite in zip(window["checks"], flags):
+            if not finite:
+                window["finite"] = False
+                window["bad_ids"] += ids
+        window["checks"] = []
 
     def _skipped(self, window: dict) -> None:
+        self._check_losses(window)
         self.nonfinite_in_a_row += 1
         ids = ", ".join(window["bad_ids"][:20]) or "(non-finite gradients)"
         self._log(f"[yellow]skipped update {self.num_updates + 1}: non-finite loss/gradients; utterances: {ids}")
@@ -509,11 +561,16 @@ class Trainer:
 
 class _Stats:
     """Weighted sums per key. A stat is a value, weighted by the batch's sample size, or a
-    ``(value, weight)`` pair with its own weight (e.g. WER weighted by reference words)."""
+    ``(value, weight)`` pair with its own weight (e.g. WER weighted by reference words).
+
+    Tensor values are summed where they are, in float64 (the Python floats they replace were float64
+    too, and the sums come out the same, bit for bit): no host synchronisation until ``means()`` or
+    ``state()``. Weights are host numbers (sample sizes) and are summed on the host."""
 
     def __init__(self):
-        self.sums: dict[str, float] = {}
-        self.weights: dict[str, float] = {}
+        self.sums: dict[str, float] = {}  # host sums, of float values (and of tensors once read)
+        self.weights: dict[str, float] = {}  # every key, in the order first seen
+        self._device: dict[tuple[str, ...], torch.Tensor] = {}  # keys -> float64 vector of their sums
 
     @classmethod
     def from_state(cls, state: dict) -> _Stats:
@@ -522,24 +579,57 @@ class _Stats:
         stats.sums, stats.weights = dict(state["sums"]), dict(state["weights"])
         return stats
 
+    def state(self) -> dict:
+        """``{"sums", "weights"}`` as Python floats (a host synchronisation), for a checkpoint."""
+        self._read()
+        return {"sums": dict(self.sums), "weights": dict(self.weights)}
+
     def add(self, stats: dict, weight: float) -> None:
+        keys, values = [], []
         for k, v in stats.items():
             value, w = v if isinstance(v, tuple) else (v, weight)
-            self.sums[k] = self.sums.get(k, 0.0) + float(value) * w
+            if torch.is_tensor(value) and not isinstance(v, tuple):
+                keys.append(k)
+                values.append(value.detach())
+            else:
+                self.sums[k] = self.sums.get(k, 0.0) + float(value) * w
             self.weights[k] = self.weights.get(k, 0.0) + w
+        if keys:
+            # float(value) * weight, as a float64 vector: the same numbers without a host synchronisation
+            self._add_device(tuple(keys), torch.stack(values).to(torch.float64) * weight)
+
+    def _add_device(self, keys: tuple[str, ...], vector: torch.Tensor) -> None:
+        if keys not in self._device:
+            # start from the host's sums (a resumed window's), so that the additions keep their order
+            start = [self.sums.pop(k, 0.0) for k in keys]
+            self._device[keys] = (torch.tensor(start, dtype=torch.float64).to(vector.device) if any(start)
+                                  else torch.zeros(len(keys), dtype=torch.float64, device=vector.device))
+        self._device[keys] = self._device[keys] + vector
 
     def merge(self, other: _Stats) -> None:
         for k, v in other.sums.items():
             self.sums[k] = self.sums.get(k, 0.0) + v
-            self.weights[k] = self.weights.get(k, 0.0) + other.weights[k]
+        for keys, vector in other._device.items():
+            self._add_device(keys, vector)
+        for k, w in other.weights.items():
+            self.weights[k] = self.weights.get(k, 0.0) + w
+
+    def _read(self) -> None:
+        """Bring the device sums to the host (one synchronisation per group of keys, usually one)."""
+        for keys, vector in self._device.items():
+            for k, v in zip(keys, vector.tolist()):
+                self.sums[k] = self.sums.get(k, 0.0) + v
+        self._device = {}
 
     def all_reduce(self, device) -> None:
         if not _is_dist():
             return
+        self._read()
         keys = sorted(self.sums)
         vals = _all_reduce([self.sums[k] for k in keys] + [self.weights[k] for k in keys], device)
         self.sums = dict(zip(keys, vals[: len(keys)]))
         self.weights = dict(zip(keys, vals[len(keys):]))
 
     def means(self) -> dict[str, float]:
-        return {k: v / max(self.weights[k], 1e-12) for k, v in self.sums.items()}
+        self._read()
+        return {k: self.sums[k] / max(self.weights[k], 1e-12) for k in self.weights}

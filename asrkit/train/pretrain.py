@@ -79,9 +79,10 @@ class PretrainTask:
         loss, stats = wav2vec2_objective(net, out, generator, diversity_weight=self.cfg.diversity_weight,
                                          feature_penalty_weight=self.cfg.feature_penalty_weight)
         num = out.targets.size(0)  # fairseq sample_size: the masked frames
-        stats = {k: float(v) for k, v in stats.items() if k != "num_masked"}
-        stats["code_perplexity"] = float(out.code_perplexity)
-        stats["temperature"] = float(out.temperature)
+        # left on the device (the loop sums them there): reading them here would wait for the device
+        stats = {k: v for k, v in stats.items() if k != "num_masked"}
+        stats["code_perplexity"] = out.code_perplexity.detach()
+        stats["temperature"] = out.temperature  # a Python float
         return loss * num, num, stats
 
     def on_update(self, model: nn.Module, num_updates: int) -> None:
