@@ -337,10 +337,3 @@ def plot_sweep(df: pd.DataFrame, out_png: str | Path, split: str = "test") -> Pa
     fig.savefig(out_png, dpi=110)
     plt.close(fig)
     return out_png
-
-
-def write_tsv(df: pd.DataFrame, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, sep="\t", index=False, float_format="%.6g")
-    return path

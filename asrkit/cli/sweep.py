@@ -105,7 +105,8 @@ def plan_cmd(pretrain_estimate, finetune_estimate, decode_minutes, startup_secon
 def report_cmd(results_tsv, exp_dir, exps, out, plot, split):
     """Per fine-tuned experiment: the pre-training it started from (updates, audio seen, validation contrastive
     accuracy) and its dev/test WER, greedy and with the LM; and whether pre-training gains less with more labels."""
-    from ..sweep import SweepError, effect_verdict, label_size_effect, plot_sweep, sweep_rows, sweep_table, write_tsv
+    from ..compare import write_tsv
+    from ..sweep import SweepError, effect_verdict, label_size_effect, plot_sweep, sweep_rows, sweep_table
 
     try:
         df = sweep_rows(results_tsv, exp_dir or results_tsv.parent, exps or None)
