@@ -231,7 +231,6 @@ def check_resume_settings(ckpt: Checkpoint, new: Mapping, allow_changes: Iterabl
 class Experiment:
     exp_dir: Path
     resume_from: Checkpoint | None  # None: a new run
-    config_path: Path | None  # the resolved config written for this start (rank 0)
 
 
 def _rank() -> int:
@@ -272,8 +271,6 @@ def open_experiment(exp_dir: str | Path, cfg: Any, *, resume: bool | str | Path 
             changes = check_resume_settings(ckpt, settings, allow_changes)
             for key, (old, new) in changes.items():
                 log(f"[yellow]resuming with {key} = {new!r} (was {old!r}), as --allow-changes allows")
-        config_path = None
         if rank0:
-            name = "config.yaml" if ckpt is None else f"config.resume_{ckpt.num_updates}.yaml"
-            config_path = save_config(cfg, exp_dir / name)
-        yield Experiment(exp_dir, ckpt, config_path)
+            save_config(cfg, exp_dir / ("config.yaml" if ckpt is None else f"config.resume_{ckpt.num_updates}.yaml"))
+        yield Experiment(exp_dir, ckpt)

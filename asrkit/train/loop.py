@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal
 import time
 from dataclasses import dataclass
@@ -43,7 +42,9 @@ from ..config import check_ranges, field_error
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_training
 from ..precision import Precision, autocast, resolve_precision
+from .distributed import all_reduce, init_distributed, is_dist, world
 from .optim import OptimConfig, build_optimizer, build_scheduler
+from .stats import Stats
 
 
 @dataclass(frozen=True)
@@ -108,37 +109,6 @@ class TrainingInterrupted(RuntimeError):
         self.exit_code = 128 + self.signum
 
 
-def _is_dist() -> bool:
-    return dist.is_available() and dist.is_initialized()
-
-
-def _world() -> tuple[int, int]:
-    return (dist.get_rank(), dist.get_world_size()) if _is_dist() else (0, 1)
-
-
-def init_distributed(device_pref: str) -> torch.device:
-    """Join the process group torchrun describes in the environment (if any); pick the device."""
-    local_rank = int(os.environ.get("LOCAL_RANK", 0))
-    use_cuda = torch.cuda.is_available() and device_pref in ("auto", "cuda")
-    if device_pref not in ("auto", "cuda", "cpu"):
-        device = torch.device(device_pref)
-    else:
-        device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not _is_dist():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return device
-
-
-def _all_reduce(values: list[float], device: torch.device) -> list[float]:
-    if not _is_dist():
-        return values
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return t.tolist()
-
-
 class Trainer:
     """Runs ``task`` on ``model`` over ``train_set`` until ``optim.max_updates``.
 
@@ -155,13 +125,13 @@ class Trainer:
         self.task, self.cfg, self.optim_cfg = task, cfg, optim
         self.exp_dir = Path(exp_dir)
         self.device = init_distributed(cfg.device)
-        self.rank, self.world_size = _world()
+        self.rank, self.world_size = world()
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         self.model = prepare_for_training(model).to(self.device)  # fast modules, same weights and results
         self.ddp_model: nn.Module = self.model
-        if _is_dist():
+        if is_dist():
             self.ddp_model = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True,  # LayerDrop skips whole layers
@@ -230,7 +200,7 @@ class Trainer:
                                 is_best=is_best, keep_last=self.cfg.keep_last, keep_steps=self.cfg.save_updates)
             except CheckpointError as e:
                 error = e
-        if _is_dist() and _all_reduce([float(error is not None)], self.device)[0] and error is None:
+        if is_dist() and all_reduce([float(error is not None)], self.device)[0] and error is None:
             raise TrainingAborted(f"rank 0 could not write the checkpoint of update {self.num_updates} to "
                                   f"{self.exp_dir}; its message says why")
         if error is not None:
@@ -259,7 +229,7 @@ class Trainer:
             for p, g in zip(self.model.parameters(), accum["grads"]):
                 p.grad = None if g is None else g.to(self.device)
             self._accum = {**self._new_window(), **{k: v for k, v in accum.items() if k != "grads"},
-                           "stats": _Stats.from_state(accum["stats"])}
+                           "stats": Stats.from_state(accum["stats"])}
         set_rng_state(state["rng"])
         self._log(f"resumed from {path} at update {self.num_updates} "
                   f"(epoch {self.epoch}, batch {state['sampler']['consumed']}"
@@ -297,7 +267,7 @@ class Trainer:
         stats)``, the loss (detached) and the task's tensor stats still on the device. A non-finite loss is
         back-propagated too (every rank runs the same backward, so DDP's all-reduce stays in step); its
         gradients are discarded with the update, which ``_update`` skips."""
-        sync = contextlib.nullcontext() if last_in_window or not _is_dist() else self.ddp_model.no_sync()
+        sync = contextlib.nullcontext() if last_in_window or not is_dist() else self.ddp_model.no_sync()
         with sync:
             with autocast(self.precision, self.device):
                 loss, sample_size, stats = self.task.loss(self.ddp_model, batch)
@@ -311,7 +281,7 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.grad is not None]
         checks = [finite for _, finite in window["checks"]]
         bad = (~torch.stack(checks).all()).to(torch.float64).reshape(1) if checks else None
-        if _is_dist():
+        if is_dist():
             counts = torch.tensor([float(not window["finite"]), float(window["sample_size"]),
                                    float(self.stop_requested), window.get("audio", 0.0)], dtype=torch.float64)
             if self.device.type == "cuda":
@@ -337,7 +307,7 @@ class Trainer:
             grad_norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))
         # the update's one host synchronisation
         grad_norm, *counts = torch.cat([grad_norm.detach().to(torch.float64).reshape(1), counts]).tolist()
-        if _is_dist():
+        if is_dist():
             nonfinite, sample_size, stop, audio = counts
             self._stop_agreed = stop > 0
         else:
@@ -383,7 +353,7 @@ class Trainer:
         self.model.train()
         self.task.on_update(self.model, self.num_updates)
         last_row: dict = {}
-        t_log, audio_s, log_stats = time.perf_counter(), 0.0, _Stats()
+        t_log, audio_s, log_stats = time.perf_counter(), 0.0, Stats()
         old_handlers = self._install_signal_handlers()
         try:
             with progress_bar(self.console, enabled=self.rank == 0, total=max_updates,
@@ -419,7 +389,7 @@ class Trainer:
                                 if self.num_updates % self.cfg.log_every == 0:
                                     elapsed = time.perf_counter() - t_log
                                     last_row = self._log_row(log_stats, window, audio_s / elapsed, metrics, bar)
-                                    t_log, audio_s, log_stats = time.perf_counter(), 0.0, _Stats()
+                                    t_log, audio_s, log_stats = time.perf_counter(), 0.0, Stats()
                             else:
                                 self._skipped(window)
                             window = self._accum = self._new_window()
@@ -462,13 +432,13 @@ class Trainer:
     def _stopping(self) -> bool:
         """A stop was asked for. Under DDP the ranks agree at each update (its all-reduce carries the
         requests), so that every rank stops after the same micro-batch and saves the same state."""
-        return self._stop_agreed if _is_dist() else self.stop_requested
+        return self._stop_agreed if is_dist() else self.stop_requested
 
     @staticmethod
     def _new_window() -> dict:
         """The accumulation window. ``checks``: ``(utterance ids, finite-loss flag on the device)`` per micro-batch
         not yet looked at; ``finite``/``bad_ids``: what was (``_check_losses``, or a resumed checkpoint)."""
-        return {"micro": 0, "loss": 0.0, "sample_size": 0, "finite": True, "bad_ids": [], "stats": _Stats(),
+        return {"micro": 0, "loss": 0.0, "sample_size": 0, "finite": True, "bad_ids": [], "stats": Stats(),
                 "checks": [], "audio": 0.0}
 
     @staticmethod
@@ -494,7 +464,7 @@ class Trainer:
                 f"{self.nonfinite_in_a_row} updates in a row had non-finite losses or gradients "
                 f"(last utterances: {ids}); lower the learning rate, use fp32/bf16, or check the data")
 
-    def _log_row(self, stats: _Stats, window: dict, throughput: float, metrics, bar) -> dict:
+    def _log_row(self, stats: Stats, window: dict, throughput: float, metrics, bar) -> dict:
         stats.all_reduce(self.device)
         row = {"update": self.num_updates, "epoch": self.epoch, **stats.means(),
                "lr": self.scheduler.get_last_lr()[0], "grad_norm": window.get("grad_norm", math.nan),
@@ -517,7 +487,7 @@ class Trainer:
                                      ids=list(self.valid_set.ids), max_batch_size=self.cfg.max_batch_size or None)
         loader = DataLoader(self.valid_set, batch_sampler=sampler, collate_fn=self.valid_set.collate,
                             num_workers=0)
-        stats = _Stats()
+        stats = Stats()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
             gen = torch.Generator(device=self.device).manual_seed(self.cfg.seed)  # same masks every time
             for batch in loader:
@@ -538,12 +508,20 @@ class Trainer:
 
     # ----------------------------------------------------------------------------------
     def _install_signal_handlers(self):
+        first = {}
+
         def handler(signum, frame):
-            if self.stop_requested:  # second signal: stop now
-                raise KeyboardInterrupt
+            if self.stop_requested:
+                # A second signal a second or more later stops now. One within the second is the same request
+                # delivered twice: torchrun forwards the SIGTERM/SIGINT that a scheduler or a terminal's Ctrl-C
+                # already sent every process of the job, and the save must still happen.
+                if time.monotonic() - first["t"] >= 1.0:
+                    raise KeyboardInterrupt
+                return
+            first["t"] = time.monotonic()
             self.stop_requested, self.stop_signal = True, signum
             self._log(f"[yellow]{signal.Signals(signum).name}: finishing the current micro-batch, then saving "
-                      "(a second one stops at once, without saving)")
+                      "(another signal a second later stops at once, without saving)")
 
         old = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -557,79 +535,3 @@ class Trainer:
     def _restore_signal_handlers(old) -> None:
         for sig, h in old.items():
             signal.signal(sig, h)
-
-
-class _Stats:
-    """Weighted sums per key. A stat is a value, weighted by the batch's sample size, or a
-    ``(value, weight)`` pair with its own weight (e.g. WER weighted by reference words).
-
-    Tensor values are summed where they are, in float64 (the Python floats they replace were float64
-    too, and the sums come out the same, bit for bit): no host synchronisation until ``means()`` or
-    ``state()``. Weights are host numbers (sample sizes) and are summed on the host."""
-
-    def __init__(self):
-        self.sums: dict[str, float] = {}  # host sums, of float values (and of tensors once read)
-        self.weights: dict[str, float] = {}  # every key, in the order first seen
-        self._device: dict[tuple[str, ...], torch.Tensor] = {}  # keys -> float64 vector of their sums
-
-    @classmethod
-    def from_state(cls, state: dict) -> _Stats:
-        """From the ``{"sums", "weights"}`` a checkpoint holds."""
-        stats = cls()
-        stats.sums, stats.weights = dict(state["sums"]), dict(state["weights"])
-        return stats
-
-    def state(self) -> dict:
-        """``{"sums", "weights"}`` as Python floats (a host synchronisation), for a checkpoint."""
-        self._read()
-        return {"sums": dict(self.sums), "weights": dict(self.weights)}
-
-    def add(self, stats: dict, weight: float) -> None:
-        keys, values = [], []
-        for k, v in stats.items():
-            value, w = v if isinstance(v, tuple) else (v, weight)
-            if torch.is_tensor(value) and not isinstance(v, tuple):
-                keys.append(k)
-                values.append(value.detach())
-            else:
-                self.sums[k] = self.sums.get(k, 0.0) + float(value) * w
-            self.weights[k] = self.weights.get(k, 0.0) + w
-        if keys:
-            # float(value) * weight, as a float64 vector: the same numbers without a host synchronisation
-            self._add_device(tuple(keys), torch.stack(values).to(torch.float64) * weight)
-
-    def _add_device(self, keys: tuple[str, ...], vector: torch.Tensor) -> None:
-        if keys not in self._device:
-            # start from the host's sums (a resumed window's), so that the additions keep their order
-            start = [self.sums.pop(k, 0.0) for k in keys]
-            self._device[keys] = (torch.tensor(start, dtype=torch.float64).to(vector.device) if any(start)
-                                  else torch.zeros(len(keys), dtype=torch.float64, device=vector.device))
-        self._device[keys] = self._device[keys] + vector
-
-    def merge(self, other: _Stats) -> None:
-        for k, v in other.sums.items():
-            self.sums[k] = self.sums.get(k, 0.0) + v
-        for keys, vector in other._device.items():
-            self._add_device(keys, vector)
-        for k, w in other.weights.items():
-            self.weights[k] = self.weights.get(k, 0.0) + w
-
-    def _read(self) -> None:
-        """Bring the device sums to the host (one synchronisation per group of keys, usually one)."""
-        for keys, vector in self._device.items():
-            for k, v in zip(keys, vector.tolist()):
-                self.sums[k] = self.sums.get(k, 0.0) + v
-        self._device = {}
-
-    def all_reduce(self, device) -> None:
-        if not _is_dist():
-            return
-        self._read()
-        keys = sorted(self.sums)
-        vals = _all_reduce([self.sums[k] for k in keys] + [self.weights[k] for k in keys], device)
-        self.sums = dict(zip(keys, vals[: len(keys)]))
-        self.weights = dict(zip(keys, vals[len(keys):]))
-
-    def means(self) -> dict[str, float]:
-        self._read()
-        return {k: self.sums[k] / max(self.weights[k], 1e-12) for k in self.weights}

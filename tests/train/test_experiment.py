@@ -162,3 +162,20 @@ def test_resuming_on_other_data_is_a_clear_error(micro_config, tone_data, tmp_pa
     out = flat(res.output)
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert f"{tmp_path / LAST}: cannot resume the batch order" in out
+
+
+def test_a_signal_delivered_twice_at_once_still_saves(micro_config, tmp_path):
+    """torchrun forwards the SIGTERM a scheduler already sent every process: the copy must not abort the save."""
+    exp = tmp_path / "exp"
+    cmd = [sys.executable, "-m", "asrkit.cli", "pretrain", "--config", str(micro_config), "--exp-dir", str(exp),
+           "--set", "optim.max_updates=100000", "--set", "trainer.save_every=100000"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(lambda: _train_rows(exp), proc, "a logged update")
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, out
+    assert "interrupted by SIGTERM" in out and read_checkpoint(exp / LAST).num_updates >= 1

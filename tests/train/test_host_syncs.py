@@ -12,7 +12,8 @@ import yaml
 from rich.console import Console
 
 from asrkit.train.finetune import load_finetune_config, run_finetune
-from asrkit.train.loop import Trainer, _Stats
+from asrkit.train.loop import Trainer
+from asrkit.train.stats import Stats
 from asrkit.train.pretrain import PretrainTask, load_pretrain_config, run_pretrain
 
 from .conftest import MICRO_MODEL
@@ -115,7 +116,7 @@ def test_ctc_finetuning_converts_nothing_per_micro_batch_and_one_vector_per_upda
 
 
 def test_stats_stay_tensors_until_read_and_sum_as_python_floats_did(monkeypatch):
-    """``_Stats`` adds tensors on their device in float64: the means are the old ``float(value) * weight``
+    """``Stats`` adds tensors on their device in float64: the means are the old ``float(value) * weight``
     sums bit for bit, and nothing is read until ``means()`` (or ``state()``, for a checkpoint)."""
     gen = torch.Generator().manual_seed(0)
     batches = [({"a": torch.rand((), generator=gen), "b": torch.rand((), generator=gen).to(torch.bfloat16),
@@ -140,14 +141,14 @@ def test_stats_stay_tensors_until_read_and_sum_as_python_floats_did(monkeypatch)
     counter = ConversionCounter(monkeypatch)
 
     def accumulate(restore_after=None):
-        total = _Stats()
+        total = Stats()
         for i, window in enumerate(windows):
-            stats = _Stats()
+            stats = Stats()
             for j, (s, n) in enumerate(window):
                 stats.add(s, n)
                 if (i, j) == restore_after:  # a checkpoint mid-window, then a resume
                     state = stats.state()
-                    stats = _Stats.from_state(state)
+                    stats = Stats.from_state(state)
             total.merge(stats)
         return total
 
