@@ -285,7 +285,7 @@ class AudioVisualModel(nn.Module):
         return self.video_encoder.num_tokens(self.cfg.num_frames, self.cfg.image_size, self.cfg.image_size)
 
     def audio_targets(self, fbank: Tensor, frame_padding: Tensor | None) -> tuple[Tensor, Tensor]:
-        """``(N, T, F)`` fbank -> targets ``(N, T // 4, 4 F)`` ((frame, bin) order) and their padding ``(N, T // 4)``."""
+        """``(N, T, F)`` fbank -> targets ``(N, T // 4, 4 F)`` ((frame, bin) order), their padding ``(N, T // 4)``."""
         n, t, f = fbank.shape
         k = ConformerEncoder.frames_per_token
         num = t // k
@@ -312,6 +312,12 @@ class AudioVisualModel(nn.Module):
         ``num_audio_tokens`` / ``num_video_tokens`` tokens (``objectives.mae.random_token_mask``)."""
         drop = self.cfg.mae_input == "drop"
         fbank, frame_padding = self.audio_encoder.features(source, padding_mask)
+        num = audio_mask.masked.size(1)
+        k = ConformerEncoder.frames_per_token
+        if frame_padding is not None and fbank.size(1) // k > num \
+                and int(self.num_audio_tokens((~frame_padding).sum(dim=1)).max()) <= num:
+            # the batch is padded past its longest utterance: its masks cover the tokens up to that one
+            fbank, frame_padding = fbank[:, : num * k], frame_padding[:, : num * k]
         audio_target, token_padding = self.audio_targets(fbank, frame_padding)
         if audio_mask.masked.shape != audio_target.shape[:2]:
             raise ValueError(f"audio mask of shape {tuple(audio_mask.masked.shape)} for "

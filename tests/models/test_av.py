@@ -154,6 +154,18 @@ def test_padding_does_not_change_an_utterance_s_reconstruction():
     assert torch.allclose(out.video_pred[1], alone.video_pred[0], atol=1e-4)
 
 
+def test_a_batch_padded_past_its_longest_utterance_takes_masks_up_to_that_one():
+    model = _model().eval()
+    source, padding, frames = _batch(model)
+    audio_mask, video_mask = _masks(model, padding)
+    longer = torch.nn.functional.pad(source, (0, 3000))
+    longer_padding = torch.nn.functional.pad(padding, (0, 3000), value=True)
+    with torch.no_grad():
+        a = model.mae(source, padding, frames, audio_mask, video_mask)
+        b = model.mae(longer, longer_padding, frames, audio_mask, video_mask)
+    assert torch.allclose(a.audio_pred, b.audio_pred, atol=1e-5)
+
+
 def _grads(model):
     return {name: p.grad is not None and bool(p.grad.abs().sum() > 0) for name, p in model.named_parameters()}
 

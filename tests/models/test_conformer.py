@@ -103,6 +103,22 @@ def test_a_padded_utterance_gives_what_it_gives_alone(norm):
         assert torch.allclose(h_batch[0, :t], h_alone[0], atol=1e-4)
 
 
+def test_batch_norm_statistics_count_valid_frames_only():
+    from asrkit.models.conformer import MaskedBatchNorm1d
+
+    norm = MaskedBatchNorm1d(3).train()
+    ref = torch.nn.BatchNorm1d(3).train()
+    x = torch.randn(2, 3, 6)
+    padding = torch.tensor([[False] * 6, [False] * 4 + [True] * 2])
+    x[1, :, 4:] = 100.0  # padding content must not matter
+    out = norm(x, padding)
+    valid = torch.cat([x[0].t(), x[1, :, :4].t()])  # (10, 3)
+    expected = ref(valid)
+    assert torch.allclose(out[0].t(), expected[:6], atol=1e-5) and torch.allclose(out[1, :, :4].t(), expected[6:], atol=1e-5)
+    assert torch.allclose(norm.running_mean, ref.running_mean) and torch.allclose(norm.running_var, ref.running_var)
+    assert (out[1, :, 4:] == 0).all()
+
+
 def test_fine_tuning_masks_change_the_input_only_when_asked():
     enc = _tiny()
     enc.masking.mask_prob, enc.masking.mask_channel_prob = 0.5, 0.5
