@@ -309,41 +309,48 @@ class AudioVisualModel(nn.Module):
         """Masked reconstruction of the audio (and the video when given and ``use_video``): ``MAEOutput``.
 
         ``audio_mask`` / ``video_mask`` carry ``masked`` ``(N, L)``, ``keep`` and ``keep_padding`` ``(N, K)`` over
-        ``num_audio_tokens`` / ``num_video_tokens`` tokens (``objectives.mae.random_token_mask``)."""
-        drop = self.cfg.mae_input == "drop"
+        ``num_audio_tokens`` / ``num_video_tokens`` tokens (``objectives.mae.random_token_mask``). ``video`` is
+        uint8 frames ``(N, T, H, W, 3)`` or the output of ``video_input``."""
+        audio, audio_target, token_padding = self._encode_audio(source, padding_mask, audio_mask)
+        visible_video, video_target, grid = None, None, None
+        if video is not None and self.video_encoder is not None:
+            if video_mask is None:
+                raise ValueError("MAE with video needs a video_mask")
+            visible_video, video_target, grid = self._encode_video(self._video(video), video_mask)
+        audio_pred, video_pred = self.decoder(audio, token_padding if token_padding.any() else None,
+                                              visible_video, grid)
+        return MAEOutput(audio_pred, audio_target, ~token_padding, audio_mask.masked, video_pred, video_target,
+                         video_mask.masked if video_pred is not None else None)
+
+    def _encode_audio(self, source: Tensor, padding_mask: Tensor | None,
+                      mask: TokenMaskLike) -> tuple[Visible, Tensor, Tensor]:
+        """The audio encoder's MAE pass: its output for the decoder, the targets and their padding."""
         fbank, frame_padding = self.audio_encoder.features(source, padding_mask)
-        num = audio_mask.masked.size(1)
-        k = ConformerEncoder.frames_per_token
+        num, k = mask.masked.size(1), ConformerEncoder.frames_per_token
         if frame_padding is not None and fbank.size(1) // k > num \
                 and int(self.num_audio_tokens((~frame_padding).sum(dim=1)).max()) <= num:
             # the batch is padded past its longest utterance: its masks cover the tokens up to that one
             fbank, frame_padding = fbank[:, : num * k], frame_padding[:, : num * k]
-        audio_target, token_padding = self.audio_targets(fbank, frame_padding)
-        if audio_mask.masked.shape != audio_target.shape[:2]:
-            raise ValueError(f"audio mask of shape {tuple(audio_mask.masked.shape)} for "
-                             f"{tuple(audio_target.shape[:2])} audio tokens")
-        keep, keep_padding = (audio_mask.keep, audio_mask.keep_padding) if drop else (None, None)
-        enc = self.audio_encoder.encode_tokens(fbank, frame_padding, audio_mask.masked, keep, keep_padding)
-        audio = Visible(enc.x, keep, keep_padding, audio_target.size(1))
-        out = MAEOutput(None, audio_target, ~token_padding, audio_mask.masked)  # type: ignore[arg-type]
-        visible_video, grid = None, None
-        if video is not None and self.video_encoder is not None:
-            if self.video_encoder.frame_mode:
-                raise ValueError("MAE on video needs video_tokens: tubelet (frame tokens have no pixel targets)")
-            if video_mask is None:
-                raise ValueError("MAE with video needs a video_mask")
-            video = self._video(video)
-            out.video_target, out.video_masked = self.video_targets(video), video_mask.masked
-            grid = self.video_encoder.token_grid(*video.shape[2:])
-            if drop:
-                x = self.video_encoder(video, video_mask.keep, video_mask.keep_padding)
-                visible_video = Visible(x, video_mask.keep, video_mask.keep_padding, out.video_target.size(1))
-            else:
-                x = self.video_encoder(self._zero_tubelets(video, video_mask.masked, grid))
-                visible_video = Visible(x, None, None, x.size(1))
-        out.audio_pred, out.video_pred = self.decoder(audio, token_padding if token_padding.any() else None,
-                                                      visible_video, grid)
-        return out
+        target, token_padding = self.audio_targets(fbank, frame_padding)
+        if mask.masked.shape != target.shape[:2]:
+            raise ValueError(f"audio mask of shape {tuple(mask.masked.shape)} for {tuple(target.shape[:2])} "
+                             "audio tokens")
+        keep, keep_padding = (mask.keep, mask.keep_padding) if self.cfg.mae_input == "drop" else (None, None)
+        enc = self.audio_encoder.encode_tokens(fbank, frame_padding, mask.masked, keep, keep_padding)
+        return Visible(enc.x, keep, keep_padding, target.size(1)), target, token_padding
+
+    def _encode_video(self, video: Tensor, mask: TokenMaskLike) -> tuple[Visible, Tensor, tuple[int, int, int]]:
+        """The video encoder's MAE pass: its output for the decoder, the targets and the token grid."""
+        encoder = self.video_encoder
+        assert encoder is not None
+        if encoder.frame_mode:
+            raise ValueError("MAE on video needs video_tokens: tubelet (frame tokens have no pixel targets)")
+        target, grid = self.video_targets(video), encoder.token_grid(*video.shape[2:])
+        if self.cfg.mae_input == "drop":
+            x = encoder(video, mask.keep, mask.keep_padding)
+            return Visible(x, mask.keep, mask.keep_padding, target.size(1)), target, grid
+        x = encoder(self._zero_tubelets(video, mask.masked, grid))
+        return Visible(x, None, None, x.size(1)), target, grid
 
     def _zero_tubelets(self, video: Tensor, masked: Tensor, grid: tuple[int, int, int]) -> Tensor:
         """Zero the pixels of masked tubelets (``mae_input: zero``)."""

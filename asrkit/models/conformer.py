@@ -65,12 +65,12 @@ class FbankFrontEnd(nn.Module):
         self.shift = int(sample_rate * self.frame_shift_ms / 1000)  # 160
 
     def frame_lengths(self, num_samples: Tensor, capped: bool = True) -> Tensor:
-        """Valid fbank frames of ``num_samples``: ``floor((S - 400) / 160) + 1`` (0 below 400), capped at ``max_frames``."""
+        """Valid fbank frames of ``num_samples``: ``floor((S - 400) / 160) + 1`` (0 below 400), at most ``max_frames``."""
         frames = (torch.div(num_samples - self.window, self.shift, rounding_mode="floor") + 1).clamp(min=0)
         return frames.clamp(max=self.max_frames) if capped and self.max_frames > 0 else frames
 
     def forward(self, source: Tensor, padding_mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """``(N, L)`` waveform, ``(N, L)`` padding -> ``(N, T, F)`` fp32 features (zero at padding), ``(N, T)`` padding."""
+        """``(N, L)`` waveform and padding -> ``(N, T, F)`` fp32 features (0 at padding) and ``(N, T)`` padding."""
         from torchaudio.compliance import kaldi
 
         if source.size(-1) < self.window:
@@ -141,7 +141,7 @@ class FbankMasking(nn.Module):
 
 
 def halved_lengths(lengths: Tensor) -> Tensor:
-    """Output frames of one ``Conv1d(kernel 3, stride 2, padding 1)``: ``floor((L - 1) / 2) + 1`` = ceil(L / 2), 0 for 0."""
+    """Output frames of one ``Conv1d(kernel 3, stride 2, padding 1)``: ``floor((L - 1) / 2) + 1`` = ceil(L / 2)."""
     return (torch.div(lengths - 1, 2, rounding_mode="floor") + 1).clamp(min=0)
 
 

@@ -19,16 +19,14 @@ Video is ``(N, 3, T, H, W)`` float (normalised); shapes of tokens are ``(N, L, D
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from asrkit.models.components import (EncoderLayer, FeedForward, SelfAttention, attention_dtype, key_mask)
+from asrkit.models.components import EncoderLayer, FeedForward, SelfAttention, attention_dtype, key_mask
 
 
 def sincos_1d(positions: Tensor, dim: int) -> Tensor:
-    """MAE ``get_1d_sincos_pos_embed_from_grid``: ``(...)`` -> ``(..., dim)``, sin in the first half, cos in the second."""
+    """MAE ``get_1d_sincos_pos_embed_from_grid``: ``(...)`` -> ``(..., dim)``, sin in the first half, then cos."""
     omega = 1.0 / 10000 ** (torch.arange(dim // 2, dtype=torch.float32, device=positions.device) / (dim / 2))
     angles = positions.float().unsqueeze(-1) * omega
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
@@ -103,7 +101,8 @@ class VideoEncoder(nn.Module):
     def token_grid(self, num_frames: int, height: int, width: int) -> tuple[int, int, int]:
         pt, ph, pw = self.patch_size
         if num_frames % pt or height % ph or width % pw:
-            raise ValueError(f"video of {num_frames} x {height} x {width} does not tile into {pt} x {ph} x {pw} patches")
+            raise ValueError(f"video of {num_frames} x {height} x {width} does not tile into "
+                             f"{pt} x {ph} x {pw} patches")
         return num_frames // pt, height // ph, width // pw
 
     def num_tokens(self, num_frames: int, height: int, width: int) -> int:

@@ -242,6 +242,7 @@ def test_bf16_autocast_forward_runs_on_cpu():
         out = model.mae(source, padding, frames, audio_mask, video_mask)
         a, v, _ = model.clr(source, padding, frames)
     assert out.audio_target.dtype == torch.float32 and out.audio_pred.dtype == torch.bfloat16
-    loss = (out.audio_pred.float() - out.audio_target).pow(2).mean() + (out.video_pred.float() - out.video_target).pow(2).mean()
+    loss = (out.audio_pred.float() - out.audio_target).pow(2).mean() \
+        + (out.video_pred.float() - out.video_target).pow(2).mean()
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(a.float()).all() and torch.isfinite(v.float()).all()
