@@ -7,19 +7,29 @@ around multi-head or disentangled attention blocks) and the heads (``predictor_l
 SEW's MLP). The base model receives them built; this module composes them, so ``wav2vec2.py`` never imports
 the models that extend it.
 
+The audio-visual model of multi-stage multi-modal pre-training (Jain et al., 2024, ``model_type: av``) is
+composed here too: ``conformer_encoder`` (the audio encoder later stages keep), ``video_encoder``, the shared
+decoder and the CLR projections, built from an ``AVConfig`` by ``av_model``.
+
 Registering an architecture is one entry in ``ARCHS``: its name and a function building the model from its
-config. ``wav2vec2_model`` builds whichever ``model_type`` a config names.
+config. ``wav2vec2_model`` builds whichever ``model_type`` a config names. ``MODEL_CONFIGS`` gives each
+``model_type`` its config class, and ``model_config_from_dict`` rebuilds either kind of config (a checkpoint's).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from torch import nn
 
+from asrkit.models.av import AudioVisualModel, AVConfig, SharedDecoder, load_av_config
 from asrkit.models.components import FeatureProjection, feature_encoder, parse_conv_layers, transformer_encoder
+from asrkit.models.conformer import ConformerEncoder, FbankMasking, conformer
 from asrkit.models.quantizer import GumbelVectorQuantizer
 from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
 from asrkit.models.sew_d import disentangled_transformer
+from asrkit.models.vit import VideoEncoder, init_vit_params, vit_block
+from asrkit.models.vit import video_encoder as vision_transformer
 from asrkit.models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config
 
 
@@ -109,11 +119,74 @@ def _sew_d(cfg: Wav2Vec2Config) -> Wav2Vec2Model:
     return pretraining_model(cfg, sew_d_context_network)
 
 
-ARCHS: dict[str, Callable[[Wav2Vec2Config], nn.Module]] = {
+def conformer_encoder(cfg: AVConfig) -> ConformerEncoder:
+    """The audio encoder of ``cfg`` (§3.4 of Jain et al.): fbank front end, 4x sub-sampling, Conformer."""
+    masking = FbankMasking(cfg.mask_prob, cfg.mask_length, cfg.mask_channel_prob, cfg.mask_channel_length)
+    return conformer(
+        cfg.encoder_embed_dim, cfg.encoder_layers, cfg.encoder_attention_heads, cfg.encoder_ffn_embed_dim,
+        cfg.conv_kernel_size, conv_norm=cfg.conv_norm, dropout=cfg.dropout, attention_dropout=cfg.attention_dropout,
+        num_mel_bins=cfg.fbank_dim, sample_rate=cfg.sample_rate, feature_norm=cfg.feature_norm,
+        max_frames=cfg.max_frames, masking=masking,
+    )
+
+
+def video_encoder(cfg: AVConfig) -> VideoEncoder:
+    """The video ViT of ``cfg`` (§3.4): tubelets (MAE) or one token per frame (CLR)."""
+    return vision_transformer(
+        cfg.video_embed_dim, cfg.video_layers, cfg.video_attention_heads, cfg.video_mlp_dim,
+        (cfg.video_patch_time, cfg.video_patch_size, cfg.video_patch_size), video_tokens=cfg.video_tokens,
+        pos_embed=cfg.video_pos_embed, input_size=(cfg.num_frames, cfg.image_size, cfg.image_size),
+    )
+
+
+def shared_decoder(cfg: AVConfig) -> SharedDecoder:
+    """The MAE decoder shared by both modalities (§3.4: ViT, 512 wide, 4 blocks)."""
+    d = cfg.decoder_embed_dim
+    blocks = [vit_block(d, cfg.decoder_attention_heads, cfg.decoder_mlp_dim) for _ in range(cfg.decoder_layers)]
+    video = cfg.use_video
+    decoder = SharedDecoder(
+        nn.Linear(cfg.encoder_embed_dim, d), nn.Linear(cfg.video_embed_dim, d) if video else None, blocks, d,
+        nn.Linear(d, cfg.audio_patch_dim), nn.Linear(d, cfg.video_patch_dim) if video else None, cfg.decoder_mode,
+    )
+    for module in (decoder.audio_embed, decoder.video_embed, decoder.blocks, decoder.audio_head, decoder.video_head):
+        if module is not None:
+            module.apply(init_vit_params)
+    return decoder
+
+
+def _av(cfg: AVConfig) -> AudioVisualModel:
+    """Built in a fixed order (audio encoder, video encoder, decoder, projections), so a seed fixes the weights."""
+    audio = conformer_encoder(cfg)
+    video = video_encoder(cfg) if cfg.use_video else None
+    decoder = shared_decoder(cfg)
+    audio_proj = nn.Linear(cfg.encoder_embed_dim, cfg.clr_dim)
+    video_proj = nn.Linear(cfg.video_embed_dim, cfg.clr_dim) if cfg.use_video else None
+    return AudioVisualModel(cfg, audio, video, decoder, audio_proj, video_proj)
+
+
+ARCHS: dict[str, Callable[[Any], nn.Module]] = {
     "wav2vec2": _wav2vec2,  # Baevski et al., 2020
     "sew": _sew,  # Wu et al., 2021, §3.1-§3.3
     "sew_d": _sew_d,  # Wu et al., 2021, §3.4
+    "av": _av,  # Jain et al., 2024, §3.4: Conformer + ViT encoders, shared MAE decoder, CLR projections
 }
+
+# the config class of every model_type, so that a checkpoint can hold either kind of config
+MODEL_CONFIGS: dict[str, type] = {
+    "wav2vec2": Wav2Vec2Config,
+    "sew": Wav2Vec2Config,
+    "sew_d": Wav2Vec2Config,
+    "av": AVConfig,
+}
+
+
+def model_config_from_dict(values: Mapping[str, Any]) -> Wav2Vec2Config | AVConfig:
+    """The config of ``values["model_type"]`` (wav2vec 2.0's family when absent, as older checkpoints hold),
+    type-checked; unknown keys are errors."""
+    model_type = values.get("model_type", "wav2vec2")
+    if model_type not in MODEL_CONFIGS:
+        raise ValueError(f"unknown model_type {model_type!r}; known: {', '.join(MODEL_CONFIGS)}")
+    return MODEL_CONFIGS[model_type].from_dict(values)
 
 
 def _config(cfg: Wav2Vec2Config | str) -> Wav2Vec2Config:
@@ -142,6 +215,13 @@ def sew_d_model(cfg: Wav2Vec2Config | str = "sew_d_tiny") -> Wav2Vec2Model:
     """SEW-D (Wu et al., 2021, §3): SEW with disentangled attention; Table 2 configs ``sew_d_tiny`` ...
     ``sew_d_base_plus``."""
     return _sew_d(_checked(cfg, "sew_d"))
+
+
+def av_model(cfg: AVConfig | str = "av_tiny") -> AudioVisualModel:
+    """The audio-visual pre-training model (Jain et al., 2024) from an ``AVConfig`` or a named one
+    (``av_tiny``, ``av_audio_tiny``, ``av_paper``)."""
+    cfg = cfg if isinstance(cfg, AVConfig) else load_av_config(cfg)
+    return _av(cfg)
 
 
 def wav2vec2_base() -> Wav2Vec2Model:
