@@ -221,7 +221,7 @@ def test_configs_are_validated_and_model_types_dispatch():
         _micro("sew_d", pos_att_type="c2c")
     with pytest.raises(ConfigError):
         _micro("sew_e")
-    assert set(ARCHS) == {"wav2vec2", "sew", "sew_d"}
+    assert {"wav2vec2", "sew", "sew_d"} <= set(ARCHS)  # and the audio-visual model (tests/models/test_av.py)
     with torch.device("meta"):  # wav2vec2_model builds whichever model_type the config names, through ARCHS
         assert type(wav2vec2_model(_micro("sew")).encoder.transformer).__name__ == "TransformerEncoder"
         assert type(sew_model(_micro("sew")).encoder).__name__ == "SqueezedContextNetwork"
