@@ -200,7 +200,7 @@ def test_config_files_and_defaults():
         Wav2Vec2Config.from_dict({**dataclasses.asdict(base), "mask_probability": 0.5})
     with pytest.raises(ConfigError, match="named configs"):
         load_wav2vec2_config("huge")
-    assert set(ARCHS) == {"wav2vec2", "sew", "sew_d"}
+    assert {"wav2vec2", "sew", "sew_d"} <= set(ARCHS)
 
 
 def test_parse_conv_layers():
