@@ -172,6 +172,15 @@ class Visible:
     num_tokens: int
 
 
+@dataclass
+class AVOutput:
+    """What ``AudioVisualModel.forward`` returns: the MAE pass's output and/or CLR's (audio embedding, video
+    embedding, logit scale); None for a pass the objective does not run."""
+
+    mae: MAEOutput | None
+    clr: tuple[Tensor, Tensor, Tensor] | None
+
+
 class SharedDecoder(nn.Module):
     """The shared MAE decoder (§3.4: a ViT of 4 blocks, 512 wide, for both modalities).
 
@@ -304,6 +313,27 @@ class AudioVisualModel(nn.Module):
         return x.permute(0, 2, 4, 6, 3, 5, 7, 1).reshape(n, (t // pt) * (h // ph) * (w // pw), pt * ph * pw * c)
 
     # objectives' forward passes
+    def forward(self, source: Tensor, padding_mask: Tensor | None = None, video: Tensor | None = None, *,
+                objective: str = "mae", audio_mask: TokenMaskLike | None = None,
+                video_mask: TokenMaskLike | None = None) -> AVOutput:
+        """The forward pass of ``objective`` (mae, clr or mae_clr): ``AVOutput`` with the ``mae`` and/or ``clr``
+        results. Training calls this rather than ``mae``/``clr``, so that DistributedDataParallel sees the
+        pass and all-reduces its gradients."""
+        if objective not in ("mae", "clr", "mae_clr"):
+            raise ValueError(f"objective {objective!r}: choose mae, clr or mae_clr")
+        if video is not None and self.video_encoder is not None:
+            video = self._video(video)  # once for both passes
+        mae = clr = None
+        if objective in ("mae", "mae_clr"):
+            if audio_mask is None:
+                raise ValueError(f"{objective} needs an audio_mask (objectives.mae.random_token_mask)")
+            mae = self.mae(source, padding_mask, video, audio_mask, video_mask)
+        if objective in ("clr", "mae_clr"):
+            if video is None:
+                raise ValueError(f"{objective} needs the video")
+            clr = self.clr(source, padding_mask, video)
+        return AVOutput(mae, clr)
+
     def mae(self, source: Tensor, padding_mask: Tensor | None, video: Tensor | None, audio_mask: TokenMaskLike,
             video_mask: TokenMaskLike | None = None) -> MAEOutput:
         """Masked reconstruction of the audio (and the video when given and ``use_video``): ``MAEOutput``.

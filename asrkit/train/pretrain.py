@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+import yaml
 from torch import nn
 
 from ..checkpoint import checkpoint_header
-from ..config import check_ranges, load_config, to_dict
+from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
 from ..data.audio import SAMPLE_RATE
 from ..data.datasets import SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors, training_manifest
 from ..models.factory import wav2vec2_model
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
 from ..objectives.contrastive import wav2vec2_objective
+from ..utf8 import read_utf8
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
@@ -56,14 +58,44 @@ class PretrainLossConfig:
 
 @dataclass(frozen=True)
 class PretrainConfig:
+    # w2v2 here; mae, clr and mae_clr are the audio-visual objectives (asrkit.train.av_pretrain), whose
+    # config this key selects when the file is read (load_pretrain_config)
+    objective: str = "w2v2"
     model: Wav2Vec2Config = field(default_factory=Wav2Vec2Config)
     data: PretrainDataConfig = field(default_factory=PretrainDataConfig)
     loss: PretrainLossConfig = field(default_factory=PretrainLossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
+    def __post_init__(self) -> None:
+        if self.objective != "w2v2":
+            raise field_error(self, "objective", f"{self.objective!r}: choose w2v2, mae, clr or mae_clr")
 
-def load_pretrain_config(path: str | Path | None, overrides=()) -> PretrainConfig:
+
+def config_objective(path: str | Path | None, overrides=()) -> str:
+    """The ``objective`` a config file and its ``--set`` overrides name (the last override wins), else w2v2."""
+    objective = "w2v2"
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(read_utf8(Path(path), ConfigError)) or {}
+        except (yaml.YAMLError, OSError):
+            loaded = {}  # load_config reports what is wrong with the file
+        if isinstance(loaded, dict) and isinstance(loaded.get("objective"), str):
+            objective = loaded["objective"]
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.strip() == "objective":
+            objective = value.strip()
+    return objective
+
+
+def load_pretrain_config(path: str | Path | None, overrides=()):
+    """A ``PretrainConfig`` (wav2vec 2.0), or an ``AVPretrainConfig`` when the file or ``--set`` names an
+    audio-visual objective (mae, clr, mae_clr)."""
+    from .av_pretrain import AV_OBJECTIVES, load_av_pretrain_config
+
+    if config_objective(path, overrides) in AV_OBJECTIVES:
+        return load_av_pretrain_config(path, overrides)
     return load_config(PretrainConfig, path, overrides, presets={"model": load_wav2vec2_config})
 
 
@@ -121,6 +153,10 @@ def run_pretrain(cfg: PretrainConfig, exp_dir: str | Path, *, resume: bool | Pat
     The data config's ``sample_rate`` and ``normalize`` are written into the model config, which the
     checkpoints and ``config.yaml`` keep, so that decoding and benchmarks read audio as training did.
     """
+    from .av_pretrain import AVPretrainConfig, run_av_pretrain
+
+    if isinstance(cfg, AVPretrainConfig):
+        return run_av_pretrain(cfg, exp_dir, resume=resume, console=console, hooks=hooks, allow_changes=allow_changes)
     exp_dir = Path(exp_dir)
     inputs = dict(sample_rate=cfg.data.sample_rate, normalize=cfg.data.normalize)
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, **inputs))
