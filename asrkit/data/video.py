@@ -282,3 +282,22 @@ def is_silent(wav: np.ndarray, threshold_db: float = -60.0) -> bool:
     """Whether ``wav``'s peak is below ``threshold_db`` dBFS (an all-zero or near-silent track, the silent
     Kinetics clips of cav-mae#5)."""
     return len(wav) == 0 or float(np.max(np.abs(wav))) < 10 ** (threshold_db / 20)
+
+
+def count_frames(path: str | Path) -> int:
+    """Decode every video frame of ``path`` (nothing kept) and count them: what validation trusts, since
+    a header alone does not show a clip that stops decoding part-way."""
+    import av
+
+    n = 0
+    with _open(path) as c:
+        if not c.streams.video:
+            raise VideoError(f"{path}: has no video stream", "missing_video_stream")
+        vs = c.streams.video[0]
+        try:
+            for _ in c.decode(vs):
+                n += 1
+        except (av.FFmpegError, ValueError) as e:
+            raise VideoError(f"{path}: video decoding fails after {n} frames ({e}); re-encode it or drop the clip",
+                             "undecodable_video") from None
+    return n

@@ -135,3 +135,50 @@ def write_kinetics_fixture(root: str | Path) -> dict[str, dict]:
                   "skipped": {"missing_audio_stream": 1, "silent_audio": 1, "missing_video": 1}},
         "validate": {"ids": ["1CIBfZF0zyE_000012_000022"], "labels": ["playing drums"], "skipped": {}},
     }
+
+
+def write_audio_only(path: str | Path, seconds: float = 0.8, seed: int = 0) -> Path:
+    """An mp4 holding only an AAC track (no video stream)."""
+    import av
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wav = clip_audio(seconds, seed).reshape(1, -1)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=SAMPLE_RATE)
+        stream.layout = "mono"
+        for i in range(0, wav.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(wav[:, i:i + 1024]), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = SAMPLE_RATE, i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+def write_av_manifest(path: str | Path, clips: dict[str, str | Path], *, speaker: str = "spk",
+                      text: str = "") -> Path:
+    """An AV manifest (audio = video = the mp4) for ``{id: mp4}``, numbers taken from the files as far as
+    they can be read (zeros where not): for tests that need rows whatever state their files are in."""
+    import pandas as pd
+
+    from ..data.manifest import write_manifest
+    from ..data.video import VideoError, probe, read_audio
+
+    rows = []
+    for utt, mp4 in clips.items():
+        row = {"id": utt, "audio": str(Path(mp4).resolve()), "num_samples": 0, "sample_rate": SAMPLE_RATE,
+               "duration": 0.0, "speaker": speaker, "text": text, "video": str(Path(mp4).resolve()),
+               "num_frames": 0, "fps": float(FPS), "width": SIZE, "height": SIZE}
+        try:
+            info = probe(mp4)
+            if info.has_video:
+                row.update(num_frames=info.num_frames, fps=info.fps, width=info.width, height=info.height)
+            if info.has_audio:
+                n = len(read_audio(mp4, SAMPLE_RATE))
+                row.update(num_samples=n, duration=round(n / SAMPLE_RATE, 4))
+        except VideoError:
+            pass
+        rows.append(row)
+    return write_manifest(pd.DataFrame(rows), path)
