@@ -593,6 +593,9 @@ def validate_av(rows: dict[int, dict[str, str]], numbers: dict[int, _Numbers], a
             found.append(("duration_mismatch", f"num_frames {num_frames} but the video decodes to {video.frames}"))
         # whole-file rows: the decoded lengths; segments (offset): the manifest's
         a = audio.get(audio_of[ln])
+        if (a is not None and a.problem is not None) or (video is not None and video.problem is not None):
+            problems += [Problem(ln, utt, r, d) for r, d in found]
+            continue  # an unreadable stream: its length says nothing more
         a_s = (a.frames / a.sample_rate if not nums.offset and a is not None and a.problem is None and a.sample_rate
                else nums.num_samples / nums.sample_rate)
         v_s = video.frames / row_fps if decoded and not nums.offset else num_frames / row_fps
