@@ -336,6 +336,7 @@ class _Numbers:
     sample_rate: int
     duration: float
     offset: int
+    segment: bool = False  # the row has an offset column: a segment of its file (even one starting at 0)
 
 
 def _parse_numbers(row: dict[str, str]) -> _Numbers | str:
@@ -348,7 +349,7 @@ def _parse_numbers(row: dict[str, str]) -> _Numbers | str:
         return f"non-numeric length column ({e})"
     if num_samples < 0 or rate <= 0 or offset < 0:
         return f"num_samples {num_samples}, sample_rate {rate}, offset {offset} out of range"
-    return _Numbers(num_samples, rate, duration, offset)
+    return _Numbers(num_samples, rate, duration, offset, bool(row.get("offset")))
 
 
 @dataclass(frozen=True)
@@ -378,10 +379,10 @@ def _check_lengths(nums: _Numbers, audio: _AudioResult | None, expected_rate: in
     if abs(nums.duration - nums.num_samples / nums.sample_rate) > _DURATION_TOLERANCE_S:
         length.append(f"duration {nums.duration} s but num_samples/sample_rate is "
                       f"{nums.num_samples / nums.sample_rate:.4f} s")
-    if decoded and nums.offset and nums.offset + nums.num_samples > audio.frames:
+    if decoded and nums.segment and nums.offset + nums.num_samples > audio.frames:
         length.append(f"segment ends at sample {nums.offset + nums.num_samples}, "
                       f"file decodes to {audio.frames}")
-    elif decoded and not nums.offset and nums.num_samples != audio.frames:
+    elif decoded and not nums.segment and nums.num_samples != audio.frames:
         length.append(f"num_samples {nums.num_samples} but file decodes to {audio.frames}")
     if length:
         found.append(("duration_mismatch", "; ".join(length)))
@@ -589,16 +590,16 @@ def validate_av(rows: dict[int, dict[str, str]], numbers: dict[int, _Numbers], a
             if bad_sizes:
                 found.append(("frame_size", f"{', '.join(f'{w}x{h}' for w, h in bad_sizes)}; expected "
                                             f"{frame_size[0]}x{frame_size[1]}"))
-        if decoded and not nums.offset and num_frames != video.frames:
+        if decoded and not nums.segment and num_frames != video.frames:
             found.append(("duration_mismatch", f"num_frames {num_frames} but the video decodes to {video.frames}"))
-        # whole-file rows: the decoded lengths; segments (offset): the manifest's
+        # whole-file rows: the decoded lengths; segments (an offset column): the manifest's
         a = audio.get(audio_of[ln])
         if (a is not None and a.problem is not None) or (video is not None and video.problem is not None):
             problems += [Problem(ln, utt, r, d) for r, d in found]
             continue  # an unreadable stream: its length says nothing more
-        a_s = (a.frames / a.sample_rate if not nums.offset and a is not None and a.problem is None and a.sample_rate
+        a_s = (a.frames / a.sample_rate if not nums.segment and a is not None and a.problem is None and a.sample_rate
                else nums.num_samples / nums.sample_rate)
-        v_s = video.frames / row_fps if decoded and not nums.offset else num_frames / row_fps
+        v_s = video.frames / row_fps if decoded and not nums.segment else num_frames / row_fps
         if abs(a_s - v_s) > 1.0 / row_fps + 1e-6:
             found.append(("av_duration_mismatch", f"audio {a_s:.3f} s, video {v_s:.3f} s: "
                                                   f"{abs(a_s - v_s) * row_fps:.1f} frames apart"))

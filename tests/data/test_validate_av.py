@@ -46,9 +46,10 @@ def test_av_problem_is_reported_with_its_line(av_report, utt, code):
     assert found[0].line == lines[utt]
 
 
-def test_good_clip_passes(av_report):
+def test_good_clip_passes_and_an_unreadable_stream_gets_no_duration_check(av_report):
     report, _ = av_report
     assert not [p for p in report.problems if p.utt_id == "good"]
+    assert [p.reason for p in report.problems if p.utt_id == "mute"] == ["missing_audio_stream"]
 
 
 def test_fix_keeps_good_rows_with_paths_that_resolve(av_report, tmp_path):
