@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""AV manifests for Kinetics(-600): <split>/<class>/<ytid>_<start>_<end>.mp4 + annotations/<split>.csv, shared by all recipes.
+"""AV manifests for Kinetics(-600) (<split>/<class>/<ytid>_<start>_<end>.mp4 + annotations/<split>.csv).
 
     local/prepare_kinetics.py DATA/kinetics600 --out data/manifests/k600 [--split train ...] \
         [--extract-audio] [--num-workers 8]

@@ -117,7 +117,8 @@ def write_kinetics_fixture(root: str | Path) -> dict[str, dict]:
     ``validate`` clips live in ``val/`` as in the common download scripts."""
     root = Path(root)
     rows = {"train": [("playing drums", "--6bJUbfpnQ", 4, 14, "tone"), ("playing drums", "-0NyQ0sj6aA", 25, 35, "none"),
-                      ("riding a bike", "-4wsuPCjDBc", 5, 15, "silent"), ("riding a bike", "0-1MLblaMRA", 0, 10, "tone"),
+                      ("riding a bike", "-4wsuPCjDBc", 5, 15, "silent"),
+                      ("riding a bike", "0-1MLblaMRA", 0, 10, "tone"),
                       ("riding a bike", "0KBgYLX53BY", 30, 40, None)],  # None: listed, not on disk
             "validate": [("playing drums", "1CIBfZF0zyE", 12, 22, "tone")]}
     (root / "annotations").mkdir(parents=True, exist_ok=True)
