@@ -99,14 +99,25 @@ def manifest():
 @click.option("--num-workers", default=2, help="Processes decoding audio.")
 @click.option("--fix", "fix_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write the rows that pass to FIX_DIR/<manifest name> and the others to FIX_DIR/rejected.tsv.")
-def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_workers, fix_dir):
+@click.option("--fps", type=float, default=None, help="Expected video frame rate (AV manifests; default: any).")
+@click.option("--frame-size", default=None, metavar="WxH",
+              help="Expected video frame size, e.g. 96x96 (AV manifests; default: any).")
+def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_workers, fix_dir, fps, frame_size):
     """Check manifests and their audio; report each problem with line, id and reason code.
 
-    Exits 1 when any problem is found (0 with --fix once the kept rows are written).
+    Exits 1 when any problem is found (0 with --fix once the kept rows are written). A manifest with a
+    video column is audio-visual: its videos are decoded too and checked against --fps and --frame-size.
     """
     from ..data.manifest import ManifestError
     from ..data.validate import REASONS, count_rows, fix_manifest, validate_manifest
 
+    size = None
+    if frame_size is not None:
+        try:
+            size = tuple(int(v) for v in frame_size.lower().split("x"))
+            assert len(size) == 2 and min(size) > 0
+        except (ValueError, AssertionError):
+            fail(f"--frame-size {frame_size!r}: expected WIDTHxHEIGHT, e.g. 96x96", 2)
     if fix_dir is not None and len(manifests) != 1:
         fail("--fix takes exactly one manifest", 2)
     reports = []
@@ -116,7 +127,7 @@ def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_
             try:
                 report = validate_manifest(
                     path, sample_rate=sample_rate, charset=charset, text_required=not unlabeled,
-                    check_audio=not no_audio, num_workers=num_workers,
+                    check_audio=not no_audio, num_workers=num_workers, fps=fps, frame_size=size,
                     progress=lambda n, task=task: bar.update(task, advance=n),
                 )
             except ManifestError as e:

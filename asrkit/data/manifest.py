@@ -4,6 +4,16 @@ Columns (in this order, more may follow, e.g. ``offset``, ``translation``, ``int
 
     id  audio  num_samples  sample_rate  duration  speaker  text
 
+Audio-visual manifests add (:data:`AV_COLUMNS`)::
+
+    video  num_frames  fps  width  height        (optional: label, language, offset)
+
+``video`` is an mp4 (relative like ``audio``; empty for an audio-only row); ``audio`` may be the
+same mp4, read through :func:`asrkit.data.video.read_audio`, in which case ``sample_rate`` and
+``num_samples`` are those that reader yields (it resamples), not the AAC track's own. For a row
+that is a segment of its file (LRS3 pretrain split at 15 s), ``offset`` is in samples and the
+video segment starts at frame ``round(offset / sample_rate * fps)``.
+
 ``audio`` is written relative to the manifest's directory so a corpus and its manifests
 can move together; :func:`read_manifest` returns absolute paths. ``offset`` (samples) is
 present for Kaldi ``segments``. Importers/exporters: Kaldi data dirs in, fairseq
@@ -22,7 +32,9 @@ import soundfile as sf
 from ..utf8 import read_utf8
 
 COLUMNS = ["id", "audio", "num_samples", "sample_rate", "duration", "speaker", "text"]
-_STR_COLUMNS = {"id": str, "audio": str, "speaker": str, "text": str}
+AV_COLUMNS = ["video", "num_frames", "fps", "width", "height"]
+_STR_COLUMNS = {"id": str, "audio": str, "speaker": str, "text": str, "video": str, "label": str, "language": str}
+_PATH_COLUMNS = ("audio", "video")
 
 
 class ManifestError(ValueError):
@@ -52,9 +64,21 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
             bad = pd.to_numeric(df[col], errors="coerce").isna()
             line = int(bad.idxmax()) + 2 if bad.any() else "?"
             raise ManifestError(f"{path}:{line}: column {col} must be an integer")
+    if "video" in df.columns:
+        missing = [c for c in AV_COLUMNS if c not in df.columns]
+        if missing:
+            raise ManifestError(f"{path}: an AV manifest (it has a video column) lacks column(s) "
+                                f"{', '.join(missing)}; expected {' '.join(COLUMNS + AV_COLUMNS)}")
     root = path.parent.resolve()
-    df["audio"] = [str(root / a) if not os.path.isabs(a) else a for a in df["audio"]]
+    for col in _PATH_COLUMNS:
+        if col in df.columns:
+            df[col] = [str(root / a) if a and not os.path.isabs(a) else a for a in df[col]]
     return df
+
+
+def is_av_manifest(columns) -> bool:
+    """Whether a manifest with these columns is audio-visual (it has a ``video`` column)."""
+    return "video" in columns
 
 
 def manifest_line(path: str | Path, utt_id: str) -> int | None:
@@ -78,7 +102,9 @@ def write_manifest(df: pd.DataFrame, path: str | Path) -> Path:
         raise ManifestError(f"{path}: cannot write, missing column(s) {', '.join(missing)}")
     out = df[COLUMNS + [c for c in df.columns if c not in COLUMNS]].copy()
     root = path.parent.resolve()
-    out["audio"] = [os.path.relpath(a, root) if os.path.isabs(a) else a for a in out["audio"]]
+    for col in _PATH_COLUMNS:
+        if col in out.columns:
+            out[col] = [os.path.relpath(a, root) if a and os.path.isabs(a) else a for a in out[col]]
     tmp = path.with_name(path.name + ".tmp")
     out.to_csv(tmp, sep="\t", index=False, quoting=csv.QUOTE_NONE, encoding="utf-8", lineterminator="\n")
     os.replace(tmp, path)

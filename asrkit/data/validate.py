@@ -11,6 +11,7 @@ or a FLAC that decodes fewer samples than its STREAMINFO promises.
 """
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from collections import Counter
@@ -24,7 +25,7 @@ import pandas as pd
 import soundfile as sf
 
 from asrkit.data.audio import SAMPLE_RATE, audio_file_problem
-from asrkit.data.manifest import COLUMNS, ManifestError, write_manifest
+from asrkit.data.manifest import AV_COLUMNS, COLUMNS, ManifestError, is_av_manifest, write_manifest
 
 LIBRISPEECH_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ' "
 
@@ -56,6 +57,21 @@ REASONS: dict[str, str] = {
                          "regenerate the manifest",
     "empty_text": "transcript is empty; drop the row, or validate as unlabeled data",
     "bad_chars": "transcript has characters outside the allowed set; normalize the text",
+    # audio-visual manifests (a video column; see validate_av below)
+    "missing_video": "video file does not exist or is not a regular file; fix the path or drop the row",
+    "undecodable_video": "the video cannot be opened or stops decoding part-way; re-encode it "
+                         "(ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4) or drop the row",
+    "missing_video_stream": "the video file has no video stream; drop the row, or empty its video column "
+                            "to use it audio-only",
+    "missing_audio_stream": "the file in the audio column has no audio stream (common in Kinetics); drop the row",
+    "silent_audio": "the audio track is silent (peak below -60 dBFS; Kinetics clips without sound, cav-mae#5); "
+                    "drop the row",
+    "av_duration_mismatch": "audio and video durations differ by more than one frame; re-extract the clip or "
+                            "drop the row",
+    "frame_size": "video width/height differ from the expected ones (--frame-size); resize the corpus "
+                  "(ffmpeg -vf scale=W:H) and regenerate the manifest",
+    "fps": "video frame rate (manifest or file) differs from the expected one (--fps); re-encode the corpus "
+           "(ffmpeg -r FPS) and regenerate the manifest",
 }
 
 # Problems that fix_manifest repairs by rewriting the row instead of rejecting it.
@@ -110,6 +126,8 @@ def validate_manifest(
     check_audio: bool = True,
     num_workers: int = 2,
     progress: Callable[[int], None] | None = None,
+    fps: float | None = None,
+    frame_size: tuple[int, int] | None = None,
 ) -> ValidationReport:
     """Check every line of a manifest; see :data:`REASONS` for what is reported.
 
@@ -117,6 +135,10 @@ def validate_manifest(
     data. ``num_workers`` processes decode audio (1: in this process). ``progress`` is
     called with the number of rows just finished; the total is :func:`count_rows`.
     A file found truncated or undecodable gets no duration_mismatch on top.
+
+    An audio-visual manifest (a ``video`` column) is also checked by :func:`validate_av`: ``fps`` and
+    ``frame_size`` ``(width, height)``, when given, are the expected ones. An ``audio`` that is a container
+    (an mp4) is decoded through :mod:`asrkit.data.video` at ``sample_rate``.
     """
     path = Path(path)
     if not path.is_file():
@@ -134,7 +156,8 @@ def validate_manifest(
     if any(_BOM in c for c in header.split("\t")):
         where = "file start" if header.startswith(_BOM) else "the header"
         problems.append(Problem(1, "", "bom", f"UTF-8 BOM at {where}"))
-    missing = [c for c in COLUMNS if c not in columns]
+    av = is_av_manifest(columns)
+    missing = [c for c in COLUMNS + (AV_COLUMNS if av else []) if c not in columns]
     repeated = sorted(c for c, n in Counter(columns).items() if n > 1)
     if missing or repeated:
         detail = "; ".join(filter(None, [
@@ -200,7 +223,8 @@ def validate_manifest(
         lines_of: dict[str, list[int]] = {}
         for ln, audio in audio_of.items():
             lines_of.setdefault(audio, []).append(ln)
-        for audio, result in zip(lines_of, _map(_check_audio, list(lines_of), num_workers)):
+        check = functools.partial(_check_any_audio, sample_rate=sample_rate)
+        for audio, result in zip(lines_of, _map(check, list(lines_of), num_workers)):
             results[audio] = result
             advance(len(lines_of[audio]))
     else:
@@ -210,6 +234,9 @@ def validate_manifest(
         audio = results.get(audio_of[ln])
         problems += [Problem(ln, rows[ln]["id"], r, d)
                      for r, d in _check_lengths(nums, audio, sample_rate)]
+    if av:
+        problems += validate_av(rows, numbers, results, audio_of, root, fps=fps, frame_size=frame_size,
+                                check_files=check_audio, num_workers=num_workers)
     problems.sort(key=lambda p: p.line)  # stable: within a line, detection order
     return ValidationReport(path, columns, num_rows, problems, rows)
 
@@ -238,6 +265,8 @@ def fix_manifest(report: ValidationReport, out_dir: str | Path) -> tuple[Path, P
     root = report.manifest.parent.resolve()
     df = pd.DataFrame(kept, columns=report.columns)
     df["audio"] = [_resolve(a, root) for a in df["audio"]]
+    if "video" in df.columns:
+        df["video"] = [_resolve(v, root) if v else v for v in df["video"]]
     write_manifest(df, kept_path)
     rejected_path = out_dir / "rejected.tsv"
     with open(rejected_path, "w", encoding="utf-8", newline="\n") as f:
@@ -307,6 +336,7 @@ class _Numbers:
     sample_rate: int
     duration: float
     offset: int
+    segment: bool = False  # the row has an offset column: a segment of its file (even one starting at 0)
 
 
 def _parse_numbers(row: dict[str, str]) -> _Numbers | str:
@@ -319,7 +349,7 @@ def _parse_numbers(row: dict[str, str]) -> _Numbers | str:
         return f"non-numeric length column ({e})"
     if num_samples < 0 or rate <= 0 or offset < 0:
         return f"num_samples {num_samples}, sample_rate {rate}, offset {offset} out of range"
-    return _Numbers(num_samples, rate, duration, offset)
+    return _Numbers(num_samples, rate, duration, offset, bool(row.get("offset")))
 
 
 @dataclass(frozen=True)
@@ -349,10 +379,10 @@ def _check_lengths(nums: _Numbers, audio: _AudioResult | None, expected_rate: in
     if abs(nums.duration - nums.num_samples / nums.sample_rate) > _DURATION_TOLERANCE_S:
         length.append(f"duration {nums.duration} s but num_samples/sample_rate is "
                       f"{nums.num_samples / nums.sample_rate:.4f} s")
-    if decoded and nums.offset and nums.offset + nums.num_samples > audio.frames:
+    if decoded and nums.segment and nums.offset + nums.num_samples > audio.frames:
         length.append(f"segment ends at sample {nums.offset + nums.num_samples}, "
                       f"file decodes to {audio.frames}")
-    elif decoded and not nums.offset and nums.num_samples != audio.frames:
+    elif decoded and not nums.segment and nums.num_samples != audio.frames:
         length.append(f"num_samples {nums.num_samples} but file decodes to {audio.frames}")
     if length:
         found.append(("duration_mismatch", "; ".join(length)))
@@ -453,3 +483,125 @@ def _flac_total_samples(path: str) -> int | None:
     # STREAMINFO bytes 10..17: sample rate (20 bits), channels (3), bits (5), total samples (36)
     total = int.from_bytes(block[8 + 10:8 + 18], "big") & ((1 << 36) - 1)
     return total or None
+
+
+# ---------------------------------------------------------------------------------------
+# Audio-visual manifests
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _VideoResult:
+    problem: tuple[str, str] | None = None  # missing/undecodable/no stream: no further video checks
+    frames: int = 0  # decoded
+    fps: float = 0.0
+    width: int = 0
+    height: int = 0
+
+
+def _check_any_audio(path: str, sample_rate: int) -> _AudioResult:
+    """:func:`_check_audio` for audio files; a container (mp4) is decoded through the video reader at
+    ``sample_rate`` (the rate its manifest rows state), and a silent track is a problem."""
+    from asrkit.data.video import VideoError, is_container, is_silent, read_audio
+
+    if not is_container(path):
+        return _check_audio(path)
+    problem = audio_file_problem(path)
+    if problem is not None:
+        return _AudioResult(("missing_audio", f"{path} {problem}"))
+    try:
+        wav = read_audio(path, sample_rate)
+    except VideoError as e:
+        reason = e.reason if e.reason in REASONS and e.reason != "undecodable_video" else "undecodable_audio"
+        return _AudioResult((reason, str(e)))
+    if not np.isfinite(wav).all():
+        return _AudioResult(("nonfinite_audio", f"{path}: NaN or infinite samples"), len(wav), sample_rate, 1)
+    if is_silent(wav):
+        return _AudioResult(("silent_audio", f"{path}: peak {float(np.max(np.abs(wav))) if len(wav) else 0:.2g}"),
+                            len(wav), sample_rate, 1)
+    return _AudioResult(None, len(wav), sample_rate, 1)
+
+
+def _check_video(path: str) -> _VideoResult:
+    """Probe ``path`` and decode every frame; runs in a worker process."""
+    from asrkit.data.video import VideoError, count_frames, probe
+
+    problem = audio_file_problem(path)
+    if problem is not None:
+        return _VideoResult(("missing_video", f"{path} {problem}"))
+    try:
+        info = probe(path)
+        if not info.has_video:
+            return _VideoResult(("missing_video_stream", f"{path} has no video stream"))
+        frames = count_frames(path)
+    except VideoError as e:
+        return _VideoResult((e.reason if e.reason in REASONS else "undecodable_video", str(e)))
+    if frames == 0:
+        return _VideoResult(("undecodable_video", f"{path}: no frame decodes"))
+    return _VideoResult(None, frames, info.fps, info.width, info.height)
+
+
+def _parse_av(row: dict[str, str]) -> tuple[int, float, int, int] | str:
+    try:
+        nums = int(row["num_frames"]), float(row["fps"]), int(row["width"]), int(row["height"])
+    except ValueError as e:
+        return f"non-numeric num_frames/fps/width/height ({e})"
+    if nums[0] < 0 or nums[1] <= 0 or nums[2] <= 0 or nums[3] <= 0:
+        return f"num_frames {nums[0]}, fps {nums[1]}, width {nums[2]}, height {nums[3]} out of range"
+    return nums
+
+
+def validate_av(rows: dict[int, dict[str, str]], numbers: dict[int, _Numbers], audio: dict[str, _AudioResult],
+                audio_of: dict[int, str], root: Path, *, fps: float | None = None,
+                frame_size: tuple[int, int] | None = None, check_files: bool = True,
+                num_workers: int = 2) -> list[Problem]:
+    """The AV reason codes for the rows of an AV manifest (``line -> fields``) whose audio numbers parsed:
+    the video column's file (decoded fully), its fps and frame size against the expected ones, its frame count
+    against ``num_frames``, and audio against video duration (more than one frame apart: av_duration_mismatch).
+    A row with an empty video column is audio-only and gets no video checks."""
+    problems: list[Problem] = []
+    parsed: dict[int, tuple] = {}
+    for ln in numbers:
+        if not rows[ln]["video"]:
+            continue
+        av = _parse_av(rows[ln])
+        if isinstance(av, str):
+            problems.append(Problem(ln, rows[ln]["id"], "malformed_row", av))
+        else:
+            parsed[ln] = av
+    video_of = {ln: _resolve(rows[ln]["video"], root) for ln in parsed}
+    results: dict[str, _VideoResult] = {}
+    if check_files:
+        unique = list(dict.fromkeys(video_of.values()))
+        results = dict(zip(unique, _map(_check_video, unique, num_workers)))
+    for ln, (num_frames, row_fps, width, height) in parsed.items():
+        utt, nums = rows[ln]["id"], numbers[ln]
+        video = results.get(video_of[ln])
+        found = []
+        if video is not None and video.problem is not None:
+            found.append(video.problem)
+        decoded = video is not None and video.problem is None
+        if fps is not None:
+            bad = [f"manifest says {row_fps:g}"] if abs(row_fps - fps) > 1e-3 else []
+            bad += [f"file is {video.fps:g}"] if decoded and abs(video.fps - fps) > 1e-3 else []
+            if bad:
+                found.append(("fps", f"{', '.join(bad)} fps; expected {fps:g}"))
+        if frame_size is not None:
+            sizes = {(width, height)} | ({(video.width, video.height)} if decoded else set())
+            bad_sizes = sorted(s for s in sizes if s != tuple(frame_size))
+            if bad_sizes:
+                found.append(("frame_size", f"{', '.join(f'{w}x{h}' for w, h in bad_sizes)}; expected "
+                                            f"{frame_size[0]}x{frame_size[1]}"))
+        if decoded and not nums.segment and num_frames != video.frames:
+            found.append(("duration_mismatch", f"num_frames {num_frames} but the video decodes to {video.frames}"))
+        # whole-file rows: the decoded lengths; segments (an offset column): the manifest's
+        a = audio.get(audio_of[ln])
+        if (a is not None and a.problem is not None) or (video is not None and video.problem is not None):
+            problems += [Problem(ln, utt, r, d) for r, d in found]
+            continue  # an unreadable stream: its length says nothing more
+        a_s = (a.frames / a.sample_rate if not nums.segment and a is not None and a.problem is None and a.sample_rate
+               else nums.num_samples / nums.sample_rate)
+        v_s = video.frames / row_fps if decoded and not nums.segment else num_frames / row_fps
+        if abs(a_s - v_s) > 1.0 / row_fps + 1e-6:
+            found.append(("av_duration_mismatch", f"audio {a_s:.3f} s, video {v_s:.3f} s: "
+                                                  f"{abs(a_s - v_s) * row_fps:.1f} frames apart"))
+        problems += [Problem(ln, utt, r, d) for r, d in found]
+    return problems
