@@ -7,8 +7,9 @@ unless the user trusts the file with ``--trust-checkpoint``). Its keys::
 
     format: "asrkit", version: 2
     kind: "pretrain" | "midtrain" | "ctc"
-    model_config: the full ``Wav2Vec2Config`` of the model (the encoder's, for ctc), including the
-        input it was trained on (``sample_rate``, ``normalize``)
+    model_config: the full config of the model (the encoder's, for ctc), including the input it was trained
+        on (``sample_rate``, ``normalize``): a ``Wav2Vec2Config`` (wav2vec 2.0, SEW, SEW-D) or an ``AVConfig``
+        (the audio-visual model; a ctc model on its Conformer audio encoder), told apart by ``model_type``
     tokens: the output tokens of a ctc model, blank first
     task: metadata of the run (its resolved config), or where an imported model came from
     model: the state dict
@@ -47,8 +48,9 @@ import torch
 from torch import Tensor, nn
 
 from .config import ConfigError, to_dict
-from .models.factory import wav2vec2_model
-from .models.heads import Wav2Vec2ForCTC
+from .models.av import AVConfig
+from .models.factory import ENCODER_PREFIX, build_model, ctc_model, encoder_model, model_config_from_dict, wav2vec2_model
+
 from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 
 FORMAT, VERSION = "asrkit", 2
@@ -77,7 +79,7 @@ class CheckpointError(ConfigError):
 class Checkpoint:
     path: Path
     kind: str  # one of KINDS
-    model_config: Wav2Vec2Config  # of the model; of its encoder for ctc
+    model_config: Wav2Vec2Config | AVConfig  # of the model; of its encoder for ctc
     model: dict[str, Tensor]  # state dict
     tokens: tuple[str, ...] = ()  # ctc output tokens, blank first
     task: dict = field(default_factory=dict)  # the run's resolved config, or where an import came from
@@ -88,7 +90,7 @@ class Checkpoint:
         return int(self.trainer.get("num_updates", 0)) if self.trainer else 0
 
 
-def checkpoint_header(kind: str, model_config: Wav2Vec2Config, *, tokens: Iterable[str] = (),
+def checkpoint_header(kind: str, model_config: Wav2Vec2Config | AVConfig, *, tokens: Iterable[str] = (),
                       task: Mapping | None = None) -> dict:
     """The part of a checkpoint that describes it; add ``model`` (and ``trainer``) and save."""
     if kind not in KINDS:
@@ -244,12 +246,12 @@ def read_checkpoint(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, *,
     return ckpt
 
 
-def _model_config(path: Path, values: Any, overrides: Mapping = {}) -> Wav2Vec2Config:
+def _model_config(path: Path, values: Any, overrides: Mapping = {}) -> Wav2Vec2Config | AVConfig:
     if not isinstance(values, Mapping):
         raise CheckpointError(f"{path}: not an asrkit checkpoint (no model config); convert fairseq/transformers "
                               "weights with `asrkit import-checkpoint`")
     try:
-        return Wav2Vec2Config.from_dict({**values, **overrides})
+        return model_config_from_dict({**values, **overrides})
     except (ConfigError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: its model config is not valid for this asrkit: {e}") from e
 
@@ -292,10 +294,12 @@ def _from_legacy_state(path: Path, state: dict) -> Checkpoint:
 
 
 def encoder_weights(ckpt: Checkpoint) -> dict[str, Tensor]:
-    """The ``Wav2Vec2Model`` part of the checkpoint's weights (a CTC model's ``encoder.*``, unprefixed)."""
-    if ckpt.kind != "ctc":
+    """The encoder's part of the checkpoint's weights, unprefixed: a CTC model's ``encoder.*``, the AV
+    model's ``audio_encoder.*``, a ``Wav2Vec2Model``'s all."""
+    prefix = "encoder." if ckpt.kind == "ctc" else ENCODER_PREFIX[type(ckpt.model_config)]
+    if not prefix:
         return ckpt.model
-    return {k.removeprefix("encoder."): v for k, v in ckpt.model.items() if k.startswith("encoder.")}
+    return {k.removeprefix(prefix): v for k, v in ckpt.model.items() if k.startswith(prefix)}
 
 
 def load_encoder_weights(model: nn.Module, weights: Mapping[str, Tensor], source: str | Path) -> list[str]:
@@ -313,16 +317,18 @@ def load_encoder_weights(model: nn.Module, weights: Mapping[str, Tensor], source
     return missing
 
 
-def load_encoder(path: str | Path, **config_changes: Any) -> tuple[Wav2Vec2Model, Checkpoint]:
-    """The encoder (``Wav2Vec2Model``, with the pre-training heads it has) of a pretrain, midtrain or ctc
-    checkpoint, and the checkpoint. ``config_changes`` replace fields of its config first (the fine-tuning
+def load_encoder(path: str | Path | Checkpoint, **config_changes: Any) -> tuple[nn.Module, Checkpoint]:
+    """The encoder of a pretrain, midtrain or ctc checkpoint (or of an already read ``Checkpoint``), and the
+    checkpoint: a ``Wav2Vec2Model`` with the pre-training heads it has, or the AV model's Conformer audio
+    encoder (``ConformerEncoder``). ``config_changes`` replace fields of its config first (the fine-tuning
     dropouts and masking, say); heads the checkpoint lacks keep their initial values."""
-    ckpt = read_checkpoint(path)
+    ckpt = path if isinstance(path, Checkpoint) else read_checkpoint(path)
+    path = ckpt.path
     try:
         cfg = dataclasses.replace(ckpt.model_config, **config_changes)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: cannot apply {sorted(config_changes)} to its model config: {e}") from e
-    model = wav2vec2_model(cfg)
+    model = encoder_model(cfg)
     load_encoder_weights(model, encoder_weights(ckpt), path)
     return model, ckpt
 
@@ -330,14 +336,15 @@ def load_encoder(path: str | Path, **config_changes: Any) -> tuple[Wav2Vec2Model
 def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: str | torch.device = "cpu"
                ) -> tuple[nn.Module, Checkpoint]:
     """The whole model of the checkpoint's kind, in eval mode on ``device``: a ``Wav2Vec2Model`` for pretrain
-    and midtrain, a ``Wav2Vec2ForCTC`` over ``ckpt.tokens`` for ctc. ``kinds``: the kinds the caller accepts."""
+    and midtrain (``AudioVisualModel`` for an AV one), a ``CTCModel`` over ``ckpt.tokens`` for ctc. ``kinds``:
+    the kinds the caller accepts."""
     ckpt = read_checkpoint(path, kinds)
     if ckpt.kind == "ctc":
         if not ckpt.tokens:
             raise CheckpointError(f"{path}: CTC checkpoint without its token list; fine-tune again")
-        model = Wav2Vec2ForCTC(wav2vec2_model(ckpt.model_config), len(ckpt.tokens))
+        model = ctc_model(encoder_model(ckpt.model_config), ckpt.model_config, len(ckpt.tokens))
     else:
-        model = wav2vec2_model(ckpt.model_config)
+        model = build_model(ckpt.model_config)
     try:
         model.load_state_dict(ckpt.model)
     except RuntimeError as e:

@@ -17,7 +17,7 @@ from ..data.datasets import AudioDataset
 from ..data.manifest import ManifestError, read_manifest
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_inference
-from ..models.heads import Wav2Vec2ForCTC
+from ..models.heads import CTCModel
 from ..precision import autocast, resolve_precision
 
 
@@ -40,7 +40,7 @@ def _check_sample_rates(df, manifest: str | Path, sample_rate: int) -> None:
 
 
 @torch.no_grad()
-def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, resample: bool = False,
+def compute_emissions(model: CTCModel, manifest: str | Path, *, resample: bool = False,
                       max_tokens: int = 1_600_000, precision: str = "fp32", device: str = "cpu",
                       progress: Callable[[int], None] | None = None) -> Emissions:
     """Log-probabilities for every utterance of ``manifest``, in manifest order.
@@ -49,17 +49,16 @@ def compute_emissions(model: Wav2Vec2ForCTC, manifest: str | Path, *, resample: 
     another rate is an error unless ``resample`` is set.
     """
     model = prepare_for_inference(model, device)
-    cfg = model.encoder.cfg
     df = read_manifest(manifest)
     if len(df) == 0:
         raise ManifestError(f"{manifest}: lists no utterances (a header only); nothing to decode")
     if not resample:
-        _check_sample_rates(df, manifest, cfg.sample_rate)
-    ds = AudioDataset(df, sample_rate=cfg.sample_rate, resample=resample, normalize=cfg.normalize, seed=0,
+        _check_sample_rates(df, manifest, model.sample_rate)
+    ds = AudioDataset(df, sample_rate=model.sample_rate, resample=resample, normalize=model.normalize, seed=0,
                       source=manifest)
     texts, speakers = dict(zip(df["id"], df["text"])), dict(zip(df["id"], df["speaker"]))
     # zero-length (or too short for one frame) audio cannot go through the encoder: empty emission
-    receptive = model.encoder.feature_encoder.receptive_field
+    receptive = model.min_samples
     usable = [i for i, n in enumerate(ds.sizes) if n >= receptive]
     sampler = BucketBatchSampler([int(ds.sizes[i]) for i in usable], max(max_tokens, int(ds.sizes.max(initial=1))),
                                  shuffle=False)

@@ -331,6 +331,11 @@ class ConformerEncoder(nn.Module):
         self.num_layers = len(self.blocks)
         self.downsample_rate = front_end.shift * self.frames_per_token  # 640 samples at 16 kHz
 
+    @property
+    def min_samples(self) -> int:
+        """The shortest input giving one output frame: one fbank window."""
+        return self.front_end.window
+
     def output_lengths(self, num_samples: Tensor) -> Tensor:
         """Valid output frames for ``(N,)`` sample counts: ``ceil(min(frames, max_frames) / 4)``."""
         return subsampled_lengths(self.front_end.frame_lengths(num_samples))

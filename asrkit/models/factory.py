@@ -18,6 +18,7 @@ config. ``wav2vec2_model`` builds whichever ``model_type`` a config names. ``MOD
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -25,6 +26,7 @@ from torch import nn
 from asrkit.models.av import AudioVisualModel, AVConfig, SharedDecoder, load_av_config
 from asrkit.models.components import FeatureProjection, feature_encoder, parse_conv_layers, transformer_encoder
 from asrkit.models.conformer import ConformerEncoder, FbankMasking, conformer
+from asrkit.models.heads import CTCModel, Wav2Vec2ForCTC
 from asrkit.models.quantizer import GumbelVectorQuantizer
 from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
 from asrkit.models.sew_d import disentangled_transformer
@@ -187,6 +189,46 @@ def model_config_from_dict(values: Mapping[str, Any]) -> Wav2Vec2Config | AVConf
     if model_type not in MODEL_CONFIGS:
         raise ValueError(f"unknown model_type {model_type!r}; known: {', '.join(MODEL_CONFIGS)}")
     return MODEL_CONFIGS[model_type].from_dict(values)
+
+
+def load_model_config(name_or_path: str, overrides=()) -> Wav2Vec2Config | AVConfig:
+    """A named model config (any of ``asrkit/conf/model``) or a YAML path, of whichever ``model_type`` it names."""
+    import yaml
+
+    from asrkit.models.wav2vec2 import CONFIG_DIR
+
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIG_DIR / f"{name_or_path}.yaml"
+    try:
+        model_type = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("model_type", "wav2vec2")
+    except (OSError, yaml.YAMLError, AttributeError, UnicodeDecodeError):
+        model_type = "wav2vec2"  # the loader says what is wrong with the file
+    if MODEL_CONFIGS.get(model_type) is AVConfig:
+        return load_av_config(name_or_path, overrides)
+    return load_wav2vec2_config(name_or_path, overrides)
+
+
+def build_model(cfg: Wav2Vec2Config | AVConfig) -> nn.Module:
+    """A randomly initialised pre-training model of any ``model_type`` (``ARCHS``)."""
+    return ARCHS[cfg.model_type](cfg)
+
+
+def encoder_model(cfg: Wav2Vec2Config | AVConfig) -> nn.Module:
+    """The encoder that fine-tuning builds on: the ``Wav2Vec2Model`` (with its pre-training heads) of the
+    wav2vec 2.0 family, the Conformer audio encoder of the AV model (the part that later stages keep, §3.4)."""
+    return conformer_encoder(cfg) if isinstance(cfg, AVConfig) else wav2vec2_model(cfg)
+
+
+# where a pre-training model keeps its encoder (the part fine-tuning takes), by model config class
+ENCODER_PREFIX: dict[type, str] = {Wav2Vec2Config: "", AVConfig: "audio_encoder."}
+
+
+def ctc_model(encoder: nn.Module, cfg: Wav2Vec2Config | AVConfig, vocab_size: int, **options: Any) -> CTCModel:
+    """The CTC model over ``encoder`` (of ``encoder_model(cfg)``); ``options``: ``CTCModel``'s."""
+    if isinstance(encoder, Wav2Vec2Model):
+        return Wav2Vec2ForCTC(encoder, vocab_size, **options)
+    return CTCModel(encoder, cfg, vocab_size, **options)
 
 
 def _config(cfg: Wav2Vec2Config | str) -> Wav2Vec2Config:

@@ -243,6 +243,20 @@ class Wav2Vec2Model(nn.Module):
         self.quantizer = quantizer
         self.final_proj = final_proj if final_proj is not None else nn.Linear(cfg.encoder_embed_dim, cfg.final_dim)
 
+    @property
+    def embed_dim(self) -> int:
+        """D, the width of the context representations."""
+        return self.cfg.encoder_embed_dim
+
+    @property
+    def min_samples(self) -> int:
+        """The shortest input giving one frame: the feature encoder's receptive field."""
+        return self.feature_encoder.receptive_field
+
+    def output_lengths(self, num_samples: Tensor) -> Tensor:
+        """Frames for ``(N,)`` sample counts."""
+        return self.feature_encoder.output_lengths(num_samples)
+
     def set_num_updates(self, num_updates: int) -> None:
         """Anneal the Gumbel temperature; call once per optimizer update."""
         self.quantizer.set_num_updates(num_updates)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..checkpoint import checkpoint_header, load_encoder
+from ..checkpoint import checkpoint_header, load_encoder, read_checkpoint
 from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
 from ..data.audio import SAMPLE_RATE
 from ..data.datasets import (SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors, output_sizes,
@@ -26,9 +26,9 @@ from ..data.datasets import (SPEED_RANGE, AudioDataset, check_length_filters, ch
 from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..decode.greedy import best_paths
-from ..models.factory import wav2vec2_model
-from ..models.heads import Wav2Vec2ForCTC
-from ..models.wav2vec2 import DROPOUT, MODEL_RANGES, Wav2Vec2Config, load_wav2vec2_config
+from ..models.factory import ctc_model, encoder_model, load_model_config
+from ..models.heads import CTCModel
+from ..models.wav2vec2 import DROPOUT, MODEL_RANGES
 from ..score import align_many
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
@@ -53,6 +53,9 @@ class FinetuneModelConfig:
     final_dropout: float = 0.0  # before the CTC classifier (fairseq final_dropout)
     feature_grad_mult: float = 0.0  # the feature encoder is not trained (§4.3)
     freeze_finetune_updates: int = 10_000  # only the classifier for the first 10k updates (§4.3)
+    # the encoder never learns and runs in eval mode, only the head trains: the multi-stage paper's ASR and
+    # SUPERB protocol (Jain et al., 2024, §3.3, "encoder weights frozen"); false: wav2vec 2.0's fine-tuning
+    freeze_encoder: bool = False
 
     def __post_init__(self) -> None:
         shared = {f.name: MODEL_RANGES[f.name] for f in dataclasses.fields(self) if f.name in MODEL_RANGES}
@@ -98,29 +101,44 @@ def load_finetune_config(path: str | Path | None, overrides=()) -> FinetuneConfi
     return load_config(FinetuneConfig, path, overrides)
 
 
-def _encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig) -> dict:
-    """The fine-tuning masking/dropout settings and the data's input settings, laid over the encoder config."""
-    names = {f.name for f in dataclasses.fields(Wav2Vec2Config)}
+def _encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig, config_class: type) -> dict:
+    """The fine-tuning masking/dropout settings and the data's input settings, laid over the encoder config:
+    those its class has (the Conformer has no LayerDrop, feature-encoder gradient or waveform normalisation)."""
+    names = {f.name for f in dataclasses.fields(config_class)}
     changes = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in names}
-    return {**changes, "sample_rate": data.sample_rate, "normalize": data.normalize}
+    inputs = {"sample_rate": data.sample_rate, "normalize": data.normalize}
+    return {**changes, **{k: v for k, v in inputs.items() if k in names}}
 
 
 def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDataConfig = FinetuneDataConfig()
-                    ) -> tuple[Wav2Vec2ForCTC, str]:
+                    ) -> tuple[CTCModel, str]:
     """The CTC model and a line saying where its encoder weights came from: a pretrain, midtrain or ctc
-    checkpoint (``asrkit.checkpoint.load_encoder``), or the ``arch`` config from scratch."""
-    changes = _encoder_changes(cfg, data)
+    checkpoint (``asrkit.checkpoint.load_encoder``: wav2vec 2.0 / SEW / SEW-D, or the Conformer audio encoder of
+    an audio-visual one), or the ``arch`` config from scratch."""
     if cfg.init_checkpoint:
-        encoder, ckpt = load_encoder(cfg.init_checkpoint, **changes)
+        ckpt = read_checkpoint(cfg.init_checkpoint)
+        if data.normalize and not hasattr(ckpt.model_config, "normalize"):
+            raise ConfigError(f"{cfg.init_checkpoint}: its encoder normalises filter banks, not the waveform; "
+                              "fine-tune with data.normalize=false")
+        encoder, ckpt = load_encoder(ckpt, **_encoder_changes(cfg, data, type(ckpt.model_config)))
+        encoder_cfg = dataclasses.replace(ckpt.model_config, **_encoder_changes(cfg, data, type(ckpt.model_config)))
         if ckpt.model_config.sample_rate != data.sample_rate:
             raise ConfigError(f"{cfg.init_checkpoint}: pre-trained on {ckpt.model_config.sample_rate} Hz audio, but "
                               f"data.sample_rate is {data.sample_rate}; fine-tune at the encoder's rate "
                               f"(data.sample_rate={ckpt.model_config.sample_rate})")
         origin = f"encoder initialised from {cfg.init_checkpoint} (update {ckpt.num_updates})"
     else:
-        encoder = wav2vec2_model(dataclasses.replace(load_wav2vec2_config(cfg.arch), **changes))
+        if cfg.freeze_encoder:
+            raise ConfigError("model.freeze_encoder with no model.init_checkpoint would train a head on a random "
+                              "encoder; give a pre-trained checkpoint (--init) or set model.freeze_encoder=false")
+        arch = load_model_config(cfg.arch)
+        encoder_cfg = dataclasses.replace(arch, **_encoder_changes(cfg, data, type(arch)))
+        encoder = encoder_model(encoder_cfg)
         origin = f"encoder '{cfg.arch}' trained from scratch"
-    model = Wav2Vec2ForCTC(encoder, vocab_size, cfg.final_dropout, cfg.freeze_finetune_updates)
+    if cfg.freeze_encoder:
+        origin += ", frozen"
+    model = ctc_model(encoder, encoder_cfg, vocab_size, final_dropout=cfg.final_dropout,
+                      freeze_finetune_updates=cfg.freeze_finetune_updates, freeze_encoder=cfg.freeze_encoder)
     return model, origin
 
 
@@ -216,7 +234,7 @@ def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Pat
         model, origin = build_ctc_model(cfg.model, len(tokenizer), cfg.data)
         train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console,
                                          cfg.trainer.max_tokens)
-        header = checkpoint_header("ctc", model.encoder.cfg, tokens=tokenizer.tokens, task=to_dict(cfg))
+        header = checkpoint_header("ctc", model.encoder_config, tokens=tokenizer.tokens, task=to_dict(cfg))
         trainer = Trainer(CTCTask(tokenizer), model, train, valid, exp_dir, cfg.trainer, cfg.optim,
                           checkpoint_header=header, console=console, hooks=hooks)
         if trainer.rank == 0:
