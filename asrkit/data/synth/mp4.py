@@ -5,9 +5,12 @@ the real corpora hold (LRS3 and VoxCeleb2 are H.264 + AAC mp4 at 25 fps): yuv420
 ``crf 18`` (visually lossless for these flat synthetic frames), a keyframe every 25 frames (one per
 second, so a reader seeking to a random clip window decodes at most a second of frames).
 
-Deterministic: the same frames and audio give the same bytes. x264 with several threads may decide
-differently from run to run (frame and slice threads race on rate control), so it runs with one
-thread; the muxer writes no creation time unless asked to, and FFmpeg's aac encoder is deterministic.
+Deterministic: the same frames and audio give the same bytes, whatever was encoded before in the same
+process. Two x264 features break that and are off: threads (frame threads race on rate control) and
+macroblock-tree rate control (``mbtree``: measured, a 96 px wide clip encoded after another one came out
+different from the same clip encoded first; 64 and 128 px were stable). Without mbtree, crf 18 spends
+a few more bits on static background, which these small frames do not notice. The muxer writes no
+creation time unless asked to, and FFmpeg's aac encoder is deterministic.
 """
 from __future__ import annotations
 
@@ -46,7 +49,8 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int, audio: np.ndarray 
             video = container.add_stream("libx264", rate=Fraction(int(fps), 1))
             video.width, video.height, video.pix_fmt = w, h, "yuv420p"
             video.codec_context.thread_count = 1  # see the module docstring: threads break determinism
-            video.options = {"crf": str(CRF), "g": str(GOP), "keyint_min": str(GOP), "preset": "medium"}
+            video.options = {"crf": str(CRF), "g": str(GOP), "keyint_min": str(GOP), "preset": "medium",
+                             "x264-params": "threads=1:lookahead-threads=1:no-mbtree=1"}
             sound = None
             if audio is not None:
                 sound = container.add_stream("aac", rate=int(sample_rate))
@@ -54,7 +58,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int, audio: np.ndarray 
                 sound.bit_rate = AUDIO_BITRATE
                 sound.codec_context.thread_count = 1
             for i, image in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+                frame = av.VideoFrame.from_ndarray(rgb_to_yuv420p(image), format="yuv420p")
                 frame.pts = i
                 container.mux(video.encode(frame))
             container.mux(video.encode())
@@ -64,6 +68,22 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: int, audio: np.ndarray 
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def rgb_to_yuv420p(image: np.ndarray) -> np.ndarray:
+    """uint8 ``(H, W, 3)`` RGB -> yuv420p planes stacked ``(H * 3 // 2, W)``: BT.601 limited range (what
+    decoders assume for untagged SD video), chroma averaged over 2 x 2 blocks. Converted here rather
+    than by swscale so that the colour matrix is stated here."""
+    rgb = image.astype(np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
+    h, w = y.shape
+    sub = rgb.reshape(h // 2, 2, w // 2, 2, 3).mean((1, 3))
+    r, g, b = sub[..., 0], sub[..., 1], sub[..., 2]
+    u = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    v = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    planes = [np.clip(np.round(c), 0, 255).astype(np.uint8) for c in (y, u, v)]
+    return np.concatenate([planes[0], planes[1].reshape(h // 4, w), planes[2].reshape(h // 4, w)])
 
 
 def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:
