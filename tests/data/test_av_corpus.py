@@ -137,3 +137,20 @@ def test_kinetics_layout_annotations_and_broken_clips(corpus):
             assert np.abs(audio).max() < 1e-4
         else:
             assert np.abs(audio).max() > 0.1
+
+
+def test_synth_video_writes_a_talking_face_next_to_every_flac(tmp_path):
+    import soundfile as sf
+
+    from asrkit.data.synth.av_corpus import add_talking_faces
+    from asrkit.data.synth.corpus import SynthConfig, generate_corpus
+
+    generate_corpus(tmp_path, SynthConfig(pretrain_hours=0.001, finetune_folds=1, fold_minutes=0.03, dev_minutes=0.03,
+                                          test_minutes=0.03, train_speakers=2, dev_speakers=1, test_speakers=1,
+                                          num_workers=1))
+    flacs = sorted(tmp_path.rglob("*.flac"))
+    assert add_talking_faces(tmp_path, num_workers=1) == len(flacs) > 3
+    frames, audio, rate = read_back(flacs[0].with_suffix(".mp4"))
+    wav, sr = sf.read(flacs[0], dtype="float32")
+    assert rate == sr and abs(len(audio) - len(wav)) <= AAC_FRAME
+    assert abs(len(frames) / 25 - len(wav) / sr) <= 0.04
