@@ -1,4 +1,4 @@
-"""``asrkit prepare`` (synth, lm-text, librispeech) and ``asrkit manifest`` (validate, summary, combine,
+"""``asrkit prepare`` (synth, synth-av, lm-text, librispeech) and ``asrkit manifest`` (validate, summary, combine,
 from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from ..data.audio import SAMPLE_RATE
+from ..data.synth.av_corpus import AVSynthConfig
 from ..data.synth.corpus import SynthConfig
 from .ui import CONTEXT, console, dataclass_options, fail, progress_bars, progress_display, summary_table
 
@@ -21,7 +22,9 @@ def prepare():
 @prepare.command("synth", context_settings=CONTEXT)
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @dataclass_options(SynthConfig)
-def prepare_synth(out_dir: Path, **options):
+@click.option("--video/--no-video", default=False,
+              help="Also write <id>.mp4 next to every flac: the speaker's talking face (25 fps, 96 px) + the audio.")
+def prepare_synth(out_dir: Path, video: bool, **options):
     """Synthesise the built-in spoken-command corpus (espeak-ng, offline) into OUT_DIR.
 
     LibriSpeech + Libri-light layout: pretrain/, dev/, test/ and
@@ -39,9 +42,50 @@ def prepare_synth(out_dir: Path, **options):
         with progress_bars(absolute=True) as update:
             summary = generate_corpus(out_dir, cfg, lambda split, done, target: update(f"synth {split} (s)",
                                                                                         round(done), round(target)))
+        if video:
+            from ..data.synth.av_corpus import add_talking_faces
+
+            with progress_bars(absolute=True) as update:
+                add_talking_faces(out_dir, cfg.num_workers, progress=lambda n, total: update("talking faces", n, total))
     except (SynthError, ValueError) as e:
         fail(str(e))
     console.print(summary_table(f"synthetic corpus in {out_dir}", summary))
+
+
+@prepare.command("synth-av", context_settings=CONTEXT)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--sets", default="lrs3,voxceleb2,kinetics", help="Comma-separated sets to write.")
+@dataclass_options(AVSynthConfig)
+def prepare_synth_av(out_dir: Path, sets: str, **options):
+    """Synthesise the three audio-visual pre-training sets into OUT_DIR/{lrs3,voxceleb2,kinetics}.
+
+    Layouts of LRS3 (pretrain/, trainval/, test/ <talk>/<NNNNN>.mp4 + .txt), VoxCeleb2
+    (dev|test/mp4/idNNNNN/<youtube id>/<NNNNN>.mp4, vox2_meta.csv) and Kinetics-600
+    (<split>/<class>/<ytid>_<start>_<end>.mp4, annotations/<split>.csv); H.264 + AAC 16 kHz mp4,
+    96 x 96 mouth-centred talking faces at 25 fps; metadata/<split>.jsonl per set.
+    """
+    from ..config import FieldError
+    from ..data.synth.av_corpus import generate_av_corpus
+    from ..data.synth.corpus import SynthError
+
+    try:
+        cfg = AVSynthConfig(**options)
+    except FieldError as e:
+        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
+    except ValueError as e:
+        fail(str(e), 2)
+    chosen = tuple(s.strip() for s in sets.split(",") if s.strip())
+    try:
+        with progress_bars(absolute=True) as update:
+            summary = generate_av_corpus(out_dir, cfg, chosen, lambda name, n, total: update(f"{name} (clips)", n, total))
+    except (SynthError, ValueError) as e:
+        fail(str(e))
+    table = Table(title=f"synthetic audio-visual sets in {out_dir}")
+    for col in ("set/split", "clips", "hours", "speakers/classes", "broken"):
+        table.add_column(col, justify="left" if col == "set/split" else "right")
+    for key, s in summary.items():
+        table.add_row(key, str(s["clips"]), f"{s['hours']:.3f}", str(s["speakers"]), str(s["broken"]))
+    console.print(table)
 
 
 @prepare.command("lm-text", context_settings=CONTEXT)
