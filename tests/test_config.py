@@ -61,9 +61,13 @@ import typing  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from asrkit.config import FieldError, check_ranges, from_dict  # noqa: E402
+from asrkit.data.synth.av_corpus import AVSynthConfig  # noqa: E402
 from asrkit.data.synth.corpus import SynthConfig  # noqa: E402
 from asrkit.decode.run import DecodeOptions, load_decode_options  # noqa: E402
+from asrkit.models.av import AVConfig  # noqa: E402
+from asrkit.models.factory import load_model_config  # noqa: E402
 from asrkit.models.wav2vec2 import CONFIG_DIR, Wav2Vec2Config, load_wav2vec2_config  # noqa: E402
+from asrkit.train.av_pretrain import AVPretrainConfig  # noqa: E402
 from asrkit.train.finetune import FinetuneConfig, load_finetune_config  # noqa: E402
 from asrkit.train.pretrain import PretrainConfig, load_pretrain_config  # noqa: E402
 
@@ -73,7 +77,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _config_classes() -> list[type]:
     """The config dataclasses reachable from the commands' top-level configs."""
     seen: list[type] = []
-    todo = [PretrainConfig, FinetuneConfig, DecodeOptions, SynthConfig]
+    todo = [PretrainConfig, AVPretrainConfig, FinetuneConfig, DecodeOptions, SynthConfig, AVSynthConfig]
     while todo:
         cls = todo.pop()
         if cls in seen:
@@ -177,9 +181,11 @@ def test_check_ranges_reads_bounds_and_intervals():
 def test_every_named_model_config_and_every_recipe_conf_loads():
     named = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
     assert {"demo", "base", "large", "sew_d_demo", "sew_tiny"} <= set(named)
+    assert {"av_tiny", "av_audio_tiny", "av_paper"} <= set(named)
     for name in named:
-        load_wav2vec2_config(name)
-        load_pretrain_config(None, [f"model={name}"])
+        cfg = load_model_config(name)
+        objective = "mae" if isinstance(cfg, AVConfig) else "w2v2"
+        assert load_pretrain_config(None, [f"objective={objective}", f"model={name}"]).model == cfg
     confs = sorted((ROOT / "recipes").glob("**/conf/*.yaml"))
     assert len(confs) >= 30
     for conf in confs:

@@ -2,12 +2,12 @@
 and print what it returns; each command that runs a job writes the resolved config next to its
 outputs.
 
-- :mod:`.data`: ``prepare`` (synth, lm-text, librispeech), ``manifest`` (validate, summary, combine,
+- :mod:`.data`: ``prepare`` (synth, synth-av, lm-text, librispeech), ``manifest`` (validate, summary, combine,
   from-kaldi, to-fairseq);
 - :mod:`.lm`: ``lm`` (train, lexicon, eval);
 - :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
 - :mod:`.decode`: ``decode``, ``score``;
-- :mod:`.report`: ``results``, ``benchmark``, ``compare``;
+- :mod:`.report`: ``results``, ``benchmark``, ``compare``, ``eval-av``;
 - :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
 - :mod:`.ui`: the console, progress bars, one-line errors and tables they share, and the handler of
   errors no command expected (``AsrkitGroup``).
@@ -19,7 +19,7 @@ import click
 from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
 from .lm import lm
-from .report import benchmark_cmd, compare_cmd, results_cmd
+from .report import benchmark_cmd, compare_cmd, eval_av_cmd, results_cmd
 from .sweep import sweep
 from .train import finetune_cmd, import_checkpoint_cmd, pretrain_cmd
 from .ui import CONTEXT, AsrkitGroup
@@ -31,11 +31,11 @@ from .ui import CONTEXT, AsrkitGroup
               help="Show the Python traceback of an unexpected error instead of writing it to a log file "
                    "(also: ASRKIT_DEBUG=1).")
 def cli(debug: bool):
-    """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D) and ASR."""
+    """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D, audio-visual MAE / CLR) and ASR."""
 
 
 for command in (prepare, manifest, lm, pretrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd, score_cmd,
-                results_cmd, benchmark_cmd, compare_cmd, sweep):
+                results_cmd, benchmark_cmd, compare_cmd, eval_av_cmd, sweep):
     cli.add_command(command)
 
 __all__ = ["cli"]

@@ -106,7 +106,8 @@ def _encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig, config_
     those its class has (the Conformer has no LayerDrop, feature-encoder gradient or waveform normalisation)."""
     names = {f.name for f in dataclasses.fields(config_class)}
     changes = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in names}
-    inputs = {"sample_rate": data.sample_rate, "normalize": data.normalize}
+    # the Conformer reads whole utterances: "the first 1000 frames" (max_frames) is pre-training's crop (§3.4)
+    inputs = {"sample_rate": data.sample_rate, "normalize": data.normalize, "max_frames": 0}
     return {**changes, **{k: v for k, v in inputs.items() if k in names}}
 
 
