@@ -161,3 +161,20 @@ def test_a_frozen_encoder_needs_a_pretrained_one(tmp_path):
                                       f"data.train_manifest={train}", "data.valid_manifest="])
     with pytest.raises(ConfigError, match="random encoder"):
         run_finetune(cfg, tmp_path / "ctc")
+
+
+@pytest.mark.slow
+def test_two_process_torchrun_mae_clr_completes(av_manifests, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    exp = tmp_path / "exp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "asrkit.cli", "pretrain", "--config", av_config(tmp_path, av_manifests, "mae_clr"),
+           "--exp-dir", str(exp), "--set", "optim.max_updates=2", "--set", "trainer.threads=1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    ckpt = read_checkpoint(exp / LAST)
+    assert ckpt.num_updates == 2 and ckpt.trainer["sampler"]["num_replicas"] == 2
+    assert [u for u, _ in read_metrics(exp / "metrics.tsv")["train"]["clr"]] == [1, 2]
