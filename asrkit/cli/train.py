@@ -44,6 +44,7 @@ def _train(load_config, run, config_path, exp_dir, overrides, resume, allow_chan
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError
     from ..data.tokenizer import TokenizerError
+    from ..data.video import VideoError
     from ..train.loop import TrainingAborted, TrainingInterrupted
 
     if skip_bad:
@@ -53,7 +54,7 @@ def _train(load_config, run, config_path, exp_dir, overrides, resume, allow_chan
         run(load_config(config_path, overrides), exp_dir, resume=resume, console=console, allow_changes=allowed)
     except TrainingInterrupted as e:
         fail(str(e), code=e.exit_code)
-    except (ConfigError, ManifestError, AudioError, TokenizerError, TrainingAborted) as e:
+    except (ConfigError, ManifestError, AudioError, VideoError, TokenizerError, TrainingAborted) as e:
         fail(str(e))
 
 

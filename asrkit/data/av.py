@@ -27,7 +27,7 @@ from torch.utils.data import Dataset
 
 from .audio import SAMPLE_RATE, AudioError
 from .audio import read_audio as read_audio_file
-from .manifest import manifest_line, read_manifest
+from .manifest import ManifestError, manifest_line, read_manifest
 from .video import VideoError, is_container, read_audio, read_frames
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,9 @@ class AVDataset(Dataset):
         df = manifest if isinstance(manifest, pd.DataFrame) else read_manifest(manifest)
         self.source = str(source) if source is not None else "" if isinstance(manifest, pd.DataFrame) else str(manifest)
         if use_video and "video" not in df.columns:
-            raise ValueError(f"{self.source or 'manifest'}: no video column; use_video=False reads it audio-only, "
-                             "or give an AV manifest (local/prepare_lrs3.py and friends write them)")
+            raise ManifestError(f"{self.source or 'manifest'}: no video column: give an AV manifest "
+                                "(local/prepare_lrs3.py, prepare_voxceleb2.py, prepare_kinetics.py write them), or "
+                                "read it audio-only (use_video false: audio-only MAE)")
         keep = np.ones(len(df), bool)
         self.skipped: dict[str, str] = {}
         if use_video:
