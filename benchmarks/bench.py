@@ -188,10 +188,11 @@ def bench_av_pretrain(configs=("av_tiny", "av_paper"), objectives=("mae", "clr",
     and an AdamW step with the task's default optimiser settings; on ``av_synthetic_batch`` clips.
 
     ``configs``: named AV configs or YAML paths; ``batch`` (clips per update), ``warmup`` and ``steps``: for
-    every config, or None for each config's ``AV_RUNS`` entry. A row per config x objective x precision: ``ms_per_update`` (the mean of ``steps``
-    after ``warmup``) and ``av_s_per_s`` = clip seconds x clips per update / seconds per update. A clip is one
-    window of audio and video starting at the same instant (``AVDataset``); its seconds ``clip_s`` are the
-    audio's (``max_frames`` x 10 ms), counted once, not once per modality. ``video_s`` is the time the video
+    every config, or None for each config's ``AV_RUNS`` entry. A row per config x objective x precision:
+    ``ms_per_update`` (the mean of ``steps`` after ``warmup``) and ``av_s_per_s`` = clip seconds x clips per
+    update / seconds per update. A clip is one window of audio and video starting at the same instant
+    (``AVDataset``); its seconds ``clip_s`` are the audio's (``max_frames`` x 10 ms), counted once, not once per
+    modality. ``video_s`` is the time the video
     frames span at the data default stride 4 and the synthetic corpora's 25 fps (av_tiny: 2.56 s against 2.5 s
     of audio; av_paper, following MAE-ST's 16 frames: 2.56 s of the 10 s window). bf16 is skipped on CPUs
     without native bf16 (emulated there, ~3x slower than fp32): its row says so and has NaN times."""
@@ -218,8 +219,9 @@ def bench_av_pretrain(configs=("av_tiny", "av_paper"), objectives=("mae", "clr",
         for precision in precisions:
             for objective in objectives:
                 row = {"config": name, "objective": objective, "precision": precision,
-                       "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2), "clips": clips, "updates": timed, "warmup": warm,
-                       "clip_s": round(clip_s, 3), "video_s": round(video_s, 2), "threads": torch.get_num_threads(), "device": device.type}
+                       "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2), "clips": clips,
+                       "updates": timed, "warmup": warm, "clip_s": round(clip_s, 3), "video_s": round(video_s, 2),
+                       "threads": torch.get_num_threads(), "device": device.type}
                 if precision != "fp32" and device.type == "cpu" and not cpu_has_native_bf16():
                     rows.append({**row, "ms_per_update": float("nan"), "av_s_per_s": float("nan"),
                                  "note": f"skipped: {precision} is emulated on this CPU (no AVX-512 BF16 / AMX)"})
