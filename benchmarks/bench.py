@@ -7,6 +7,10 @@ Timing goals live here, never in tests. Sections:
 - pretrain: wav2vec 2.0 pre-training throughput (seconds of audio per second: forward,
   backward and optimizer step, masking and distractor sampling included) of asrkit and of
   ``transformers.Wav2Vec2ForPreTraining`` on the same config and batch, fp32 and bf16;
+- av: audio-visual pre-training throughput (Jain et al., 2024) of ``av_tiny`` and ``av_paper``, MAE, CLR and
+  MAE+CLR, fp32 and bf16: seconds of audio+video clip per second (a clip's audio and video start together and
+  count once: clip seconds x clips per update / seconds per update) and ms per update (masks, forward, loss,
+  backward, AdamW step). Written in full to ``av_pretrain.tsv`` / ``av_pretrain.md``;
 - inference: every model of SEW-D Table 2 (W2V2-tiny ... large, SEW-D-tiny ... base+) in asrkit
   and in ``transformers`` (``Wav2Vec2Model``, ``SEWDModel``) with the same weights, measured in the
   same run: parameters without pre-training heads, ms per utterance at batch 1 (mean ± std) in fp32
@@ -148,6 +152,107 @@ def bench_pretrain(config: str = "tiny", batch: tuple[int, int] = (8, 64000), wa
         rows.append(_row("pretrain", f"transformers {precision}", audio_s / t_theirs, "audio s / s", note))
         rows.append(_row("pretrain", f"asrkit / transformers {precision}", t_theirs / t_ours, "x", ""))
     return rows
+
+
+# The AV section's (clips per update, warm-up updates, timed updates) by config, so that it takes ~3 minutes on
+# 2 CPU cores: av_paper (125M parameters, 10 s clips, 16 frames of 224 px) takes 10-40 s per update of 2 clips
+# there, so it is timed on one update without warm-up (one-time set-up included); configs not listed (YAML
+# paths) take AV_DEFAULT_RUN.
+AV_RUNS = {"av_tiny": (8, 1, 3), "av_paper": (2, 0, 1)}
+AV_DEFAULT_RUN = (8, 1, 2)
+
+
+def av_synthetic_batch(cfg, clips: int, seed: int = 0) -> dict:
+    """``clips`` full-length clips of ``cfg``'s geometry (an ``AVConfig``), as ``AVDataset.collate`` gives them:
+    ``source`` ``(N, S)`` noise with S = (max_frames - 1) * 160 + 400 samples at 16 kHz (exactly ``max_frames``
+    fbank frames, ``asrkit.data.av.clip_samples``), ``padding_mask`` ``(N, S)`` all False, ``video`` uint8
+    ``(N, num_frames, image_size, image_size, 3)``. The time of an update does not depend on content."""
+    from asrkit.data.av import clip_samples
+
+    gen = torch.Generator().manual_seed(seed)
+    samples = clip_samples(cfg.max_frames, cfg.sample_rate)
+    batch = {"source": 0.1 * torch.randn(clips, samples, generator=gen),
+             "padding_mask": torch.zeros(clips, samples, dtype=torch.bool)}
+    if cfg.use_video:
+        batch["video"] = torch.randint(0, 256, (clips, cfg.num_frames, cfg.image_size, cfg.image_size, 3),
+                                       generator=gen, dtype=torch.uint8)
+    return batch
+
+
+def bench_av_pretrain(configs=("av_tiny", "av_paper"), objectives=("mae", "clr", "mae_clr"),
+                      precisions=("fp32", "bf16"), batch: int | None = None, warmup: int | None = None,
+                      steps: int | None = None, device: torch.device | str = "cpu") -> list[dict]:
+    """Audio-visual pre-training throughput (Jain et al., 2024): one full update per step as the trainer runs
+    it (``asrkit.train.av_pretrain``): the model's fast path (``prepare_for_training``), the objective's random
+    token masks and loss by ``AVPretrainTask.loss`` through the model's forward, backward, gradient clipping
+    and an AdamW step with the task's default optimiser settings; on ``av_synthetic_batch`` clips.
+
+    ``configs``: named AV configs or YAML paths; ``batch`` (clips per update), ``warmup`` and ``steps``: for
+    every config, or None for each config's ``AV_RUNS`` entry. A row per config x objective x precision:
+    ``ms_per_update`` (the mean of ``steps`` after ``warmup``) and ``av_s_per_s`` = clip seconds x clips per
+    update / seconds per update. A clip is one window of audio and video starting at the same instant
+    (``AVDataset``); its seconds ``clip_s`` are the audio's (``max_frames`` x 10 ms), counted once, not once per
+    modality. ``video_s`` is the time the video
+    frames span at the data default stride 4 and the synthetic corpora's 25 fps (av_tiny: 2.56 s against 2.5 s
+    of audio; av_paper, following MAE-ST's 16 frames: 2.56 s of the 10 s window). bf16 is skipped on CPUs
+    without native bf16 (emulated there, ~3x slower than fp32): its row says so and has NaN times."""
+    from asrkit.models.av import load_av_config
+    from asrkit.models.factory import av_model
+    from asrkit.models.fast import prepare_for_training
+    from asrkit.precision import autocast, cpu_has_native_bf16
+    from asrkit.train.av_pretrain import AVDataConfig, AVLossConfig, AVPretrainConfig, AVPretrainTask
+    from asrkit.train.optim import build_optimizer
+
+    device = torch.device(device)
+    optim = AVPretrainConfig().optim
+    rows = []
+    for config in configs:
+        cfg = load_av_config(config)
+        name = Path(config).stem
+        run = AV_RUNS.get(name, AV_DEFAULT_RUN)
+        clips, warm, timed = (run[i] if v is None else v for i, v in enumerate((batch, warmup, steps)))
+        torch.manual_seed(0)
+        model = prepare_for_training(av_model(cfg)).to(device).train()
+        data = {k: v.to(device) for k, v in av_synthetic_batch(cfg, clips).items()}
+        clip_s = data["source"].size(1) / cfg.sample_rate
+        video_s = cfg.num_frames * AVDataConfig().frame_stride / 25  # at the synthetic corpora's 25 fps
+        for precision in precisions:
+            for objective in objectives:
+                row = {"config": name, "objective": objective, "precision": precision,
+                       "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2), "clips": clips,
+                       "updates": timed, "warmup": warm, "clip_s": round(clip_s, 3), "video_s": round(video_s, 2),
+                       "threads": torch.get_num_threads(), "device": device.type}
+                if precision != "fp32" and device.type == "cpu" and not cpu_has_native_bf16():
+                    rows.append({**row, "ms_per_update": float("nan"), "av_s_per_s": float("nan"),
+                                 "note": f"skipped: {precision} is emulated on this CPU (no AVX-512 BF16 / AMX)"})
+                    continue
+                task = AVPretrainTask(objective, AVLossConfig())
+                opt = build_optimizer(model.parameters(), optim)
+
+                def step():
+                    with autocast(precision, device):
+                        loss, n, _ = task.loss(model, data)
+                    (loss / n).backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), optim.clip_norm)
+                    opt.step()
+                    opt.zero_grad(set_to_none=True)
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+
+                seconds = _time_steps(step, warm, timed)
+                rows.append({**row, "ms_per_update": round(1e3 * seconds, 1),
+                             "av_s_per_s": round(clip_s * clips / seconds, 2),
+                             "note": f"{clips} clips: {clip_s:g} s audio + {cfg.num_frames} frames of "
+                                     f"{cfg.image_size} px"})
+                del opt
+        del model
+    return rows
+
+
+def av_pretrain_summary(rows: list[dict]) -> list[dict]:
+    """The AV section's throughputs as rows of the main table."""
+    return [_row("av_pretrain", f"{r['config']} {r['objective']} {r['precision']}", r["av_s_per_s"],
+                 "audio+video s / s", f"{r['ms_per_update']} ms per update; {r['note']}") for r in rows]
 
 
 # SEW-D Table 2 by inference-time category: (row name, asrkit config). The models of a category are
@@ -460,7 +565,29 @@ def write_profile(rows: list[dict], out: Path, console=None) -> Path:
     return path
 
 
-SECTIONS = ("data", "pretrain", "inference", "profile")
+def write_av_pretrain(rows: list[dict], out: Path, console=None) -> Path:
+    """``av_pretrain.tsv`` / ``av_pretrain.md`` (and a table on ``console``): the AV section's rows."""
+    df = pd.DataFrame(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "av_pretrain.tsv", sep="\t", index=False)
+    path = write_markdown(df, out / "av_pretrain.md", _machine())
+    if console is not None:
+        from rich.table import Table
+
+        table = Table(title="audio-visual pre-training, one update (masks, forward, loss, backward, AdamW): "
+                            f"clip seconds x clips / seconds per update ({out / 'av_pretrain.tsv'})")
+        for col in ("config", "objective", "precision", "params (M)", "clips x s", "ms / update", "AV s / s",
+                    "note"):
+            table.add_column(col, justify="left" if col in ("config", "objective", "precision", "note") else "right")
+        for r in rows:
+            table.add_row(r["config"], r["objective"], r["precision"], f"{r['params_m']:.1f}",
+                          f"{r['clips']} x {r['clip_s']:g}", f"{r['ms_per_update']:.1f}", f"{r['av_s_per_s']:.2f}",
+                          r["note"])
+        console.print(table)
+    return path
+
+
+SECTIONS = ("data", "pretrain", "av", "inference", "profile")
 
 
 def _machine() -> str:
@@ -473,12 +600,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--hours", type=float, default=0.25, help="size of the synthesised pool to time")
     parser.add_argument("--sections", default=",".join(SECTIONS),
-                        help="comma-separated: data, pretrain, inference, profile (where the inference time goes)")
+                        help="comma-separated: data, pretrain, av (audio-visual pre-training), inference, "
+                             "profile (where the inference time goes)")
     parser.add_argument("--categories", default=",".join(TABLE2),
                         help="inference and profile sections: SEW-D Table 2 inference-time categories to time")
     parser.add_argument("--precisions", default="fp32,bf16",
-                        help="inference and profile sections: comma-separated precisions (bf16 is emulated, "
+                        help="av, inference and profile sections: comma-separated precisions (bf16 is emulated, "
                              "and slow, on CPUs without AVX-512 BF16 / AMX)")
+    parser.add_argument("--av-configs", default="av_tiny,av_paper",
+                        help="av section: comma-separated AV model configs (names or YAML paths)")
+    parser.add_argument("--av-objectives", default="mae,clr,mae_clr",
+                        help="av section: comma-separated pre-training objectives (mae, clr, mae_clr)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="inference and profile sections: rounds per utterance, the fastest kept "
@@ -500,6 +632,20 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"--categories: unknown {', '.join(unknown)} (choose from {', '.join(TABLE2)})")
     categories = {c: TABLE2[c] for c in args.categories.split(",")}
+    from asrkit.config import ConfigError
+    from asrkit.models.av import load_av_config
+    from asrkit.train.av_pretrain import AV_OBJECTIVES
+
+    av_configs = args.av_configs.split(",")
+    for config in av_configs if "av" in sections else ():
+        try:
+            load_av_config(config)
+        except ConfigError as e:
+            parser.error(f"--av-configs: {e}")
+    av_objectives = args.av_objectives.split(",")
+    unknown = [o for o in av_objectives if o not in AV_OBJECTIVES]
+    if unknown:
+        parser.error(f"--av-objectives: unknown {', '.join(unknown)} (choose from {', '.join(AV_OBJECTIVES)})")
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -513,6 +659,10 @@ def main(argv: list[str] | None = None) -> None:
             rows += bench_data(Path(tmp), args.hours)
     if "pretrain" in sections:
         rows += bench_pretrain()
+    if "av" in sections:
+        av = bench_av_pretrain(av_configs, av_objectives, precisions)
+        write_av_pretrain(av, args.out, console)
+        rows += av_pretrain_summary(av)
     if "inference" in sections:
         with Progress(console=console, transient=True) as bar:
             inference = bench_inference(categories, precisions, repeats=args.repeats,

@@ -1,4 +1,4 @@
-"""``make bench`` inference section on micro models: rows are complete and consistent (no timing thresholds)."""
+"""``make bench`` sections on micro models: rows are complete and consistent (no timing thresholds)."""
 from __future__ import annotations
 
 import math
@@ -122,4 +122,57 @@ def test_bench_rejects_an_unknown_category_or_section_before_timing(capsys):
     assert "--categories: unknown huge (choose from tiny, small, mid, base, large)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--sections", "inference,profil"])
-    assert "--sections: unknown profil (choose from data, pretrain, inference, profile)" in capsys.readouterr().err
+    assert "--sections: unknown profil (choose from data, pretrain, av, inference, profile)" in capsys.readouterr().err
+
+
+AV_MICRO = {"model_type": "av", "max_frames": 16, "encoder_layers": 1, "encoder_embed_dim": 16,
+            "encoder_ffn_embed_dim": 32, "encoder_attention_heads": 2, "conv_kernel_size": 3, "image_size": 16,
+            "num_frames": 4, "video_patch_size": 8, "video_layers": 1, "video_embed_dim": 16,
+            "video_attention_heads": 2, "video_mlp_dim": 32, "decoder_layers": 1, "decoder_embed_dim": 16,
+            "decoder_attention_heads": 2, "decoder_mlp_dim": 32, "clr_dim": 8}
+
+
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_av_pretrain_rows_time_every_objective_and_precision(tmp_path, monkeypatch, native_bf16):
+    import asrkit.precision
+    from benchmarks.bench import av_pretrain_summary, av_synthetic_batch, bench_av_pretrain, write_av_pretrain
+
+    monkeypatch.setattr(asrkit.precision, "cpu_has_native_bf16", lambda: native_bf16)
+    (tmp_path / "av_micro.yaml").write_text(yaml.safe_dump(AV_MICRO))
+    rows = bench_av_pretrain((str(tmp_path / "av_micro.yaml"),), precisions=("fp32", "bf16"), batch=2, warmup=0,
+                             steps=1)
+    assert [(r["config"], r["objective"], r["precision"]) for r in rows] == [
+        ("av_micro", o, p) for p in ("fp32", "bf16") for o in ("mae", "clr", "mae_clr")]
+    clip_s = (16 - 1) * 0.01 + 0.025  # (max_frames - 1) * 160 + 400 samples at 16 kHz
+    for r in rows:
+        assert (r["clips"], r["updates"], r["warmup"], r["threads"]) == (2, 1, 0, torch.get_num_threads())
+        assert r["clip_s"] == pytest.approx(clip_s) and r["video_s"] == pytest.approx(4 * 4 / 25)
+        assert 0 < r["params_m"] < 0.1
+        if r["precision"] == "bf16" and not native_bf16:
+            assert math.isnan(r["ms_per_update"]) and math.isnan(r["av_s_per_s"]) and "skipped" in r["note"]
+            continue
+        assert r["ms_per_update"] > 0 and r["av_s_per_s"] > 0
+        # (ms rounded to 0.1, throughput to 2 decimals: micro updates take tens of ms)
+        assert r["av_s_per_s"] == pytest.approx(clip_s * 2 / (r["ms_per_update"] / 1e3), rel=0.05, abs=0.02)
+    summary = av_pretrain_summary(rows)
+    assert [s["what"] for s in summary][:3] == ["av_micro mae fp32", "av_micro clr fp32", "av_micro mae_clr fp32"]
+    assert all(s["section"] == "av_pretrain" and s["unit"] == "audio+video s / s" for s in summary)
+    path = write_av_pretrain(rows, tmp_path / "out")
+    assert path.read_text().count("| av_micro |") == 6 and (tmp_path / "out" / "av_pretrain.tsv").is_file()
+
+    from asrkit.models.av import AVConfig
+
+    batch = av_synthetic_batch(AVConfig.from_dict(AV_MICRO), 3)
+    assert batch["source"].shape == (3, 15 * 160 + 400) and not batch["padding_mask"].any()
+    assert batch["video"].shape == (3, 4, 16, 16, 3) and batch["video"].dtype == torch.uint8
+
+
+def test_bench_rejects_an_unknown_av_config_or_objective_before_timing(capsys):
+    from benchmarks.bench import main
+
+    with pytest.raises(SystemExit):
+        main(["--sections", "av", "--av-configs", "av_tiny,av_huge"])
+    assert "--av-configs: no AV model config 'av_huge'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--sections", "av", "--av-objectives", "mae,w2v2"])
+    assert "--av-objectives: unknown w2v2 (choose from mae, clr, mae_clr)" in capsys.readouterr().err
