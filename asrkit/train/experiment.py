@@ -41,7 +41,7 @@ _TEMPORARY = re.compile(r"^\.(checkpoint_(?:\d+|last|best)\.pt)\.(\d+)\.(?:tmp|l
 # Settings that never change what a run computes: they may differ on resume without notice.
 IGNORED_ON_RESUME = ("trainer.log_every", "trainer.valid_every", "trainer.save_every", "trainer.keep_last",
                      "trainer.max_nonfinite", "trainer.tensorboard", "trainer.num_workers", "trainer.threads",
-                     "trainer.device", "trainer.save_updates", "data.skip_bad")
+                     "trainer.device", "trainer.save_updates", "data.skip_bad", "data.video_cache_mb")
 # Settings a resumed run takes over when named in --allow-changes (the resumed run uses the new value: the
 # schedule is recomputed from optim.*_updates, the model is rebuilt from the config before its weights are
 # loaded, validation reads data.valid_manifest; data.train_manifest: the same data moved, which the sampler checks
