@@ -70,7 +70,7 @@ for o in $objectives; do [ -f "conf/pretrain_$o.yaml" ] || die "--objectives: no
 for d in $pt_data; do case $d in lrs3|voxceleb2|kinetics) ;; *) die "--pt-data: '$d' is not lrs3, voxceleb2 or kinetics" ;; esac; done
 mkdir -p "$data" "$exp"
 man=$data/manifests
-tokenizer=$data/tokenizer/spm_${bpemode}${nbpe}.model
+tokenizer=$data/tokenizer/spm.model  # one name: stage 2 records nbpe and bpemode, so stage 5 sees a redo
 
 # The AV manifests of each set (written by stage 1 next to the local/ scripts' per-split ones)
 av_train() { case $1 in lrs3) echo "$man/lrs3/train.tsv" ;; voxceleb2) echo "$man/voxceleb2/dev.tsv" ;;
