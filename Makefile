@@ -7,13 +7,16 @@ STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
-.PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 bench clean help
+.PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 reproduce-av bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
 	@echo "make table1   make demo, then SEW-D on its corpus (recipes/synth/sewd_tiny): SEW-D Table 1 in miniature"
 	@echo "make reproduce-w2v2  install, then WER against pre-training compute (recipes/synth/w2v2_claims; <= 2 h"
 	@echo "              on 2 CPU cores, minutes on a GPU; REPRODUCE_ARGS=\"--budget-minutes 90\" or \"--pretrain-updates 3200\")"
+	@echo "make reproduce-av  install, then audio-visual pre-training (MAE, CLR, MAE+CLR on the LRS3-like set),"
+	@echo "              eval-av measures and Conformer CTC from each (frozen, trained) and from scratch"
+	@echo "              (recipes/synth/av_multistage; AV_ARGS=\"--pretrain-updates 300 --pt-data 'lrs3 kinetics'\")"
 	@echo "make test     install, then run the test suite (CI runs this: everything, the slow tests too)"
 	@echo "make test-fast  the test suite without the slow end-to-end recipe and torchrun tests"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
@@ -77,6 +80,13 @@ table1: demo
 REPRODUCE_ARGS ?=
 reproduce-w2v2: install tools
 	cd $(SYNTH)/w2v2_claims && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(REPRODUCE_ARGS)
+
+# The multi-stage paper's first stage (Jain et al., 2024, issue 19): MAE, CLR and MAE+CLR pre-training on the
+# synthetic AV sets, measured by asrkit eval-av (exp/av_eval.tsv), then CTC ASR on sentencepiece units from each
+# checkpoint with the Conformer frozen and trained, and from scratch (exp/results.tsv).
+AV_ARGS ?=
+reproduce-av: install tools
+	cd $(SYNTH)/av_multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(AV_ARGS)
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
