@@ -279,3 +279,14 @@ class AVDataset(Dataset):
             batch["video"] = (torch.stack([it["video"] for it in items]) if items else
                               torch.zeros(0, self.num_frames, self.crop_size, self.crop_size, 3, dtype=torch.uint8))
         return batch
+
+
+def roll_valid(source: torch.Tensor, lengths: torch.Tensor, shift: int) -> torch.Tensor:
+    """``(N, L)`` padded audio with each row's first ``lengths[i]`` samples rolled by ``shift`` samples (circularly,
+    later for positive ``shift``); padding stays in place. The same speech, moved in time against the video: the
+    sync test's (``asrkit eval-av``) and CLR's time-shifted negatives (``loss.clr_shift_negatives``)."""
+    n, t = source.shape
+    pos = torch.arange(t, device=source.device).expand(n, t)
+    length = lengths.to(source.device).clamp(min=1)[:, None]
+    index = torch.where(pos < length, (pos - shift) % length, pos)
+    return source.gather(1, index)

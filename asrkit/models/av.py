@@ -179,6 +179,7 @@ class AVOutput:
 
     mae: MAEOutput | None
     clr: tuple[Tensor, Tensor, Tensor] | None
+    shifted_audio: Tensor | None = None  # (N, S, clr_dim) embeddings of the clips' time-shifted audio
 
 
 class SharedDecoder(nn.Module):
@@ -315,10 +316,13 @@ class AudioVisualModel(nn.Module):
     # objectives' forward passes
     def forward(self, source: Tensor, padding_mask: Tensor | None = None, video: Tensor | None = None, *,
                 objective: str = "mae", audio_mask: TokenMaskLike | None = None,
-                video_mask: TokenMaskLike | None = None) -> AVOutput:
+                video_mask: TokenMaskLike | None = None, shifted_source: Tensor | None = None,
+                shifted_padding_mask: Tensor | None = None) -> AVOutput:
         """The forward pass of ``objective`` (mae, clr or mae_clr): ``AVOutput`` with the ``mae`` and/or ``clr``
         results. Training calls this rather than ``mae``/``clr``, so that DistributedDataParallel sees the
-        pass and all-reduces its gradients."""
+        pass and all-reduces its gradients. ``shifted_source`` ``(S * N, L)``: the clips' audio moved in time
+        (S versions, clip-major within each), embedded by the audio branch as ``AVOutput.shifted_audio``
+        ``(N, S, clr_dim)`` for CLR's time-shifted negatives."""
         if objective not in ("mae", "clr", "mae_clr"):
             raise ValueError(f"objective {objective!r}: choose mae, clr or mae_clr")
         if video is not None and self.video_encoder is not None:
@@ -332,7 +336,12 @@ class AudioVisualModel(nn.Module):
             if video is None:
                 raise ValueError(f"{objective} needs the video")
             clr = self.clr(source, padding_mask, video)
-        return AVOutput(mae, clr)
+        shifted = None
+        if shifted_source is not None:
+            n = source.size(0)
+            shifted = self.audio_embedding(shifted_source, shifted_padding_mask)
+            shifted = shifted.view(-1, n, shifted.size(-1)).transpose(0, 1)  # (N, S, D)
+        return AVOutput(mae, clr, shifted)
 
     def mae(self, source: Tensor, padding_mask: Tensor | None, video: Tensor | None, audio_mask: TokenMaskLike,
             video_mask: TokenMaskLike | None = None) -> MAEOutput:
@@ -394,12 +403,17 @@ class AudioVisualModel(nn.Module):
         the inverse temperature, at most 100 as CLIP clips it) to multiply their cosine similarities with."""
         if self.video_encoder is None or self.video_proj is None:
             raise ValueError("CLR needs the video encoder (use_video: true)")
+        audio_emb = self.audio_embedding(source, padding_mask)
+        video_emb = F.normalize(self.video_proj(self.video_encoder(self._video(video)).mean(dim=1)), dim=-1)
+        return audio_emb, video_emb, self.logit_scale.clamp(max=math.log(100.0)).exp()
+
+    def audio_embedding(self, source: Tensor, padding_mask: Tensor | None) -> Tensor:
+        """CLR's clip embedding of the audio: the Conformer's output averaged over the valid frames, projected,
+        L2-normalised, ``(N, clr_dim)``."""
         out = self.audio_encoder.extract_features(source, padding_mask)
         if out.padding_mask is None:
             pooled = out.x.mean(dim=1)
         else:
             valid = (~out.padding_mask).unsqueeze(-1).to(out.x.dtype)
             pooled = (out.x * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)
-        audio_emb = F.normalize(self.audio_proj(pooled), dim=-1)
-        video_emb = F.normalize(self.video_proj(self.video_encoder(self._video(video)).mean(dim=1)), dim=-1)
-        return audio_emb, video_emb, self.logit_scale.clamp(max=math.log(100.0)).exp()
+        return F.normalize(self.audio_proj(pooled), dim=-1)

@@ -38,7 +38,7 @@ def _top1(sim: Tensor, allowed: Tensor | None = None) -> Tensor:
 
 
 def clr_loss(audio_emb: Tensor, video_emb: Tensor, logit_scale: Tensor | float, *, symmetric: bool = True,
-             direction: str = "v2a") -> tuple[Tensor, dict[str, Tensor]]:
+             direction: str = "v2a", audio_negatives: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
     """InfoNCE with the same-clip pair as the positive.
 
     Args:
@@ -49,6 +49,10 @@ def clr_loss(audio_emb: Tensor, video_emb: Tensor, logit_scale: Tensor | float, 
         direction: the one-directional loss when not symmetric: ``"v2a"`` (each video picks its audio among the
             batch's audios: CAV-MAE's default, ``log_softmax`` over dim 0 of ``audio @ video.T``) or ``"a2v"``
             (each audio picks its video).
+        audio_negatives: ``(N, S, D)``, L2-normalised, or None: S more candidates for video i alone, e.g. its own
+            clip's audio shifted in time (the same voice and words, the wrong timing: negatives that only the
+            lips can tell apart, as SyncNet's, Chung & Zisserman 2016). They join the v->a softmax; the a->v
+            direction and the top-1 stats stay over the batch. Not in the paper: ``loss.clr_shift_negatives``.
 
     Stats: ``clr`` (the loss), ``clr_a2v`` and ``clr_v2a`` (the two cross-entropies), ``a2v_top1`` and
     ``v2a_top1`` (fractions of the batch whose positive is ranked first, ties counted wrong), ``logit_scale``.
@@ -66,7 +70,12 @@ def clr_loss(audio_emb: Tensor, video_emb: Tensor, logit_scale: Tensor | float, 
                       "a2v_top1": zero.detach(), "v2a_top1": zero.detach(), "logit_scale": scale_stat}
     target = torch.arange(num, device=logits.device)
     a2v = F.cross_entropy(logits, target)
-    v2a = F.cross_entropy(logits.T, target)
+    v2a_logits = logits.T
+    if audio_negatives is not None:
+        with torch.autocast(audio_emb.device.type, enabled=False):
+            hard = scale * torch.einsum("nd,nsd->ns", video_emb.float(), audio_negatives.float())
+        v2a_logits = torch.cat([v2a_logits, hard], dim=1)  # (N, N + S): video i against every audio, then its own
+    v2a = F.cross_entropy(v2a_logits, target)
     if symmetric:
         loss = 0.5 * (a2v + v2a)
     else:
@@ -75,6 +84,8 @@ def clr_loss(audio_emb: Tensor, video_emb: Tensor, logit_scale: Tensor | float, 
         stats = {"clr": loss.detach(), "clr_a2v": a2v.detach(), "clr_v2a": v2a.detach(),
                  "a2v_top1": _top1(logits).mean(), "v2a_top1": _top1(logits.T).mean(),
                  "logit_scale": scale_stat}
+        if audio_negatives is not None:  # the true alignment above every shifted one (the sync test's measure)
+            stats["sync_top1"] = (logits.diagonal()[:, None] > v2a_logits[:, num:]).all(dim=1).float().mean()
     return loss, stats
 
 

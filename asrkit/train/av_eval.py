@@ -21,7 +21,7 @@ import torch
 
 from ..checkpoint import load_model
 from ..config import ConfigError
-from ..data.av import AVDataset
+from ..data.av import AVDataset, roll_valid
 from ..models.av import AudioVisualModel
 from ..objectives.av_contrastive import batched_retrieval_top1, paired_similarity, sync_accuracy
 from ..objectives.mae import mae_objective, random_token_mask
@@ -43,14 +43,6 @@ class AVEvalOptions:
 def _batches(n: int, size: int):
     for start in range(0, n, size):
         yield list(range(start, min(n, start + size)))
-
-
-def _roll_valid(source: torch.Tensor, lengths: torch.Tensor, shift: int) -> torch.Tensor:
-    """Each row's first ``lengths[i]`` samples rolled by ``shift`` (circularly); padding stays in place."""
-    out = source.clone()
-    for i, n in enumerate(lengths.tolist()):
-        out[i, :n] = torch.roll(source[i, :n], shift)
-    return out
 
 
 @torch.no_grad()
@@ -104,7 +96,7 @@ def evaluate_av(checkpoint: str | Path, manifest: str | Path, options: AVEvalOpt
                 a, v, _ = model.clr(source, padding, video)
                 audio_emb.append(a.float().cpu())
                 video_emb.append(v.float().cpu())
-                rolled = [model.clr(_roll_valid(source, batch["lengths"].to(device), s), padding, video)[0]
+                rolled = [model.clr(roll_valid(source, batch["lengths"].to(device), s), padding, video)[0]
                           for s in (shift, -shift)]
                 shifted.append(torch.stack([paired_similarity(r.float().cpu(), v.float().cpu()) for r in rolled], 1))
         if progress is not None:

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..checkpoint import checkpoint_header
 from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
-from ..data.av import AVDataset
+from ..data.av import AVDataset, roll_valid
 from ..data.video import set_cache_bytes
 from ..models.av import AVConfig, load_av_config
 from ..models.factory import av_model
@@ -77,10 +77,14 @@ class AVLossConfig:
     mae_weight: float = 1.0
     clr_weight: float = 1.0
     clr_symmetric: bool = True  # mean of audio->video and video->audio InfoNCE (CLIP); false: video->audio only
+    # Not in the paper: > 0 adds, for each clip's video, its own audio rolled by -s and +s seconds as two more
+    # negatives (same voice and words, wrong timing: only the lips tell them apart, as SyncNet's negatives,
+    # Chung & Zisserman 2016). In-batch negatives alone let CLR match clips by face and voice identity.
+    clr_shift_negatives: float = 0.0
 
     def __post_init__(self) -> None:
         check_ranges(self, audio_mask_ratio="[0, 1)", video_mask_ratio="[0, 1)", audio_weight=">= 0",
-                     video_weight=">= 0", mae_weight=">= 0", clr_weight=">= 0")
+                     video_weight=">= 0", mae_weight=">= 0", clr_weight=">= 0", clr_shift_negatives=">= 0")
 
 
 @dataclass(frozen=True)
@@ -136,15 +140,29 @@ class AVPretrainTask:
                                       self.cfg.video_mask_ratio, generator)
         return audio, video
 
+    def shifted_audio(self, net: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The clips' audio rolled by -s and +s seconds over their valid samples (``clr_shift_negatives``):
+        ``(2 N, L)`` and its padding mask."""
+        source, padding = batch["source"], batch["padding_mask"]
+        lengths = (~padding).sum(dim=1) if padding is not None else \
+            torch.full((source.size(0),), source.size(1), device=source.device)
+        shift = int(round(self.cfg.clr_shift_negatives * net.cfg.sample_rate))
+        rolled = torch.cat([roll_valid(source, lengths, -shift), roll_valid(source, lengths, shift)])
+        return rolled, None if padding is None else torch.cat([padding, padding])
+
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
         net = _unwrap(model)
         cfg = self.cfg
         audio_mask = video_mask = None
         if self.objective in ("mae", "mae_clr"):
             audio_mask, video_mask = self.masks(net, batch, generator)
+        shifted = shifted_padding = None
+        if cfg.clr_shift_negatives > 0 and self.objective != "mae":
+            shifted, shifted_padding = self.shifted_audio(net, batch)
         # through the (DDP) module's forward, so that torchrun all-reduces the gradients
         out = model(batch["source"], batch["padding_mask"], batch.get("video"), objective=self.objective,
-                    audio_mask=audio_mask, video_mask=video_mask)
+                    audio_mask=audio_mask, video_mask=video_mask, shifted_source=shifted,
+                    shifted_padding_mask=shifted_padding)
         stats: dict = {}
         if out.mae is not None:
             mae, mae_stats = mae_objective(out.mae, audio_weight=cfg.audio_weight, video_weight=cfg.video_weight,
@@ -153,7 +171,8 @@ class AVPretrainTask:
             stats.update({k: v for k, v in mae_stats.items() if not k.endswith("_tokens")})
         if out.clr is not None:
             audio_emb, video_emb, scale = out.clr
-            clr, clr_stats = clr_loss(audio_emb, video_emb, scale, symmetric=cfg.clr_symmetric)
+            clr, clr_stats = clr_loss(audio_emb, video_emb, scale, symmetric=cfg.clr_symmetric,
+                                      audio_negatives=out.shifted_audio)
             stats.update(clr_stats)
         if self.objective == "mae_clr":
             loss, combined = mae_clr_loss(mae, clr, cfg.mae_weight, cfg.clr_weight)

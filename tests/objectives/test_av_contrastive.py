@@ -107,3 +107,20 @@ def test_mae_clr_loss_is_the_weighted_sum_with_each_term_logged():
     assert loss.item() == pytest.approx(2.03)
     assert stats["mae_weighted"].item() == 2.0 and stats["clr_weighted"].item() == pytest.approx(0.03)
     assert mae.grad.item() == 1.0 and clr.grad.item() == pytest.approx(0.01)
+
+
+def test_time_shifted_audio_negatives_join_the_video_to_audio_softmax_only():
+    a = torch.eye(2)
+    v = torch.eye(2)
+    hard = torch.stack([torch.tensor([[0.6, 0.8]]), torch.tensor([[0.8, 0.6]])])  # (N=2, S=1, D=2)
+    plain, _ = clr_loss(a, v, 1.0, symmetric=False, direction="v2a")
+    loss, stats = clr_loss(a, v, 1.0, symmetric=False, direction="v2a", audio_negatives=hard)
+    # video 0: logits [1, 0, 0.6] -> -log(e / (e + 1 + e^0.6)); video 1: [0, 1, 0.6], the same
+    expected = -math.log(math.e / (math.e + 1 + math.exp(0.6)))
+    assert loss.item() == pytest.approx(expected, rel=1e-6) and loss.item() > plain.item()
+    a2v_alone, _ = clr_loss(a, v, 1.0, symmetric=False, direction="a2v")
+    a2v, _ = clr_loss(a, v, 1.0, symmetric=False, direction="a2v", audio_negatives=hard)
+    assert a2v.item() == pytest.approx(a2v_alone.item())  # audio queries rank videos: nothing added
+    assert stats["sync_top1"].item() == 1.0  # the true audio (cosine 1) beats its shift (0.6)
+    _, stats = clr_loss(a, v, 1.0, audio_negatives=torch.stack([v[:1], v[1:]]))  # shifts as good as the truth
+    assert stats["sync_top1"].item() == 0.0  # a tie counts wrong

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from asrkit.checkpoint import LAST
-from asrkit.train.av_eval import AVEvalOptions, _roll_valid, evaluate_av, measures_table
+from asrkit.data.av import roll_valid
+from asrkit.train.av_eval import AVEvalOptions, evaluate_av, measures_table
 from asrkit.train.pretrain import load_pretrain_config, run_pretrain
 
 from .test_av_pretrain import av_config, av_manifests  # noqa: F401  (the fixture)
@@ -59,5 +60,5 @@ def test_clips_without_speakers_get_no_same_speaker_rows(checkpoints, av_manifes
 
 def test_the_sync_shift_rolls_only_the_valid_samples():
     x = torch.tensor([[1.0, 2, 3, 4, 0, 0], [1, 2, 3, 4, 5, 6]])
-    rolled = _roll_valid(x, torch.tensor([4, 6]), 1)
+    rolled = roll_valid(x, torch.tensor([4, 6]), 1)
     assert rolled.tolist() == [[4.0, 1, 2, 3, 0, 0], [6, 1, 2, 3, 4, 5]]

@@ -74,12 +74,14 @@ def test_the_objective_key_selects_the_config():
 @pytest.mark.parametrize("objective", ["mae", "clr", "mae_clr"])
 def test_each_objective_trains_and_logs_its_terms(objective, av_manifests, tmp_path):
     extra = {"model": {"video_tokens": "frame"}} if objective == "clr" else {}
+    if objective == "mae_clr":
+        extra["loss"] = {"clr_shift_negatives": 0.3}
     cfg = load_pretrain_config(av_config(tmp_path, av_manifests, objective, **extra))
     run_pretrain(cfg, tmp_path / "exp")
     metrics = read_metrics(tmp_path / "exp" / "metrics.tsv")
     train, valid = metrics["train"], metrics["valid"]
     expected = {"mae": ["mae_audio", "mae_video"], "clr": ["clr", "a2v_top1", "v2a_top1"],
-                "mae_clr": ["mae_audio", "mae_video", "clr", "mae_weighted", "clr_weighted"]}[objective]
+                "mae_clr": ["mae_audio", "mae_video", "clr", "mae_weighted", "clr_weighted", "sync_top1"]}[objective]
     for name in expected + ["loss"]:
         assert name in train and all(math.isfinite(v) for _, v in train[name]), name
     if "mae" in objective:  # validation also reports the mean-of-visible-tokens reference
