@@ -75,10 +75,11 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(tmp_path):
     assert not (exp / ".stage4.done").exists()  # mid-training: none yet
     assert (data / "tokenizer" / "spm.model").exists()
     assert {p.name for p in (data / "manifests" / "lrs3").glob("*.tsv")} == {"pretrain.tsv", "trainval.tsv",
-                                                                           "test.tsv", "train.tsv"}
+                                                                           "test.tsv"}
 
     rows = read_tsv(exp / "av_eval.tsv")
     assert {r["run"] for r in rows} == {"pretrain_mae_lrs3", "pretrain_clr_lrs3"}
+    assert {r["split"] for r in rows} == {"trainval", "test"}  # LRS3: seen talks, unseen talks
     assert all(math.isfinite(float(r["value"])) for r in rows)
     by_run = {run: {r["measure"] for r in rows if r["run"] == run} for run in ("pretrain_mae_lrs3", "pretrain_clr_lrs3")}
     assert "MAE audio loss (masked tokens)" in by_run["pretrain_mae_lrs3"]

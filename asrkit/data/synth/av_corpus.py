@@ -26,11 +26,10 @@ training split :attr:`AVSynthConfig.kinetics_no_audio` clips have no audio strea
 :attr:`~AVSynthConfig.kinetics_silent` an all-zero audio track, and
 :attr:`~AVSynthConfig.kinetics_missing` annotation rows have no file (defaults 3, 3, 2).
 
-Default sizes (:class:`AVSynthConfig`): LRS3 120 pretrain + 60 trainval + 30 test clips (24 + 6 talks),
-VoxCeleb2 180 dev + 30 test clips (24 + 6 speakers), Kinetics 150 train + 30 val clips of 4 s (5
-classes); 0.45 h in all. Measured with 2 workers on a 2-core machine that other jobs were also using
-(load 1.5-3): 96 s for all three (LRS3 34 s, VoxCeleb2 37 s, Kinetics 20 s), so doubling every size
-still fits the issue's 5 minutes. ``synth_av_config.yaml`` records the sizes used.
+Default sizes (:class:`AVSynthConfig`): LRS3 720 pretrain + 120 trainval + 128 test clips (60 + 8 talks),
+VoxCeleb2 360 dev + 96 test clips (40 + 8 speakers), Kinetics 240 train + 60 val clips of 4 s (5 classes);
+1.2 h in all. On 2 otherwise idle cores (2 workers) 600 clips of these sets took 69 s (0.115 s a clip), so the
+defaults take about 3.5 minutes; ``synth_av_config.yaml`` records the sizes used.
 
 Determinism as in :mod:`.corpus`: everything is planned in the parent from ``random.Random`` seeded per
 set; a worker renders a planned clip from seeds derived from its id (espeak-ng in a forked child,
@@ -77,23 +76,25 @@ YT_CHARS = string.ascii_letters + string.digits + "-_"
 
 @dataclass(frozen=True)
 class AVSynthConfig:
-    """Sizes of the three synthetic AV sets (defaults: 600 clips, 0.45 h, ~1.6 minutes on 2 cores)."""
+    """Sizes of the three synthetic AV sets (defaults: 1724 clips, 1.2 h, ~3.5 minutes on 2 cores)."""
 
     seed: int = 0
-    lrs3_pretrain_clips: int = 120
-    lrs3_trainval_clips: int = 60
-    lrs3_test_clips: int = 30
-    lrs3_train_talks: int = 24  # pretrain and trainval share talks, as in LRS3
-    lrs3_test_talks: int = 6
-    vox_dev_clips: int = 180
-    vox_test_clips: int = 30
-    vox_dev_speakers: int = 24
-    vox_test_speakers: int = 6
+    # LRS3: pretrain for training, trainval (the same talks: a dev set of seen speakers, as AV-HuBERT holds out
+    # part of trainval) and test (unseen talks); held-out sets of >= 120 clips give retrieval batches of 32
+    lrs3_pretrain_clips: int = 720
+    lrs3_trainval_clips: int = 120
+    lrs3_test_clips: int = 128
+    lrs3_train_talks: int = 60  # pretrain and trainval share talks, as in LRS3
+    lrs3_test_talks: int = 8
+    vox_dev_clips: int = 360
+    vox_test_clips: int = 96
+    vox_dev_speakers: int = 40
+    vox_test_speakers: int = 8
     vox_non_english: float = 0.3  # fraction of VoxCeleb2-like speakers in another language
     vox_snr_min: float = 0.0  # dB, speech to babble or noise
     vox_snr_max: float = 12.0
-    kinetics_train_clips: int = 150
-    kinetics_val_clips: int = 30
+    kinetics_train_clips: int = 240
+    kinetics_val_clips: int = 60
     kinetics_clip_seconds: int = 4  # real Kinetics clips are 10 s; shorter keeps generation in minutes
     kinetics_no_audio: int = 3  # training clips written without an audio stream
     kinetics_silent: int = 3  # training clips with an all-zero audio track

@@ -14,8 +14,9 @@
 #
 # Stages (the map of every asrkit recipe):
 #   0 data       the three AV sets (asrkit prepare synth-av) -> $data/av; the ASR corpus -> $data/synth
-#   1 manifests  AV manifests per set (local/prepare_{lrs3,voxceleb2,kinetics}.py; LRS3 pretrain + trainval
-#                combined for training; held out: LRS3 test, VoxCeleb2 test, Kinetics val), validated;
+#   1 manifests  AV manifests per set (local/prepare_{lrs3,voxceleb2,kinetics}.py; training: LRS3 pretrain,
+#                VoxCeleb2 dev, Kinetics train; held out: LRS3 trainval (seen talks) and test (unseen),
+#                VoxCeleb2 test, Kinetics val), validated;
 #                ASR manifests -> $data/manifests/asr
 #   2 tokenizer  sentencepiece unigram units on the ASR training text -> $data/tokenizer; LM text and 4-gram
 #                (for later LM decoding; stage 6 decodes greedily) -> $data/lm
@@ -44,8 +45,8 @@ force=false
 seed=0
 data=data        # corpora, manifests, tokenizer, LM (stages 0-2)
 exp=exp          # checkpoints, evaluations, decodes, results (stages 3-7)
-# `asrkit prepare synth-av` options: the defaults (~5 minutes on 2 cores): LRS3 120 + 60 training clips and 30
-# test clips, VoxCeleb2 180 + 30, Kinetics 150 + 30, 96 px faces at 25 fps
+# `asrkit prepare synth-av` options: the defaults (~3.5 minutes on 2 cores): LRS3 720 pretrain clips of 60 talks,
+# 120 trainval (the same talks), 128 test (8 other talks); VoxCeleb2 360 + 96; Kinetics 240 + 60; 96 px, 25 fps
 av_opts=""
 # `asrkit prepare synth` options: the ASR corpus. Its pre-training pool is unused here (AV pre-training instead),
 # hence 0.02 h; six 10-minute folds make the 1-hour split; 5-minute dev and test sets.
@@ -74,11 +75,15 @@ mkdir -p "$data" "$exp"
 man=$data/manifests
 tokenizer=$data/tokenizer/spm.model  # one name: stage 2 records nbpe and bpemode, so stage 5 sees a redo
 
-# The AV manifests of each set (written by stage 1 next to the local/ scripts' per-split ones)
-av_train() { case $1 in lrs3) echo "$man/lrs3/train.tsv" ;; voxceleb2) echo "$man/voxceleb2/dev.tsv" ;;
+# The AV manifests of each set: training, held-out (validation; eval-av), and for LRS3 a second held-out set.
+# LRS3: trainval holds other clips of the pretrain talks (seen speakers: AV-HuBERT validates on part of
+# trainval), test unseen talks; VoxCeleb2 and Kinetics: their test / val splits (unseen speakers, other clips).
+av_train() { case $1 in lrs3) echo "$man/lrs3/pretrain.tsv" ;; voxceleb2) echo "$man/voxceleb2/dev.tsv" ;;
                         kinetics) echo "$man/kinetics/train.tsv" ;; esac; }
-av_heldout() { case $1 in lrs3) echo "$man/lrs3/test.tsv" ;; voxceleb2) echo "$man/voxceleb2/test.tsv" ;;
+av_heldout() { case $1 in lrs3) echo "$man/lrs3/trainval.tsv" ;; voxceleb2) echo "$man/voxceleb2/test.tsv" ;;
                           kinetics) echo "$man/kinetics/val.tsv" ;; esac; }
+av_eval_sets() { case $1 in lrs3) echo "trainval test" ;; voxceleb2) echo test ;; kinetics) echo val ;; esac; }
+av_split() { case $1 in voxceleb2) echo "$man/voxceleb2/$2.tsv" ;; *) echo "$man/$1/$2.tsv" ;; esac; }
 
 pretrain_runs=()   # pretrain_<objective>_<set>
 for d in $pt_data; do for o in $objectives; do pretrain_runs+=("pretrain_${o}_$d"); done; done
@@ -103,7 +108,6 @@ if run_stage 1 --after 0; then
   python ../../../local/prepare_lrs3.py "$data/av/lrs3" --out "$man/lrs3" --num-workers "$nj"
   python ../../../local/prepare_voxceleb2.py "$data/av/voxceleb2" --out "$man/voxceleb2" --num-workers "$nj"
   python ../../../local/prepare_kinetics.py "$data/av/kinetics" --out "$man/kinetics" --num-workers "$nj"
-  asrkit manifest combine "$(av_train lrs3)" "$man/lrs3/pretrain.tsv" "$man/lrs3/trainval.tsv"
   asrkit manifest validate "$man"/{lrs3,voxceleb2,kinetics}/*.tsv --unlabeled --fps 25 --frame-size 96x96 \
     --num-workers "$nj"
   asrkit prepare librispeech "$data/synth" --out "$man/asr"
@@ -155,17 +159,20 @@ then
       # shellcheck disable=SC2086  # pretrain_opts holds several options
       asrkit pretrain --config "conf/pretrain_$o.yaml" --exp-dir "$dir" "${pretrain_set[@]}" \
         --set data.train_manifest="$(av_train "$d")" --set data.valid_manifest="$(av_heldout "$d")" $pretrain_opts
-      # the held-out clips are also the run's validation set (these layouts have no third split): measured on
-      # the last checkpoint, not the one that scored best on them
-      to_file "$dir/eval_av.log" asrkit eval-av "$dir/checkpoint_last.pt" --manifest "$(av_heldout "$d")" \
-        --frame-stride "$(yaml_get "$dir/config.yaml" data.frame_stride)" --out "$dir/av_eval.tsv"
+      # the validation set picks checkpoint_best: measured on the last checkpoint, which no held-out set chose
+      for split in $(av_eval_sets "$d"); do
+        to_file "$dir/eval_av_$split.log" asrkit eval-av "$dir/checkpoint_last.pt" --manifest "$(av_split "$d" "$split")" \
+          --frame-stride "$(yaml_get "$dir/config.yaml" data.frame_stride)" --out "$dir/av_eval_$split.tsv"
+      done
     done
   done
-  # one table: run, objective, set, then eval-av's measure, value, reference
-  { printf 'run\tobjective\tdata\tmeasure\tvalue\treference\n'
+  # one table: run, objective, set, split, then eval-av's measure, value, reference
+  { printf 'run\tobjective\tdata\tsplit\tmeasure\tvalue\treference\n'
     for d in $pt_data; do
       for o in $objectives; do
-        tail -n +2 "$exp/pretrain_${o}_$d/av_eval.tsv" | sed "s/^/pretrain_${o}_$d\t$o\t$d\t/"
+        for split in $(av_eval_sets "$d"); do
+          tail -n +2 "$exp/pretrain_${o}_$d/av_eval_$split.tsv" | sed "s/^/pretrain_${o}_$d\t$o\t$d\t$split\t/"
+        done
       done
     done; } > "$exp/av_eval.tsv"
   column -t -s $'\t' "$exp/av_eval.tsv"
