@@ -104,14 +104,17 @@ def compare_cmd(models, exp_name, split, decoders, precision, out):
               help="Held-out AV manifest (clips from their start, centre-cropped).")
 @click.option("--batch-size", default=32, type=click.IntRange(min=2), help="Clips per retrieval batch (chance 1/N).")
 @click.option("--shift-seconds", default=0.5, type=click.FloatRange(min=0, min_open=True),
-              help="Audio shift of the sync test.")
+              help="Audio shift of the sync test (rounded to whole video frames).")
+@click.option("--sync-window-seconds", default=1.28, type=click.FloatRange(min=0, min_open=True),
+              help="Length of the sync test's audio and video windows, inside each clip with room for both shifts.")
 @click.option("--frame-stride", default=4, type=click.IntRange(min=1), help="Video frame stride, as in pre-training.")
 @click.option("--seed", default=0, help="Seed of the MAE masks and of the retrieval batches.")
 @click.option("--precision", default="fp32", help="fp32, bf16, fp16 (autocast) or auto.")
 @click.option("--device", default="cpu", help="cpu or cuda.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the measures as TSV (measure, value, reference).")
-def eval_av_cmd(checkpoint, manifest, batch_size, shift_seconds, frame_stride, seed, precision, device, out):
+def eval_av_cmd(checkpoint, manifest, batch_size, shift_seconds, sync_window_seconds, frame_stride, seed, precision,
+                device, out):
     """What an audio-visual pre-training checkpoint learned: MAE loss against the mean-of-visible-tokens
     reference, CLR retrieval top-1 in batches (and in same-speaker batches), and an audio-video sync test."""
     import pandas as pd
@@ -123,7 +126,8 @@ def eval_av_cmd(checkpoint, manifest, batch_size, shift_seconds, frame_stride, s
     from ..data.video import VideoError
     from ..train.av_eval import AVEvalOptions, evaluate_av, measures_table
 
-    opts = AVEvalOptions(batch_size=batch_size, shift_seconds=shift_seconds, seed=seed, frame_stride=frame_stride,
+    opts = AVEvalOptions(batch_size=batch_size, shift_seconds=shift_seconds, sync_window_seconds=sync_window_seconds,
+                         seed=seed, frame_stride=frame_stride,
                          precision=precision, device=device)
     try:
         with progress_bars(transient=True) as update:

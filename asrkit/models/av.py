@@ -404,8 +404,12 @@ class AudioVisualModel(nn.Module):
         if self.video_encoder is None or self.video_proj is None:
             raise ValueError("CLR needs the video encoder (use_video: true)")
         audio_emb = self.audio_embedding(source, padding_mask)
-        video_emb = F.normalize(self.video_proj(self.video_encoder(self._video(video)).mean(dim=1)), dim=-1)
-        return audio_emb, video_emb, self.logit_scale.clamp(max=math.log(100.0)).exp()
+        return audio_emb, self.video_embedding(video), self.logit_scale.clamp(max=math.log(100.0)).exp()
+
+    def video_embedding(self, video: Tensor) -> Tensor:
+        """CLR's clip embedding of the video (uint8 frames or ``video_input``'s output): the ViT's tokens averaged
+        over space and time (or frames), projected, L2-normalised, ``(N, clr_dim)``."""
+        return F.normalize(self.video_proj(self.video_encoder(self._video(video)).mean(dim=1)), dim=-1)
 
     def audio_embedding(self, source: Tensor, padding_mask: Tensor | None) -> Tensor:
         """CLR's clip embedding of the audio: the Conformer's output averaged over the valid frames, projected,

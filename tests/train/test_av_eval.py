@@ -24,7 +24,7 @@ def checkpoints(av_manifests, tmp_path_factory):  # noqa: F811
     return out
 
 
-OPTIONS = AVEvalOptions(batch_size=2, frame_stride=2)
+OPTIONS = AVEvalOptions(batch_size=2, frame_stride=2, shift_seconds=0.2, sync_window_seconds=0.32)
 
 
 def test_mae_clr_gets_every_measure_in_range(checkpoints, av_manifests):  # noqa: F811
@@ -36,6 +36,7 @@ def test_mae_clr_gets_every_measure_in_range(checkpoints, av_manifests):  # noqa
     for key in ("a2v_top1", "v2a_top1", "sync_accuracy", "same_speaker_a2v_top1"):
         assert 0 <= r[key] <= 1
     assert r["chance"] == pytest.approx(0.5)  # batches of 2; the lone third clip has nothing to retrieve among
+    assert r["sync_clips"] == 3  # 1 s clips hold a 0.32 s window and two 0.2 s shifts
     rows = measures_table(r, 2)
     assert [m for m, _, _ in rows][:2] == ["MAE audio loss (masked tokens)", "MAE video loss (masked tokens)"]
     assert all(ref for _, _, ref in rows)
@@ -58,7 +59,13 @@ def test_clips_without_speakers_get_no_same_speaker_rows(checkpoints, av_manifes
     assert not any("same speaker" in m for m, _, _ in measures_table(r, 2))
 
 
-def test_the_sync_shift_rolls_only_the_valid_samples():
+def test_the_sync_test_leaves_out_clips_too_short_for_its_windows(checkpoints, av_manifests):  # noqa: F811
+    r = evaluate_av(checkpoints["mae_clr"], av_manifests[1], AVEvalOptions(batch_size=2, frame_stride=2))
+    assert r["sync_clips"] == 0 and "sync_accuracy" not in r  # 1.28 s + 2 x 0.48 s do not fit 1 s clips
+    assert "0.333" not in " ".join(ref for _, _, ref in measures_table(r, 2))
+
+
+def test_the_circular_shift_rolls_only_the_valid_samples():
     x = torch.tensor([[1.0, 2, 3, 4, 0, 0], [1, 2, 3, 4, 5, 6]])
     rolled = roll_valid(x, torch.tensor([4, 6]), 1)
     assert rolled.tolist() == [[4.0, 1, 2, 3, 0, 0], [6, 1, 2, 3, 4, 5]]
