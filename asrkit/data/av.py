@@ -115,6 +115,7 @@ class AVDataset(Dataset):
         skip_bad: bool = False,
         use_video: bool = True,
         shift_seconds: float = 0.0,
+        negative_shift_seconds: float = 0.0,
         source: str | Path | None = None,
     ) -> None:
         for name, value in (("max_frames", max_frames), ("num_frames", num_frames), ("frame_stride", frame_stride),
@@ -144,6 +145,12 @@ class AVDataset(Dataset):
             raise AudioError(f"{self.source or 'manifest'}: utterance {df['id'].iloc[bad]!r} is at {rates[bad]} Hz, "
                              f"expected {sample_rate} Hz; regenerate the manifest at {sample_rate} Hz "
                              "(prepare_* --sample-rate) or set the model's sample_rate")
+        self.clip_samples = clip_samples(max_frames, sample_rate)
+        if negative_shift_seconds > 0:  # room for the window and both shifted ones inside the clip
+            short = keep & (df["num_samples"].to_numpy(np.int64)
+                            < self.clip_samples + 2 * int(round(negative_shift_seconds * sample_rate)))
+            self.skipped.update({i: "too short for the time-shifted negatives" for i in df["id"][short]})
+            keep &= ~short
         df = df[keep]
         self.ids = np.asarray(df["id"].to_numpy(), dtype=str)
         self.speakers = np.asarray(df["speaker"].to_numpy(), dtype=str)
@@ -154,13 +161,13 @@ class AVDataset(Dataset):
             self._video = np.asarray(df["video"].to_numpy(), dtype=str)
             self._fps = df["fps"].to_numpy(np.float64)
             self._num_video = df["num_frames"].to_numpy(np.int64)
-        self.clip_samples = clip_samples(max_frames, sample_rate)
         self.sizes = np.minimum(self._num_samples, self.clip_samples)
         self.sample_rate, self.max_frames = sample_rate, max_frames
         self.num_frames, self.frame_stride, self.crop_size = num_frames, frame_stride, crop_size
         self.crop_scale, self.crop_ratio = tuple(crop_scale), tuple(crop_ratio)
         self.flip, self.train, self.seed = flip, train, seed
         self.skip_bad, self.use_video, self.shift_seconds = skip_bad, use_video, shift_seconds
+        self.negative_shift_seconds = negative_shift_seconds
         self.epoch = 0
         self.padded_video: set[str] = set()
         self._logged: set[str] = set()
@@ -187,14 +194,25 @@ class AVDataset(Dataset):
         starts at the video frame's time); ``(0, 0)`` in validation."""
         n = int(self._num_samples[index])
         excess = max(0, n - self.clip_samples)
+        margin = self._negative_shift(index)[1] if self.negative_shift_seconds > 0 else 0
         if not self.train or excess == 0:
+            if margin:  # the window between the two shifted ones
+                return margin, int(round(margin / self.sample_rate * float(self._fps[index])))
             return 0, 0
         rng = self._rng(index, _START)
         if not self.use_video:
-            return int(rng.integers(0, excess + 1)), 0
+            return int(rng.integers(margin, excess - margin + 1)), 0
         fps = float(self._fps[index])
-        frame = int(rng.integers(0, int(math.floor(excess / self.sample_rate * fps)) + 1))
+        lo = int(math.ceil(margin / self.sample_rate * fps))
+        hi = int(math.floor((excess - margin) / self.sample_rate * fps))
+        frame = int(rng.integers(lo, max(lo, hi) + 1))
         return min(excess, int(round(frame / fps * self.sample_rate))), frame
+
+    def _negative_shift(self, index: int) -> tuple[int, int]:
+        """``(frames, samples)``: ``negative_shift_seconds`` in whole video frames of clip ``index``."""
+        fps = float(self._fps[index]) if self.use_video else 25.0
+        frames = max(1, int(round(self.negative_shift_seconds * fps)))
+        return frames, int(round(frames / fps * self.sample_rate))
 
     def _read_audio(self, index: int, start: int, num: int) -> torch.Tensor:
         """``num`` samples from ``start`` (row-relative, may be negative or run past the end: zeros there)."""
@@ -245,6 +263,9 @@ class AVDataset(Dataset):
         item = {"index": index, "id": str(self.ids[index])}
         try:
             item["source"] = self._read_audio(index, start + int(round(shift * self.sample_rate)), size)
+            if self.negative_shift_seconds > 0:  # the same utterance's audio, earlier and later (unedited)
+                offset = self._negative_shift(index)[1]
+                item["shifted"] = torch.stack([self._read_audio(index, start + k * offset, size) for k in (-1, 1)])
             if self.use_video:
                 item["video"] = torch.from_numpy(self._read_video(index, frame))
         except (VideoError, AudioError) as e:
@@ -278,15 +299,11 @@ class AVDataset(Dataset):
         if self.use_video:
             batch["video"] = (torch.stack([it["video"] for it in items]) if items else
                               torch.zeros(0, self.num_frames, self.crop_size, self.crop_size, 3, dtype=torch.uint8))
+        if self.negative_shift_seconds > 0:  # (2 N, S): every clip's earlier window, then every clip's later one
+            shifted = torch.zeros(2, len(items), t)
+            for i, it in enumerate(items):
+                shifted[:, i, : it["shifted"].size(1)] = it["shifted"]
+            batch["shifted_source"] = shifted.view(2 * len(items), t)
+            batch["shifted_padding_mask"] = batch["padding_mask"].repeat(2, 1)
         return batch
 
-
-def roll_valid(source: torch.Tensor, lengths: torch.Tensor, shift: int) -> torch.Tensor:
-    """``(N, L)`` padded audio with each row's first ``lengths[i]`` samples rolled by ``shift`` samples (circularly,
-    later for positive ``shift``); padding stays in place. The same speech, moved in time against the video: the
-    sync test's (``asrkit eval-av``) and CLR's time-shifted negatives (``loss.clr_shift_negatives``)."""
-    n, t = source.shape
-    pos = torch.arange(t, device=source.device).expand(n, t)
-    length = lengths.to(source.device).clamp(min=1)[:, None]
-    index = torch.where(pos < length, (pos - shift) % length, pos)
-    return source.gather(1, index)

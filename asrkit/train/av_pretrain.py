@@ -22,7 +22,7 @@ from torch import nn
 
 from ..checkpoint import checkpoint_header
 from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
-from ..data.av import AVDataset, roll_valid
+from ..data.av import AVDataset
 from ..data.video import set_cache_bytes
 from ..models.av import AVConfig, load_av_config
 from ..models.factory import av_model
@@ -77,9 +77,10 @@ class AVLossConfig:
     mae_weight: float = 1.0
     clr_weight: float = 1.0
     clr_symmetric: bool = True  # mean of audio->video and video->audio InfoNCE (CLIP); false: video->audio only
-    # Not in the paper: > 0 adds, for each clip's video, its own audio rolled by -s and +s seconds as two more
-    # negatives (same voice and words, wrong timing: only the lips tell them apart, as SyncNet's negatives,
-    # Chung & Zisserman 2016). In-batch negatives alone let CLR match clips by face and voice identity.
+    # Not in the paper: > 0 adds, for each clip's video, its own utterance's audio s seconds earlier and later (whole
+    # video frames; unedited windows inside the clip, whose start is drawn to leave room; shorter clips are left
+    # out) as two more negatives: same voice and words, wrong timing, so only the lips tell them apart (SyncNet's
+    # negatives, Chung & Zisserman 2016). In-batch negatives alone let CLR match clips by face and voice identity.
     clr_shift_negatives: float = 0.0
 
     def __post_init__(self) -> None:
@@ -140,25 +141,15 @@ class AVPretrainTask:
                                       self.cfg.video_mask_ratio, generator)
         return audio, video
 
-    def shifted_audio(self, net: nn.Module, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The clips' audio rolled by -s and +s seconds over their valid samples (``clr_shift_negatives``):
-        ``(2 N, L)`` and its padding mask."""
-        source, padding = batch["source"], batch["padding_mask"]
-        lengths = (~padding).sum(dim=1) if padding is not None else \
-            torch.full((source.size(0),), source.size(1), device=source.device)
-        shift = int(round(self.cfg.clr_shift_negatives * net.cfg.sample_rate))
-        rolled = torch.cat([roll_valid(source, lengths, -shift), roll_valid(source, lengths, shift)])
-        return rolled, None if padding is None else torch.cat([padding, padding])
-
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
         net = _unwrap(model)
         cfg = self.cfg
         audio_mask = video_mask = None
         if self.objective in ("mae", "mae_clr"):
             audio_mask, video_mask = self.masks(net, batch, generator)
-        shifted = shifted_padding = None
-        if cfg.clr_shift_negatives > 0 and self.objective != "mae":
-            shifted, shifted_padding = self.shifted_audio(net, batch)
+        shifted, shifted_padding = batch.get("shifted_source"), batch.get("shifted_padding_mask")
+        if self.objective == "mae":
+            shifted = shifted_padding = None
         # through the (DDP) module's forward, so that torchrun all-reduces the gradients
         out = model(batch["source"], batch["padding_mask"], batch.get("video"), objective=self.objective,
                     audio_mask=audio_mask, video_mask=video_mask, shifted_source=shifted,
@@ -196,7 +187,8 @@ def av_datasets(cfg: AVPretrainConfig, seed: int) -> tuple[AVDataset, AVDataset 
     common = dict(sample_rate=m.sample_rate, max_frames=m.max_frames, num_frames=m.num_frames,
                   frame_stride=d.frame_stride, crop_size=m.image_size, crop_scale=d.crop_scale,
                   crop_ratio=d.crop_ratio, seed=seed, skip_bad=d.skip_bad, use_video=m.use_video)
-    train = AVDataset(d.train_manifest, train=True, flip=d.flip, **common)
+    shift = cfg.loss.clr_shift_negatives if cfg.objective != "mae" else 0.0
+    train = AVDataset(d.train_manifest, train=True, flip=d.flip, negative_shift_seconds=shift, **common)
     valid = AVDataset(d.valid_manifest, train=False, flip=False, **common) if d.valid_manifest else None
     for split, ds in (("training", train), ("validation", valid)):
         if ds is not None and len(ds) == 0:

@@ -160,3 +160,25 @@ def test_shifted_audio_for_the_sync_test(flash_manifest):
     assert torch.allclose(shifted[: len(shifted) - 8000], aligned[8000:])
     early = ds.get(0, shift_seconds=-0.5)["source"]
     assert torch.all(early[:8000] == 0) and torch.allclose(early[8000:], aligned[:-8000])
+
+
+def test_time_shifted_negatives_are_unedited_windows_of_the_same_clip(flash_manifest):
+    ds = dataset(flash_manifest, train=True, max_frames=100, negative_shift_seconds=0.4)  # 10 frames
+    assert len(ds) == 2  # 2.4 s clips hold a 1 s window and two 0.4 s shifts
+    full = dataset(flash_manifest, train=False, max_frames=238)  # the whole 2.4 s clip
+    whole = full.get(0)["source"]
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        item = ds.get(0)
+        start, frame = ds.clip_start(0)
+        assert 6400 <= start <= len(whole) - len(item["source"]) - 6400  # room on both sides
+        assert start == frame * SR // FPS
+        size = len(item["source"])
+        assert torch.allclose(item["source"], whole[start:start + size])
+        assert torch.allclose(item["shifted"][0], whole[start - 6400:start - 6400 + size])  # 0.4 s earlier
+        assert torch.allclose(item["shifted"][1], whole[start + 6400:start + 6400 + size])  # 0.4 s later
+    batch = ds.collate([ds.get(0), ds.get(1)])
+    assert batch["shifted_source"].shape == (4, batch["source"].size(1))
+    assert torch.equal(batch["shifted_source"][1], ds.get(1)["shifted"][0])  # earlier windows first, clip order
+    short = dataset(flash_manifest, train=True, max_frames=200, negative_shift_seconds=0.4)
+    assert len(short) == 0 and len(short.skipped) == 2  # 2 s + 0.8 s do not fit 2.4 s clips

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from asrkit.checkpoint import LAST
-from asrkit.data.av import roll_valid
 from asrkit.train.av_eval import AVEvalOptions, evaluate_av, measures_table
 from asrkit.train.pretrain import load_pretrain_config, run_pretrain
 
@@ -63,9 +62,3 @@ def test_the_sync_test_leaves_out_clips_too_short_for_its_windows(checkpoints, a
     r = evaluate_av(checkpoints["mae_clr"], av_manifests[1], AVEvalOptions(batch_size=2, frame_stride=2))
     assert r["sync_clips"] == 0 and "sync_accuracy" not in r  # 1.28 s + 2 x 0.48 s do not fit 1 s clips
     assert "0.333" not in " ".join(ref for _, _, ref in measures_table(r, 2))
-
-
-def test_the_circular_shift_rolls_only_the_valid_samples():
-    x = torch.tensor([[1.0, 2, 3, 4, 0, 0], [1, 2, 3, 4, 5, 6]])
-    rolled = roll_valid(x, torch.tensor([4, 6]), 1)
-    assert rolled.tolist() == [[4.0, 1, 2, 3, 0, 0], [6, 1, 2, 3, 4, 5]]
