@@ -259,3 +259,39 @@ def manifest_to_fairseq(manifest_path: Path, out_dir: Path, split: str | None):
     except ManifestError as e:
         fail(str(e))
     console.print("wrote " + ", ".join(str(f) for f in files))
+
+
+# ---------------------------------------------------------------------------------------------------
+# local/prepare_{lrs3,voxceleb2,kinetics}.py: one command line and one report for the three AV corpus readers
+
+
+def av_prepare_parser(doc: str, corpus_help: str):
+    """The arguments every AV corpus reader takes (``local/prepare_<corpus>.py``); add a corpus's own next."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("corpus_dir", type=Path, help=corpus_help)
+    parser.add_argument("--out", required=True, type=Path, help="Directory for the <split>.tsv manifests.")
+    parser.add_argument("--split", action="append", help="Split to include (repeatable); default: all found.")
+    parser.add_argument("--extract-audio", action="store_true",
+                        help="Write each clip's 16 kHz audio as FLAC under OUT/audio/ (faster training).")
+    parser.add_argument("--num-workers", type=int, default=2, help="Processes probing clips.")
+    return parser
+
+
+def run_av_prepare(prepare, args, **options) -> None:
+    """``prepare(corpus_dir, out, splits, extract_audio=, num_workers=, progress=, **options)`` with a progress bar,
+    then the manifests' summary table and a line per reason clips were left out; a bad corpus is one error line."""
+    from ..data.av_corpora import skip_lines
+    from ..data.manifest import ManifestError, summarize_manifests
+
+    try:
+        with progress_bars(transient=True) as progress:
+            written = prepare(args.corpus_dir, args.out, args.split, extract_audio=args.extract_audio,
+                              num_workers=args.num_workers, progress=progress, **options)
+        summary = summarize_manifests({s: p.manifest for s, p in written.items()})
+    except ManifestError as e:
+        fail(str(e))
+    console.print(summary_table(f"manifests in {args.out}", summary))
+    for line in skip_lines(written):
+        console.print(line, soft_wrap=True)
