@@ -133,7 +133,9 @@ class AVPretrainTask:
         if padding_mask is not None:
             lengths = (~padding_mask).sum(dim=1)
         tokens = net.num_audio_tokens(net.audio_frame_lengths(lengths))
-        audio = random_token_mask(tokens, int(tokens.max()), self.cfg.audio_mask_ratio, generator)
+        # the longest clip fills the padded batch: its token count, from the host's number (no device sync)
+        longest = int(net.num_audio_tokens(net.audio_frame_lengths(torch.tensor([source.size(1)])))[0])
+        audio = random_token_mask(tokens, longest, self.cfg.audio_mask_ratio, generator)
         video = None
         if net.video_encoder is not None:
             n, lv = source.size(0), net.num_video_tokens
