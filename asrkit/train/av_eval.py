@@ -68,9 +68,11 @@ def evaluate_av(checkpoint: str | Path, manifest: str | Path, options: AVEvalOpt
     device = torch.device(options.device)
     amp = autocast(resolve_precision(options.precision, device), device)
     gen = torch.Generator(device=device).manual_seed(options.seed)
-    # the CLR projections of a checkpoint trained without CLR are untrained: no retrieval to report
-    has_clr = cfg.use_video and model.video_encoder is not None and "clr" in str(ckpt.task.get("objective", "clr"))
-    has_mae = not (cfg.use_video and cfg.video_tokens == "frame")  # frame tokens have no pixel targets
+    # what a checkpoint was not trained for is not measured: the CLR projections or the decoder are untrained
+    objective = str(ckpt.task.get("objective", "mae_clr"))
+    has_clr = cfg.use_video and model.video_encoder is not None and "clr" in objective
+    # the decoder of a checkpoint trained without MAE is untrained; frame tokens have no pixel targets
+    has_mae = "mae" in objective and not (cfg.use_video and cfg.video_tokens == "frame")
     sums: dict[str, float] = {}
     weights: dict[str, float] = {}
     audio_emb, video_emb = [], []

@@ -17,7 +17,7 @@ from .test_av_pretrain import av_config, av_manifests  # noqa: F401  (the fixtur
 def checkpoints(av_manifests, tmp_path_factory):  # noqa: F811
     d = tmp_path_factory.mktemp("av_eval")
     out = {}
-    for objective in ("mae", "mae_clr"):
+    for objective in ("mae", "clr", "mae_clr"):
         run_pretrain(load_pretrain_config(av_config(d, av_manifests, objective)), d / objective)
         out[objective] = d / objective / LAST
     return out
@@ -45,6 +45,11 @@ def test_mae_clr_gets_every_measure_in_range(checkpoints, av_manifests):  # noqa
 def test_an_mae_checkpoint_reports_no_retrieval_from_untrained_projections(checkpoints, av_manifests):  # noqa: F811
     r = evaluate_av(checkpoints["mae"], av_manifests[1], OPTIONS)
     assert "mae_video" in r and "a2v_top1" not in r and "sync_accuracy" not in r
+
+
+def test_a_clr_checkpoint_reports_no_reconstruction_from_its_untrained_decoder(checkpoints, av_manifests):  # noqa: F811
+    r = evaluate_av(checkpoints["clr"], av_manifests[1], OPTIONS)
+    assert "a2v_top1" in r and "sync_accuracy" in r and not any(k.startswith("mae") for k in r)
 
 
 def test_clips_without_speakers_get_no_same_speaker_rows(checkpoints, av_manifests, tmp_path):  # noqa: F811
