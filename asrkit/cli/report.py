@@ -107,7 +107,8 @@ def compare_cmd(models, exp_name, split, decoders, precision, out):
               help="Audio shift of the sync test (rounded to whole video frames).")
 @click.option("--sync-window-seconds", default=1.28, type=click.FloatRange(min=0, min_open=True),
               help="Length of the sync test's audio and video windows, inside each clip with room for both shifts.")
-@click.option("--frame-stride", default=4, type=click.IntRange(min=1), help="Video frame stride, as in pre-training.")
+@click.option("--frame-stride", default=None, type=click.IntRange(min=1),
+              help="Video frame stride (default: the checkpoint's pre-training data.frame_stride).")
 @click.option("--seed", default=0, help="Seed of the MAE masks and of the retrieval batches.")
 @click.option("--precision", default="fp32", help="fp32, bf16, fp16 (autocast) or auto.")
 @click.option("--device", default="cpu", help="cpu or cuda.")

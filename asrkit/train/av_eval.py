@@ -38,7 +38,7 @@ class AVEvalOptions:
     audio_mask_ratio: float = 0.6  # MAE masks (paper §3.4: 60 %)
     video_mask_ratio: float = 0.6
     seed: int = 0  # masks and the order of the retrieval batches
-    frame_stride: int = 4  # as the pre-training data config
+    frame_stride: int | None = None  # video frame stride; None: the checkpoint's pre-training data config's
     precision: str = "fp32"
     device: str = "cpu"
 
@@ -60,8 +60,9 @@ def evaluate_av(checkpoint: str | Path, manifest: str | Path, options: AVEvalOpt
         raise ConfigError(f"{checkpoint}: not an audio-visual pre-training checkpoint (asrkit pretrain with "
                           "objective mae, clr or mae_clr)")
     cfg = ckpt.model_config
+    stride = options.frame_stride or int((ckpt.task.get("data") or {}).get("frame_stride", 4))
     ds = AVDataset(manifest, sample_rate=cfg.sample_rate, max_frames=cfg.max_frames, num_frames=cfg.num_frames,
-                   frame_stride=options.frame_stride, crop_size=cfg.image_size, train=False, flip=False,
+                   frame_stride=stride, crop_size=cfg.image_size, train=False, flip=False,
                    use_video=cfg.use_video, seed=options.seed)
     if len(ds) == 0:
         raise ConfigError(f"{manifest}: lists no usable clips")

@@ -2,6 +2,8 @@
 the circular shift of the sync test."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 import torch
@@ -40,6 +42,8 @@ def test_mae_clr_gets_every_measure_in_range(checkpoints, av_manifests):  # noqa
     assert [m for m, _, _ in rows][:2] == ["MAE audio loss (masked tokens)", "MAE video loss (masked tokens)"]
     assert all(ref for _, _, ref in rows)
     assert evaluate_av(checkpoints["mae_clr"], valid, OPTIONS) == r  # seeded masks and batches
+    # the frame stride defaults to the one the checkpoint was pre-trained with (2 here)
+    assert evaluate_av(checkpoints["mae_clr"], valid, dataclasses.replace(OPTIONS, frame_stride=None)) == r
 
 
 def test_an_mae_checkpoint_reports_no_retrieval_from_untrained_projections(checkpoints, av_manifests):  # noqa: F811

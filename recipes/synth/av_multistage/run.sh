@@ -134,13 +134,6 @@ print(f"{prefix}.model: {len(tok)} tokens (blank included)")' \
   stage_done 2
 fi
 
-yaml_get() {  # yaml_get FILE KEY.SUBKEY: a value of a YAML file
-  python -c 'import sys, yaml
-v = yaml.safe_load(open(sys.argv[1]))
-for k in sys.argv[2].split("."): v = v[k]
-print(v)' "$1" "$2"
-}
-
 pretrain_set=()
 if [ -n "$pretrain_updates" ]; then pretrain_set=(--set "optim.max_updates=$pretrain_updates"); fi
 pretrain_configs=()  # run_stage records each config's checksum: an edited config counts as a change
@@ -160,8 +153,8 @@ then
         --set data.train_manifest="$(av_train "$d")" --set data.valid_manifest="$(av_heldout "$d")" $pretrain_opts
       # the validation set picks checkpoint_best: measured on the last checkpoint, which no held-out set chose
       for split in $(av_eval_sets "$d"); do
-        to_file "$dir/eval_av_$split.log" asrkit eval-av "$dir/checkpoint_last.pt" --manifest "$(av_split "$d" "$split")" \
-          --frame-stride "$(yaml_get "$dir/config.yaml" data.frame_stride)" --out "$dir/av_eval_$split.tsv"
+        to_file "$dir/eval_av_$split.log" asrkit eval-av "$dir/checkpoint_last.pt" \
+          --manifest "$(av_split "$d" "$split")" --out "$dir/av_eval_$split.tsv"
       done
     done
   done
