@@ -49,8 +49,8 @@ from torch import Tensor, nn
 
 from .config import ConfigError, to_dict
 from .models.av import AVConfig
-from .models.factory import ENCODER_PREFIX, build_model, ctc_model, encoder_model, model_config_from_dict, wav2vec2_model
-
+from .models.factory import (ENCODER_PREFIX, build_model, ctc_model, encoder_model, model_config_from_dict,
+                             wav2vec2_model)
 from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 
 FORMAT, VERSION = "asrkit", 2
