@@ -146,9 +146,11 @@ class AVDataset(Dataset):
                              f"expected {sample_rate} Hz; regenerate the manifest at {sample_rate} Hz "
                              "(prepare_* --sample-rate) or set the model's sample_rate")
         self.clip_samples = clip_samples(max_frames, sample_rate)
-        if negative_shift_seconds > 0:  # room for the window and both shifted ones inside the clip
-            short = keep & (df["num_samples"].to_numpy(np.int64)
-                            < self.clip_samples + 2 * int(round(negative_shift_seconds * sample_rate)))
+        if negative_shift_seconds > 0:  # room for the window and both shifted ones (whole frames) inside the clip
+            fps = df["fps"].to_numpy(np.float64) if use_video else np.full(len(df), 25.0)
+            shift_frames = np.maximum(1, np.round(negative_shift_seconds * fps))
+            margin = np.round(shift_frames / fps * sample_rate).astype(np.int64)
+            short = keep & (df["num_samples"].to_numpy(np.int64) < self.clip_samples + 2 * margin)
             self.skipped.update({i: "too short for the time-shifted negatives" for i in df["id"][short]})
             keep &= ~short
         df = df[keep]

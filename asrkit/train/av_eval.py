@@ -126,33 +126,24 @@ def evaluate_av(checkpoint: str | Path, manifest: str | Path, options: AVEvalOpt
 def _sync_scores(model: AudioVisualModel, ds: AVDataset, options: AVEvalOptions, device: torch.device
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """The sync test (module docstring): ``(M,)`` true-alignment similarities and ``(M, 2)`` shifted ones for the M
-    clips long enough."""
-    sr, stride = ds.sample_rate, ds.frame_stride
+    clips long enough. The windows are ``AVDataset``'s time-shifted negatives in validation: the video and its
+    audio start ``shift`` into the clip, the negatives ``shift`` earlier and later, clips without room left out."""
+    stride = ds.frame_stride
     frames = max(2, int(round(options.sync_window_seconds * 25 / stride)))  # video frames at the stride (25 fps)
     if model.cfg.video_tokens == "tubelet":
         frames += frames % model.cfg.video_patch_time
-    window = AVDataset(ds.source, sample_rate=sr, max_frames=int(round(frames * stride / 25 * 100)),
-                       num_frames=frames, frame_stride=stride, crop_size=ds.crop_size, train=False, flip=False)
+    window = AVDataset(ds.source, sample_rate=ds.sample_rate, max_frames=int(round(frames * stride / 25 * 100)),
+                       num_frames=frames, frame_stride=stride, crop_size=ds.crop_size, train=False, flip=False,
+                       negative_shift_seconds=options.shift_seconds)
     true, shifted = [], []
     for idx in _batches(len(window), options.batch_size):
-        items = []
-        for i in idx:
-            fps = float(window._fps[i])
-            shift_frames = int(round(options.shift_seconds * fps))
-            start = int(round(shift_frames / fps * sr))
-            if int(window._num_samples[i]) < start * 2 + window.clip_samples:
-                continue
-            video = torch.from_numpy(window._read_video(i, shift_frames))
-            audio = [window._read_audio(i, start + k * start, window.clip_samples) for k in (0, -1, 1)]
-            items.append((video, audio))
-        if not items:
-            continue
-        video = torch.stack([v for v, _ in items]).to(device)
-        v = model.video_embedding(video)
-        sims = [paired_similarity(model.audio_embedding(torch.stack([a[k] for _, a in items]).to(device), None)
-                                  .float(), v.float()).cpu() for k in range(3)]
+        batch = window.collate([window[i] for i in idx])
+        n = len(idx)
+        v = model.video_embedding(batch["video"].to(device)).float()
+        audio = model.audio_embedding(torch.cat([batch["source"], batch["shifted_source"]]).to(device), None)
+        sims = paired_similarity(audio.float(), v.repeat(3, 1)).cpu().view(3, n)  # true, earlier, later
         true.append(sims[0])
-        shifted.append(torch.stack(sims[1:], dim=1))
+        shifted.append(sims[1:].T)
     if not true:
         return torch.zeros(0), torch.zeros(0, 2)
     return torch.cat(true), torch.cat(shifted)

@@ -224,11 +224,6 @@ def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, 
     return dataset(cfg.train_manifest, True), dataset(cfg.valid_manifest, False) if cfg.valid_manifest else None
 
 
-def trainer_rank() -> int:
-    """This process's rank under torchrun (0 alone)."""
-    return int(os.environ.get("RANK", 0))
-
-
 def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
                  hooks=None, allow_changes=()) -> dict:
     """Fine-tune into ``exp_dir``; writes ``config.yaml`` and ``tokens.txt``/tokenizer beside it.
@@ -238,11 +233,6 @@ def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Pat
         tokenizer = load_tokenizer(cfg.data.tokenizer) if cfg.data.tokenizer else CharTokenizer()
         torch.manual_seed(cfg.trainer.seed)
         model, origin = build_ctc_model(cfg.model, len(tokenizer), cfg.data)
-        if isinstance(tokenizer, CharTokenizer) and getattr(model.encoder, "downsample_rate", 0) >= 640 \
-                and console is not None and trainer_rank() == 0:
-            console.log("[yellow]characters at 40 ms per frame: CTC needs a frame per character (two for a doubled "
-                        "letter), which fast speech does not leave; utterances that lack frames are skipped. "
-                        "Sentencepiece units (data.tokenizer, e.g. recipes/synth/av_multistage stage 2) avoid it")
         train, valid = finetune_datasets(cfg.data, tokenizer, model.output_lengths, cfg.trainer.seed, console,
                                          cfg.trainer.max_tokens)
         header = checkpoint_header("ctc", model.encoder_config, tokens=tokenizer.tokens, task=to_dict(cfg))
@@ -250,6 +240,12 @@ def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Pat
                           checkpoint_header=header, console=console, hooks=hooks)
         if trainer.rank == 0:
             (exp_dir / "tokens.txt").write_text("\n".join(tokenizer.tokens) + "\n", encoding="utf-8")
+            if console is not None and isinstance(tokenizer, CharTokenizer) \
+                    and getattr(model.encoder, "downsample_rate", 0) >= 640:
+                console.log("[yellow]characters at 40 ms per frame: CTC needs a frame per character (two for a "
+                            "doubled letter), which fast speech does not leave; utterances that lack frames are "
+                            "skipped. Sentencepiece units (data.tokenizer, e.g. recipes/synth/av_multistage stage 2) "
+                            "avoid it")
             if console is not None:
                 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
                 console.log(f"CTC fine-tuning: {origin}; {trainable / 1e6:.2f}M trainable parameters, "
