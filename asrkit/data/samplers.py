@@ -179,3 +179,69 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = state["epoch"]
         self._consumed = state["consumed"]
         self._resume = True
+
+
+class ShuffledBatchSampler(BucketBatchSampler):
+    """Batches drawn anew every epoch, for contrastive objectives, whose negatives are the other clips of the batch.
+
+    ``BucketBatchSampler`` forms its batches once, by length: with clips cropped to one window, the same clips
+    would meet as each other's negatives in every epoch. Here each epoch (seeded from ``seed + epoch``) deals
+    the utterances into new batches of ``batch_size`` (CLIP's and CAV-MAE's shuffled DataLoader), capped so
+    that ``len(batch) * longest <= max_tokens``.
+
+    With ``groups`` (one label per utterance, e.g. its speaker) and ``groups_per_batch = k > 0``, every batch
+    holds the clips of about ``k`` groups, ``batch_size // k`` from each (the last piece of a group may be
+    smaller): the other clips of the same speaker become hard negatives, which face and voice identity cannot
+    tell apart. The number of batches is the same in every epoch, so resuming works as for the base class.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        max_tokens: int,
+        seed: int = 0,
+        *,
+        batch_size: int,
+        groups: Sequence[str] | None = None,
+        groups_per_batch: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        ids: Sequence[str] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if groups_per_batch < 0 or (groups_per_batch and groups is None):
+            raise ValueError(f"groups_per_batch={groups_per_batch} needs a group label per utterance")
+        if groups is not None and len(groups) != len(lengths):
+            raise ValueError(f"got {len(groups)} group labels for {len(lengths)} utterances")
+        longest = max((int(n) for n in lengths), default=1)
+        self.batch_size = max(1, min(batch_size, max_tokens // max(longest, 1)))
+        self.groups_per_batch = groups_per_batch if groups is not None else 0
+        if self.groups_per_batch:
+            _, self._group_of = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+        super().__init__(lengths, max_tokens, seed, shuffle=True, num_replicas=num_replicas, rank=rank, ids=ids,
+                         max_batch_size=self.batch_size)
+
+    def _form_batches(self, epoch: int = 0) -> list[list[int]]:
+        n = len(self.lengths)
+        rng = np.random.default_rng((self.seed, epoch))
+        if not self.groups_per_batch:
+            order = rng.permutation(n).tolist()
+            return [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        per = max(1, self.batch_size // self.groups_per_batch)
+        pieces = []  # each group's clips, shuffled and cut into pieces of `per`; groups in a random order
+        for g in rng.permutation(int(self._group_of.max(initial=-1)) + 1):
+            members = rng.permutation(np.flatnonzero(self._group_of == g)).tolist()
+            pieces += [members[i:i + per] for i in range(0, len(members), per)]
+        # batch j takes pieces j, j + B, j + 2B, ...: a group's consecutive pieces go to different batches
+        # whenever it has no more than B pieces, so a batch holds groups_per_batch groups
+        num = -(-len(pieces) // self.groups_per_batch)
+        batches = [sum(pieces[j::num], []) for j in range(num)]
+        return [batches[j] for j in rng.permutation(num)]
+
+    def _epoch_batches(self) -> list[list[int]]:
+        batches = self._form_batches(self.epoch)  # already in a random order
+        n = len(batches)
+        total = -(-n // self.num_replicas) * self.num_replicas
+        padded = [batches[i % n] for i in range(total)]
+        return padded[self.rank :: self.num_replicas]

@@ -14,6 +14,7 @@ checkpoint has the lowest validation loss of the objective.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from torch import nn
 from ..checkpoint import checkpoint_header
 from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
 from ..data.av import AVDataset
+from ..data.samplers import BucketBatchSampler, ShuffledBatchSampler
 from ..data.video import set_cache_bytes
 from ..models.av import AVConfig, load_av_config
 from ..models.factory import av_model
@@ -33,6 +35,9 @@ from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
 
 AV_OBJECTIVES = ("mae", "clr", "mae_clr")
+
+
+BATCHING = ("shuffle", "speaker", "length")
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,20 @@ class AVDataConfig:
     # synthetic LRS3-like set's 840 training clips of 96 px hold 1.4 GB; 0 turns the cache off. DataLoader
     # workers (num_workers > 0, GPU) start each epoch with an empty cache
     video_cache_mb: int = 2048
+    # how clips meet in a batch, i.e. which clips are each other's CLR negatives:
+    #   shuffle: new random batches of trainer.max_batch_size clips every epoch (CLIP, CAV-MAE: a shuffled
+    #            DataLoader); the default
+    #   speaker: new batches every epoch, each of speakers_per_batch speakers' clips (not in the paper: same-speaker
+    #            clips are hard negatives that face and voice identity cannot separate, so CLR must use the lips)
+    #   length:  fairseq's length-bucketed batches, formed once (the w2v2 trainer's)
+    batching: str = "shuffle"
+    speakers_per_batch: int = 4
 
     def __post_init__(self) -> None:
-        check_ranges(self, frame_stride=">= 1", crop_scale="(0, 1]", crop_ratio="> 0", video_cache_mb=">= 0")
+        check_ranges(self, frame_stride=">= 1", crop_scale="(0, 1]", crop_ratio="> 0", video_cache_mb=">= 0",
+                     speakers_per_batch=">= 1")
+        if self.batching not in BATCHING:
+            raise field_error(self, "batching", f"{self.batching!r}: choose one of {', '.join(BATCHING)}")
         for name in ("crop_scale", "crop_ratio"):
             lo, hi = getattr(self, name)
             if lo > hi:
@@ -198,6 +214,20 @@ def av_datasets(cfg: AVPretrainConfig, seed: int) -> tuple[AVDataset, AVDataset 
     return train, valid
 
 
+def av_sampler(cfg: AVPretrainConfig, train: AVDataset) -> Callable[[int, int], BucketBatchSampler] | None:
+    """The trainer's ``make_sampler`` for ``cfg.data.batching`` (None: its length-bucketed batches)."""
+    d, t = cfg.data, cfg.trainer
+    if d.batching == "length":
+        return None
+    groups = train.speakers if d.batching == "speaker" else None
+
+    def make(world_size: int, rank: int) -> BucketBatchSampler:
+        return ShuffledBatchSampler(train.sizes, t.max_tokens, t.seed, batch_size=t.max_batch_size or len(train),
+                                    groups=groups, groups_per_batch=d.speakers_per_batch if groups is not None else 0,
+                                    num_replicas=world_size, rank=rank, ids=list(train.ids))
+    return make
+
+
 def run_av_pretrain(cfg: AVPretrainConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
                     hooks=None, allow_changes=()) -> dict:
     """Pre-train ``cfg.objective`` into ``exp_dir`` (resuming from its checkpoint if any); returns the last
@@ -209,7 +239,8 @@ def run_av_pretrain(cfg: AVPretrainConfig, exp_dir: str | Path, *, resume: bool 
         train, valid = av_datasets(cfg, cfg.trainer.seed)
         header = checkpoint_header("pretrain", cfg.model, task=to_dict(cfg))
         trainer = Trainer(AVPretrainTask(cfg.objective, cfg.loss), model, train, valid, exp_dir, cfg.trainer,
-                          cfg.optim, checkpoint_header=header, console=console, hooks=hooks)
+                          cfg.optim, checkpoint_header=header, console=console, hooks=hooks,
+                          make_sampler=av_sampler(cfg, train))
         if trainer.rank == 0 and console is not None:
             parts = {name: sum(p.numel() for p in part.parameters()) / 1e6
                      for name, part in model.named_children()}

@@ -115,13 +115,16 @@ class Trainer:
     ``train_set``/``valid_set`` are :class:`asrkit.data.datasets.AudioDataset`-like: ``sizes``,
     ``ids``, ``collate`` and ``set_epoch``. ``checkpoint_header`` (``asrkit.checkpoint.checkpoint_header``)
     describes the model in every checkpoint. ``hooks`` are called after every micro-batch with
-    the trainer (tests use them to interrupt a run at a chosen point).
+    the trainer (tests use them to interrupt a run at a chosen point). ``make_sampler(world_size, rank)``
+    replaces the length-bucketed training batches (:class:`~asrkit.data.samplers.BucketBatchSampler`) with
+    another resumable sampler of the same interface.
     """
 
     def __init__(self, task: Task, model: nn.Module, train_set, valid_set, exp_dir: str | Path,
                  cfg: TrainerConfig, optim: OptimConfig, *, checkpoint_header: dict,
                  console=None, hooks: list[Callable[[Trainer], None]] | None = None,
-                 param_groups: Callable[[nn.Module], Any] | None = None):
+                 param_groups: Callable[[nn.Module], Any] | None = None,
+                 make_sampler: Callable[[int, int], BucketBatchSampler] | None = None):
         self.task, self.cfg, self.optim_cfg = task, cfg, optim
         self.exp_dir = Path(exp_dir)
         self.device = init_distributed(cfg.device)
@@ -142,10 +145,13 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.train_set, self.valid_set = train_set, valid_set
-        self.sampler = BucketBatchSampler(
-            train_set.sizes, cfg.max_tokens, cfg.seed, num_replicas=self.world_size, rank=self.rank,
-            ids=list(train_set.ids), max_batch_size=cfg.max_batch_size or None,
-        )
+        if make_sampler is not None:
+            self.sampler = make_sampler(self.world_size, self.rank)
+        else:
+            self.sampler = BucketBatchSampler(
+                train_set.sizes, cfg.max_tokens, cfg.seed, num_replicas=self.world_size, rank=self.rank,
+                ids=list(train_set.ids), max_batch_size=cfg.max_batch_size or None,
+            )
         self.checkpoint_header = checkpoint_header
         self.console = console
         self.hooks = hooks or []

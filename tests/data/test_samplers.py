@@ -1,10 +1,11 @@
-"""BucketBatchSampler: token budget, coverage, epoch shuffling, resume, rank balance."""
+"""BucketBatchSampler: token budget, coverage, epoch shuffling, resume, rank balance; ShuffledBatchSampler: new
+batches every epoch, optionally of a few speakers each."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from asrkit.data.samplers import BucketBatchSampler
+from asrkit.data.samplers import BucketBatchSampler, ShuffledBatchSampler
 
 MAX_TOKENS = 4000
 
@@ -128,3 +129,55 @@ def test_oversize_utterance_error_names_it():
 def test_empty_dataset_gives_no_batches():
     sampler = BucketBatchSampler([], MAX_TOKENS, num_replicas=2, rank=1)
     assert len(sampler) == 0 and list(sampler) == []
+
+
+SPEAKERS = [f"spk{i % 7}" for i in range(103)]  # 7 speakers of 14-15 clips
+
+
+def _pairs(batches: list[list[int]]) -> set[frozenset]:
+    return {frozenset((a, b)) for batch in batches for a in batch for b in batch if a < b}
+
+
+def test_shuffled_batches_change_every_epoch_and_cover_all(lengths):
+    sampler = ShuffledBatchSampler(lengths, MAX_TOKENS, seed=3, batch_size=8)
+    epochs = [_epoch(sampler, e) for e in range(3)]
+    for batches in epochs:
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        assert len(batches) == len(sampler)
+        assert all(len(b) * max(lengths[i] for i in b) <= MAX_TOKENS for b in batches)
+    # other clips meet: most pairs of one epoch's batches are apart in the next (the bucketed ones never are)
+    assert len(_pairs(epochs[0]) & _pairs(epochs[1])) < len(_pairs(epochs[0])) / 2
+    bucket = BucketBatchSampler(lengths, MAX_TOKENS, seed=3, max_batch_size=8)
+    assert _pairs(_epoch(bucket, 0)) == _pairs(_epoch(bucket, 1))
+    assert _epoch(ShuffledBatchSampler(lengths, MAX_TOKENS, seed=3, batch_size=8), 1) == epochs[1]
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_speaker_batches_hold_k_speakers(k):
+    lengths = [1000] * len(SPEAKERS)
+    sampler = ShuffledBatchSampler(lengths, 10**6, seed=2, batch_size=8, groups=SPEAKERS, groups_per_batch=k)
+    for epoch in range(3):
+        batches = _epoch(sampler, epoch)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        assert all(len({SPEAKERS[i] for i in b}) <= k for b in batches)
+        full = [b for b in batches if len(b) == 8]
+        assert len(full) >= len(batches) // 2
+        assert all(sum(SPEAKERS[i] == s for i in b) == 8 // k for b in full for s in {SPEAKERS[i] for i in b})
+
+
+def test_shuffled_sampler_resumes_mid_epoch(lengths):
+    first = ShuffledBatchSampler(lengths, MAX_TOKENS, seed=9, batch_size=6, groups=SPEAKERS, groups_per_batch=2)
+    full = _epoch(first, 4)
+    it = iter(first)
+    taken = [next(it) for _ in range(5)]
+    resumed = ShuffledBatchSampler(lengths, MAX_TOKENS, seed=9, batch_size=6, groups=SPEAKERS, groups_per_batch=2)
+    resumed.load_state_dict(first.state_dict())
+    resumed.set_epoch(4)
+    assert taken + list(resumed) == full
+
+
+def test_shuffled_batch_size_obeys_the_token_budget():
+    sampler = ShuffledBatchSampler([1000] * 20, 3000, batch_size=8)
+    assert max(len(b) for b in sampler) == 3
+    with pytest.raises(ValueError, match="group label per utterance"):
+        ShuffledBatchSampler([1000] * 20, 3000, batch_size=8, groups_per_batch=2)

@@ -69,6 +69,8 @@ def test_the_objective_key_selects_the_config():
         load_pretrain_config(None, ["objective=clr", "model=av_audio_tiny"])
     with pytest.raises(ConfigError, match="tubelet"):
         load_pretrain_config(None, ["objective=mae", "model.video_tokens=frame"])
+    with pytest.raises(ConfigError, match="batching: 'talk'.*shuffle, speaker, length"):
+        load_pretrain_config(None, ["objective=clr", "data.batching=talk"])
 
 
 @pytest.mark.parametrize("objective", ["mae", "clr", "mae_clr"])
@@ -92,8 +94,10 @@ def test_each_objective_trains_and_logs_its_terms(objective, av_manifests, tmp_p
     assert isinstance(model, AudioVisualModel)
 
 
-def test_interrupted_av_run_resumes_to_the_same_result(av_manifests, tmp_path):
-    cfg = load_pretrain_config(av_config(tmp_path, av_manifests, "mae_clr"))
+@pytest.mark.parametrize("batching", ["shuffle", "speaker", "length"])
+def test_interrupted_av_run_resumes_to_the_same_result(av_manifests, tmp_path, batching):
+    cfg = load_pretrain_config(av_config(tmp_path, av_manifests, "mae_clr", data={"batching": batching,
+                                                                                 "speakers_per_batch": 2}))
     run_pretrain(cfg, tmp_path / "full")
     seen = {"n": 0}
 
