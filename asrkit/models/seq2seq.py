@@ -239,7 +239,8 @@ class TransformerDecoder(nn.Module):
                              f"({self.cfg.max_target_positions}); drop longer targets or raise max_target_positions")
         if encoder_out.size(-1) != self.encoder_dim:
             raise ValueError(f"encoder output of width {encoder_out.size(-1)}, but this decoder attends to width "
-                             f"{self.encoder_dim}; adapt it (EncoderDecoderModel does) or build it with that encoder_dim")
+                             f"{self.encoder_dim}; adapt it (EncoderDecoderModel does) or build the decoder with "
+                             "that encoder_dim")
         if total <= start:
             raise ValueError(f"decoder input of {total} tokens, but {start} positions are already decoded; "
                              "pass the whole prefix with at least one new token")

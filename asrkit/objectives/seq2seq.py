@@ -6,8 +6,9 @@ other V - 1 classes share epsilon, eps_i = epsilon / (V - 1) each, so per token
 
     loss = (1 - epsilon - eps_i) * (-log p_y) + eps_i * sum_v (-log p_v),
 
-the cross-entropy to that smoothed distribution. (fairseq before #3182, and PyTorch's ``cross_entropy(label_smoothing=e)``,
-spread epsilon over all V classes, the target included: the same loss for e = epsilon * V / (V - 1).)
+the cross-entropy to that smoothed distribution. (fairseq before #3182, and PyTorch's
+``cross_entropy(label_smoothing=e)``, spread epsilon over all V classes, the target included: the same loss for
+e = epsilon * V / (V - 1).)
 ESPnet's MuST-C recipe smooths with epsilon = 0.1 (``lsm_weight``).
 """
 from __future__ import annotations
