@@ -51,6 +51,7 @@ from .config import ConfigError, to_dict
 from .models.av import AVConfig
 from .models.factory import (ENCODER_PREFIX, build_model, ctc_model, encoder_model, model_config_from_dict,
                              wav2vec2_model)
+from .models.seq2seq import DecoderConfig, EncoderDecoderModel, TransformerDecoder
 from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 
 FORMAT, VERSION = "asrkit", 2
@@ -294,9 +295,9 @@ def _from_legacy_state(path: Path, state: dict) -> Checkpoint:
 
 
 def encoder_weights(ckpt: Checkpoint) -> dict[str, Tensor]:
-    """The encoder's part of the checkpoint's weights, unprefixed: a CTC model's ``encoder.*``, the AV
+    """The encoder's part of the checkpoint's weights, unprefixed: a CTC or ST model's ``encoder.*``, the AV
     model's ``audio_encoder.*``, a ``Wav2Vec2Model``'s all."""
-    prefix = "encoder." if ckpt.kind == "ctc" else ENCODER_PREFIX[type(ckpt.model_config)]
+    prefix = "encoder." if ckpt.kind in ("ctc", "midtrain") else ENCODER_PREFIX[type(ckpt.model_config)]
     if not prefix:
         return ckpt.model
     return {k.removeprefix(prefix): v for k, v in ckpt.model.items() if k.startswith(prefix)}
@@ -336,13 +337,16 @@ def load_encoder(path: str | Path | Checkpoint, **config_changes: Any) -> tuple[
 def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: str | torch.device = "cpu"
                ) -> tuple[nn.Module, Checkpoint]:
     """The whole model of the checkpoint's kind, in eval mode on ``device``: a ``Wav2Vec2Model`` for pretrain
-    and midtrain (``AudioVisualModel`` for an AV one), a ``CTCModel`` over ``ckpt.tokens`` for ctc. ``kinds``:
-    the kinds the caller accepts."""
+    (``AudioVisualModel`` for an AV one), a ``CTCModel`` over ``ckpt.tokens`` for ctc, an
+    ``EncoderDecoderModel`` for midtrain (its decoder config in the task's ``model.decoder``). ``kinds``: the
+    kinds the caller accepts."""
     ckpt = read_checkpoint(path, kinds)
     if ckpt.kind == "ctc":
         if not ckpt.tokens:
             raise CheckpointError(f"{path}: CTC checkpoint without its token list; fine-tune again")
         model = ctc_model(encoder_model(ckpt.model_config), ckpt.model_config, len(ckpt.tokens))
+    elif ckpt.kind == "midtrain":
+        model = _st_model(ckpt)
     else:
         model = build_model(ckpt.model_config)
     try:
@@ -351,6 +355,21 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
         reason = str(e).strip().splitlines()[-1].strip()
         raise CheckpointError(f"{path}: weights do not fit its own model config: {reason}") from e
     return model.to(device).eval(), ckpt
+
+
+def _st_model(ckpt: Checkpoint) -> EncoderDecoderModel:
+    decoder_values = (ckpt.task.get("model") or {}).get("decoder")
+    if not ckpt.tokens or not isinstance(decoder_values, dict):
+        raise CheckpointError(f"{ckpt.path}: midtrain checkpoint without its target tokens or decoder config; "
+                              "mid-train again")
+    try:
+        decoder_cfg = DecoderConfig.from_dict(decoder_values)
+    except ConfigError as e:
+        raise CheckpointError(f"{ckpt.path}: its decoder config does not load: {e}") from e
+    encoder = encoder_model(ckpt.model_config)
+    ctc = ckpt.model.get("ctc.weight")
+    decoder = TransformerDecoder(decoder_cfg, len(ckpt.tokens), encoder_dim=decoder_cfg.embed_dim)
+    return EncoderDecoderModel(encoder, encoder.embed_dim, decoder, ctc_vocab_size=0 if ctc is None else len(ctc))
 
 
 def write_imported_checkpoint(source: str | Path, kind: str, out: str | Path, *, trust: bool = False

@@ -268,17 +268,18 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.
                 presets: dict[str, typing.Callable[[str], Any]] | None = None) -> T:
     """Defaults of ``cls`` <- YAML file ``path`` <- ``--set`` overrides.
 
-    ``presets`` maps a section name to a loader of named configs: ``model: demo`` (in the file
-    or as ``--set model=demo``) is replaced by the named config, and keys given next to it
-    (``--set model.encoder_layers=2``) still override it.
+    ``presets`` maps a section name (dotted for a nested one: ``model.decoder``) to a loader of named
+    configs: ``model: demo`` (in the file or as ``--set model=demo``) is replaced by the named config,
+    and keys given next to it (``--set model.encoder_layers=2``) still override it.
     """
     presets = presets or {}
 
     def expand(d: dict, where_: str) -> dict:
         for key, loader in presets.items():
-            if isinstance(d.get(key), str):
+            name = _at(d, key)
+            if isinstance(name, str):
                 try:
-                    d = {**d, key: to_dict(loader(d[key]))}
+                    d = _replaced(d, key.split("."), to_dict(loader(name)))
                 except ConfigError as e:
                     raise ConfigError(f"{where_}: {key}: {e}") from e
         return d
@@ -301,13 +302,28 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.
     overrides = list(overrides)
     if overrides:
         # a preset (--set model=demo) is expanded first, in whatever order its keys (--set model.dropout=0) come
-        is_preset = [o.partition("=")[0] in presets and isinstance(parse_overrides([o])[o.partition("=")[0]], str)
+        is_preset = [o.partition("=")[0] in presets and isinstance(_at(parse_overrides([o]), o.partition("=")[0]), str)
                      for o in overrides]
         named = parse_overrides([o for o, p in zip(overrides, is_preset) if p])
         parsed = parse_overrides([o for o, p in zip(overrides, is_preset) if not p])
         data = merge(merge(data, expand(named, "--set")), parsed)
         overridden = _dotted_keys(parsed)
     return from_dict(cls, data, where, overridden=overridden)
+
+
+def _at(d: Any, dotted: str) -> Any:
+    """The value at a dotted key of a nested dict (``"model.decoder"``), None where it is absent."""
+    for part in dotted.split("."):
+        if not isinstance(d, dict) or part not in d:
+            return None
+        d = d[part]
+    return d
+
+
+def _replaced(d: dict, path: list[str], value: Any) -> dict:
+    """A copy of ``d`` with ``value`` at ``path``."""
+    head, *rest = path
+    return {**d, head: _replaced(d[head], rest, value) if rest else value}
 
 
 def _dotted_keys(d: dict, prefix: str = "") -> list[str]:

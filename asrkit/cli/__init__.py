@@ -21,7 +21,7 @@ from .decode import decode_cmd, score_cmd
 from .lm import lm
 from .report import benchmark_cmd, compare_cmd, eval_av_cmd, results_cmd
 from .sweep import sweep
-from .train import finetune_cmd, import_checkpoint_cmd, pretrain_cmd
+from .train import finetune_cmd, import_checkpoint_cmd, midtrain_cmd, pretrain_cmd
 from .ui import CONTEXT, AsrkitGroup
 
 
@@ -34,8 +34,8 @@ def cli(debug: bool):
     """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D, audio-visual MAE / CLR) and ASR."""
 
 
-for command in (prepare, manifest, lm, pretrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd, score_cmd,
-                results_cmd, benchmark_cmd, compare_cmd, eval_av_cmd, sweep):
+for command in (prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd,
+                score_cmd, results_cmd, benchmark_cmd, compare_cmd, eval_av_cmd, sweep):
     cli.add_command(command)
 
 __all__ = ["cli"]

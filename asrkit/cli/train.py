@@ -1,5 +1,5 @@
-"""``asrkit pretrain``, ``asrkit finetune`` (:mod:`asrkit.train`) and ``asrkit import-checkpoint``: the
-commands that write model checkpoints."""
+"""``asrkit pretrain``, ``asrkit midtrain``, ``asrkit finetune`` (:mod:`asrkit.train`) and
+``asrkit import-checkpoint``: the commands that write model checkpoints."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -142,6 +142,20 @@ def finetune_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_ba
         overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
     _train_or_estimate(load_finetune_config, run_finetune, time_finetuning, "fine-tuning", config_path, exp_dir,
                        overrides, resume, allow_changes, skip_bad, estimate_updates, budget_minutes, estimate_out)
+
+
+@click.command("midtrain", context_settings=CONTEXT)
+@training_options("model (model.decoder may name a preset: mustc_st, tiny), data, optim, trainer", "Checkpoints")
+@click.option("--init", "init_checkpoint", default=None,
+              help="Checkpoint whose audio encoder to start from (sets model.init_checkpoint; \"\" = model.arch "
+                   "from scratch).")
+def midtrain_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_bad, init_checkpoint):
+    """Speech-translation mid-training of an audio encoder (multi-stage paper, stage 2; runs under torchrun)."""
+    from ..train.midtrain import load_midtrain_config, run_midtrain
+
+    if init_checkpoint is not None:
+        overrides = (*overrides, f"model.init_checkpoint={init_checkpoint}")
+    _train(load_midtrain_config, run_midtrain, config_path, exp_dir, overrides, resume, allow_changes, skip_bad)
 
 
 @click.command("import-checkpoint", context_settings=CONTEXT)

@@ -101,9 +101,10 @@ def load_finetune_config(path: str | Path | None, overrides=()) -> FinetuneConfi
     return load_config(FinetuneConfig, path, overrides)
 
 
-def _encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig, config_class: type) -> dict:
-    """The fine-tuning masking/dropout settings and the data's input settings, laid over the encoder config:
-    those its class has (the Conformer has no LayerDrop, feature-encoder gradient or waveform normalisation)."""
+def encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig, config_class: type) -> dict:
+    """The fine-tuning (or mid-training) masking/dropout settings and the data's input settings, laid over the
+    encoder config: those its class has (the Conformer has no LayerDrop, feature-encoder gradient or waveform
+    normalisation)."""
     names = {f.name for f in dataclasses.fields(config_class)}
     changes = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in names}
     # the Conformer reads whole utterances: "the first 1000 frames" (max_frames) is pre-training's crop (§3.4)
@@ -121,8 +122,8 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDat
         if data.normalize and not hasattr(ckpt.model_config, "normalize"):
             raise ConfigError(f"{cfg.init_checkpoint}: its encoder normalises filter banks, not the waveform; "
                               "fine-tune with data.normalize=false")
-        encoder, ckpt = load_encoder(ckpt, **_encoder_changes(cfg, data, type(ckpt.model_config)))
-        encoder_cfg = dataclasses.replace(ckpt.model_config, **_encoder_changes(cfg, data, type(ckpt.model_config)))
+        encoder, ckpt = load_encoder(ckpt, **encoder_changes(cfg, data, type(ckpt.model_config)))
+        encoder_cfg = dataclasses.replace(ckpt.model_config, **encoder_changes(cfg, data, type(ckpt.model_config)))
         if ckpt.model_config.sample_rate != data.sample_rate:
             raise ConfigError(f"{cfg.init_checkpoint}: pre-trained on {ckpt.model_config.sample_rate} Hz audio, but "
                               f"data.sample_rate is {data.sample_rate}; fine-tune at the encoder's rate "
@@ -133,7 +134,7 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDat
             raise ConfigError("model.freeze_encoder with no model.init_checkpoint would train a head on a random "
                               "encoder; give a pre-trained checkpoint (--init) or set model.freeze_encoder=false")
         arch = load_model_config(cfg.arch)
-        encoder_cfg = dataclasses.replace(arch, **_encoder_changes(cfg, data, type(arch)))
+        encoder_cfg = dataclasses.replace(arch, **encoder_changes(cfg, data, type(arch)))
         encoder = encoder_model(encoder_cfg)
         origin = f"encoder '{cfg.arch}' trained from scratch"
     if cfg.freeze_encoder:
