@@ -1,5 +1,5 @@
-"""``asrkit prepare`` (synth, synth-av, lm-text, librispeech) and ``asrkit manifest`` (validate, summary, combine,
-from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
+"""``asrkit prepare`` (synth, synth-av, lm-text, librispeech) and ``asrkit manifest`` (validate,
+summary, combine, from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
 from __future__ import annotations
 
 import sys
@@ -294,4 +294,36 @@ def run_av_prepare(prepare, args, **options) -> None:
         fail(str(e))
     console.print(summary_table(f"manifests in {args.out}", summary))
     for line in skip_lines(written):
+        console.print(line, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# local/prepare_mustc.py: the run and its report
+
+
+def _comma_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def run_mustc_prepare(corpus_dir: Path, out_dir: Path, pairs: str | None, splits: str | None, *, min_seconds: float,
+                      max_seconds: float, max_chars: int, filter_splits: str) -> None:
+    """:func:`asrkit.data.mustc.prepare_mustc` with comma-separated lists, then a table per pair/split (segments,
+    hours, talks, speakers, left out) and a line per reason segments were left out; a bad corpus is one error."""
+    from ..data.manifest import ManifestError
+    from ..data.mustc import prepare_mustc, report_lines
+
+    try:
+        written = prepare_mustc(corpus_dir, out_dir, _comma_list(pairs), _comma_list(splits),
+                                min_seconds=min_seconds, max_seconds=max_seconds, max_chars=max_chars,
+                                filter_splits=_comma_list(filter_splits) or ())
+    except ManifestError as e:
+        fail(str(e))
+    table = Table(title=f"speech-translation manifests in {out_dir}")
+    for col in ("pair/split", "segments", "hours", "talks", "speakers", "left out"):
+        table.add_column(col, justify="left" if col == "pair/split" else "right")
+    for key, p in written.items():
+        table.add_row(key, str(p.rows), f"{p.hours:.3f}", str(p.talks), str(p.speakers),
+                      str(sum(p.dropped.values())) + ("" if p.filtered else " (unfiltered)"))
+    console.print(table)
+    for line in report_lines(written, min_seconds):
         console.print(line, soft_wrap=True)
