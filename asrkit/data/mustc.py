@@ -35,8 +35,8 @@ The corpus's traps, each handled here and counted in :class:`MustcPrepared`:
 - a yaml whose segment count differs from a text file's line count, and a segment whose wav is missing,
   are errors naming the files and counts, or the yaml line and the wav.
 
-The yaml is read by a line parser (250k segments in about a second, where ``yaml.safe_load`` takes
-minutes); a file not written one flow mapping a line is read with ``yaml.safe_load`` instead.
+The yaml is read by a line parser (250k segments, MuST-C v2.0 en-de's size, in 1.8 s on 2 busy cores, where
+PyYAML's C loader took 42 s); a file not written one flow mapping a line is read with PyYAML's safe loader.
 """
 from __future__ import annotations
 
