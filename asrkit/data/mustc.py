@@ -252,9 +252,10 @@ def prepare_split(split_dir: str | Path, lang: str, out_path: str | Path, *, fil
                    "translation": translation, "_where": where}
             if start in starts:
                 other = kept[starts[start]]
-                prepared.drop("duplicate_offset", f"{where} (same start as {other['_where']})")
-                if num > other["num_samples"]:
-                    kept[starts[start]] = row
+                longer, shorter = (row, other) if num > other["num_samples"] else (other, row)
+                prepared.drop("duplicate_offset", f"{shorter['_where']} (same start as {longer['_where']}, "
+                                                  "which is longer or first)")
+                kept[starts[start]] = longer
                 continue
             starts[start] = len(kept)
             kept.append(row)

@@ -74,6 +74,8 @@ def test_length_filters_in_seconds_and_characters(corpus, tmp_path):
     lines = report_lines({"en-de/train": p})
     assert any("past_end" in line and "train.yaml:8" in line for line in lines)
     assert any("kept 1 segment(s) shorter than 0.05 s" in line for line in lines)
+    assert any("duplicate_offset" in line and "train.yaml:3 (same start as" in line and "train.yaml:4, which is "
+               "longer" in line for line in lines)  # the shorter one, first in the yaml, is the one left out
 
 
 def test_line_parser_reads_both_versions_and_block_yaml_falls_back_to_safe_load(corpus, tmp_path):
