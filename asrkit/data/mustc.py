@@ -40,6 +40,7 @@ PyYAML's C loader took 42 s); a file not written one flow mapping a line is read
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -179,8 +180,9 @@ def read_segments(txt_dir: str | Path, split: str, lang: str) -> list[Segment]:
         except ValueError:
             raise ManifestError(f"{yaml_path}:{line}: offset {e['offset']!r} and duration {e['duration']!r} "
                                 "must be numbers (seconds)") from None
-        if offset < 0 or duration < 0:
-            raise ManifestError(f"{yaml_path}:{line}: offset {offset} and duration {duration} must be >= 0")
+        if not (0 <= offset < math.inf and 0 <= duration < math.inf):  # NaN fails both
+            raise ManifestError(f"{yaml_path}:{line}: offset {offset} and duration {duration} must be finite "
+                                "and >= 0")
         segments.append(Segment(line, e["wav"], offset, duration, e.get("speaker_id") or Path(e["wav"]).stem,
                                 text, translation))
     return segments

@@ -121,7 +121,8 @@ def test_missing_wav_is_one_error_naming_the_yaml_line(corpus, tmp_path):
 @pytest.mark.parametrize("line, match", [
     ("- {duration: 1.0, speaker_id: spk.2, wav: ted_2.wav}", r"train\.yaml:1: segment has no 'offset'"),
     ("- {duration: 1.0s, offset: 0.5, wav: ted_2.wav}", r"train\.yaml:1: offset '0.5' and duration '1.0s'"),
-    ("- {duration: 1.0, offset: -0.5, wav: ted_2.wav}", r"train\.yaml:1: offset -0.5 and duration 1.0 must be >= 0"),
+    ("- {duration: 1.0, offset: -0.5, wav: ted_2.wav}", r"train\.yaml:1: offset -0.5 and duration 1.0 must be fin"),
+    ("- {duration: nan, offset: 0.5, wav: ted_2.wav}", r"train\.yaml:1: offset 0.5 and duration nan must be fin"),
 ])
 def test_bad_yaml_segment_is_one_error(tmp_path, line, match):
     txt = tmp_path / "en-de/data/train/txt"
