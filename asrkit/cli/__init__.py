@@ -2,8 +2,8 @@
 and print what it returns; each command that runs a job writes the resolved config next to its
 outputs.
 
-- :mod:`.data`: ``prepare`` (synth, synth-av, lm-text, librispeech), ``manifest`` (validate, summary, combine,
-  from-kaldi, to-fairseq);
+- :mod:`.data`: ``prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech), ``manifest`` (validate, summary,
+  combine, from-kaldi, to-fairseq);
 - :mod:`.lm`: ``lm`` (train, lexicon, eval);
 - :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
 - :mod:`.decode`: ``decode``, ``score``;

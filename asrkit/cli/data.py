@@ -1,5 +1,5 @@
-"""``asrkit prepare`` (synth, synth-av, lm-text, librispeech) and ``asrkit manifest`` (validate, summary, combine,
-from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
+"""``asrkit prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech) and ``asrkit manifest`` (validate,
+summary, combine, from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
 from __future__ import annotations
 
 import sys
@@ -11,6 +11,7 @@ from rich.table import Table
 from ..data.audio import SAMPLE_RATE
 from ..data.synth.av_corpus import AVSynthConfig
 from ..data.synth.corpus import SynthConfig
+from ..data.synth.mustc_corpus import MustcSynthConfig
 from .ui import CONTEXT, console, dataclass_options, fail, progress_bars, progress_display, summary_table
 
 
@@ -85,6 +86,44 @@ def prepare_synth_av(out_dir: Path, sets: str, **options):
         table.add_column(col, justify="left" if col == "set/split" else "right")
     for key, s in summary.items():
         table.add_row(key, str(s["clips"]), f"{s['hours']:.3f}", str(s["speakers"]), str(s["broken"]))
+    console.print(table)
+
+
+@prepare.command("synth-mustc", context_settings=CONTEXT)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--pairs", default="en-de,en-it,en-nl", show_default=True,
+              help="Comma-separated language pairs to write (the English talks are shared).")
+@dataclass_options(MustcSynthConfig)
+def prepare_synth_mustc(out_dir: Path, pairs: str, **options):
+    """Synthesise a speech-translation corpus in MuST-C's layout into OUT_DIR.
+
+    OUT_DIR/en-<xx>/data/{train,dev,tst-COMMON}/{wav/ted_<N>.wav, txt/<split>.yaml, .en, .<xx>}:
+    talks of one espeak-ng voice each, a segment per sentence of the built-in grammar, the target
+    side its translation; the English is the grammar's (lowercase, no punctuation). Read it with
+    local/prepare_mustc.py.
+    """
+    from ..config import FieldError
+    from ..data.synth.corpus import SynthError
+    from ..data.synth.mustc_corpus import generate_mustc_corpus
+
+    try:
+        cfg = MustcSynthConfig(**options)
+    except FieldError as e:
+        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
+    except ValueError as e:
+        fail(str(e), 2)
+    chosen = [p.strip() for p in pairs.split(",") if p.strip()]
+    try:
+        with progress_bars(absolute=True) as update:
+            summary = generate_mustc_corpus(out_dir, cfg, chosen, lambda split, n, total: update(
+                f"{split} (talks)", n, total))
+    except (SynthError, ValueError) as e:
+        fail(str(e))
+    table = Table(title=f"synthetic MuST-C in {out_dir} ({', '.join(chosen)})")
+    for col in ("split", "talks", "segments", "hours", "speakers"):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for split, s in summary.items():
+        table.add_row(split, str(s["talks"]), str(s["segments"]), f"{s['hours']:.3f}", str(s["speakers"]))
     console.print(table)
 
 
@@ -294,4 +333,36 @@ def run_av_prepare(prepare, args, **options) -> None:
         fail(str(e))
     console.print(summary_table(f"manifests in {args.out}", summary))
     for line in skip_lines(written):
+        console.print(line, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# local/prepare_mustc.py: the run and its report
+
+
+def _comma_list(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def run_mustc_prepare(corpus_dir: Path, out_dir: Path, pairs: str | None, splits: str | None, *, min_seconds: float,
+                      max_seconds: float, max_chars: int, filter_splits: str) -> None:
+    """:func:`asrkit.data.mustc.prepare_mustc` with comma-separated lists, then a table per pair/split (segments,
+    hours, talks, speakers, left out) and a line per reason segments were left out; a bad corpus is one error."""
+    from ..data.manifest import ManifestError
+    from ..data.mustc import prepare_mustc, report_lines
+
+    try:
+        written = prepare_mustc(corpus_dir, out_dir, _comma_list(pairs), _comma_list(splits),
+                                min_seconds=min_seconds, max_seconds=max_seconds, max_chars=max_chars,
+                                filter_splits=_comma_list(filter_splits) or ())
+    except ManifestError as e:
+        fail(str(e))
+    table = Table(title=f"speech-translation manifests in {out_dir}")
+    for col in ("pair/split", "segments", "hours", "talks", "speakers", "left out"):
+        table.add_column(col, justify="left" if col == "pair/split" else "right")
+    for key, p in written.items():
+        table.add_row(key, str(p.rows), f"{p.hours:.3f}", str(p.talks), str(p.speakers),
+                      str(sum(p.dropped.values())) + ("" if p.filtered else " (unfiltered)"))
+    console.print(table)
+    for line in report_lines(written, min_seconds):
         console.print(line, soft_wrap=True)
