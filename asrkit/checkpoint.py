@@ -57,7 +57,7 @@ from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 FORMAT, VERSION = "asrkit", 2
 KINDS = {  # kind -> what it is and what writes it, for error messages
     "pretrain": "a pre-trained encoder (asrkit pretrain or import-checkpoint)",
-    "midtrain": "a mid-trained encoder",
+    "midtrain": "a mid-trained speech-translation model (asrkit midtrain)",
     "ctc": "a fine-tuned CTC model (asrkit finetune)",
 }
 ENCODER_KINDS = tuple(KINDS)  # every kind has an encoder

@@ -69,6 +69,7 @@ from asrkit.models.factory import load_model_config  # noqa: E402
 from asrkit.models.wav2vec2 import CONFIG_DIR, Wav2Vec2Config, load_wav2vec2_config  # noqa: E402
 from asrkit.train.av_pretrain import AVPretrainConfig  # noqa: E402
 from asrkit.train.finetune import FinetuneConfig, load_finetune_config  # noqa: E402
+from asrkit.train.midtrain import MidtrainConfig  # noqa: E402
 from asrkit.train.pretrain import PretrainConfig, load_pretrain_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _config_classes() -> list[type]:
     """The config dataclasses reachable from the commands' top-level configs."""
     seen: list[type] = []
-    todo = [PretrainConfig, AVPretrainConfig, FinetuneConfig, DecodeOptions, SynthConfig, AVSynthConfig]
+    todo = [PretrainConfig, AVPretrainConfig, FinetuneConfig, MidtrainConfig, DecodeOptions, SynthConfig, AVSynthConfig]
     while todo:
         cls = todo.pop()
         if cls in seen:

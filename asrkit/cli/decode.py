@@ -15,7 +15,7 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 # holds them together; the options are not imported here, which would load torch for every command).
 @click.command("decode", context_settings=CONTEXT)
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Fine-tuned CTC checkpoint (asrkit finetune).")
+              help="Fine-tuned CTC checkpoint (asrkit finetune), or a mid-trained one with --task st.")
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Utterances to decode.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -48,10 +48,17 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 @click.option("--num-workers", default=1,
               help="Processes for the beam search, tuning trials and decode alike (0: one per CPU); "
                    "the output is the same for any number.")
+@click.option("--task", type=click.Choice(["asr", "st"]), default="asr",
+              help="asr: a fine-tuned CTC checkpoint; st: a mid-trained translation checkpoint (asrkit midtrain), "
+                   "beam search of its decoder, BLEU and chrF with sacrebleu.")
+@click.option("--len-penalty", default=1.0, help="st: rank hypotheses by log P / length ** LEN_PENALTY.")
+@click.option("--max-len-a", default=0.0, help="st: at most MAX_LEN_A * encoder frames + MAX_LEN_B tokens.")
+@click.option("--max-len-b", default=200, help="st: see --max-len-a.")
 @click.pass_context
 def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Path, config_path: Path | None,
                **options):
-    """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM."""
+    """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM; or
+    translate it with a mid-trained model (--task st)."""
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError
     from ..data.tokenizer import TokenizerError
@@ -65,7 +72,8 @@ def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Pa
     except (ValueError, ManifestError, AudioError, TokenizerError, LMError, TokenMismatch) as e:
         fail(str(e))
     wer = f", WER {result['wer']:.2f} %" if "wer" in result else ""
-    console.print(f"decoded {result['utterances']} utterances -> {out_dir}/hyp.trn{wer}")
+    bleu = f", BLEU {result['bleu']:.2f} ({result['bleu_signature']})" if "bleu" in result else ""
+    console.print(f"decoded {result['utterances']} utterances -> {out_dir}/hyp.trn{wer}{bleu}")
 
 
 @click.command("score", context_settings=CONTEXT)

@@ -1,4 +1,5 @@
-"""``asrkit decode``: a fine-tuned CTC model over a manifest, greedy or with a lexicon + n-gram LM.
+"""``asrkit decode``: a fine-tuned CTC model over a manifest, greedy or with a lexicon + n-gram LM (a translation
+model's beam search with ``task: st``, :mod:`.translate`).
 
 The LM, lexicon and token set are checked before any audio is read. With ``tune`` the LM
 weight and word score are searched on a dev manifest (wav2vec 2.0 §4.4: LM weight in [0, 5],
@@ -51,11 +52,17 @@ class DecodeOptions:
     max_tokens: int = 1_600_000  # samples per batch for the network
     resample: bool = False  # audio at another rate than the model's: resample it (else it is an error)
     num_workers: int = 1  # beam-search processes (0: one per CPU); the output does not depend on it
+    # asr: a fine-tuned CTC model (greedy, or lexicon beam search with the LM); st: a mid-trained translation
+    # model (its own decoder's beam search, beam_size wide; fairseq's speech-to-text default beam is 5)
+    task: Literal["asr", "st"] = "asr"
+    len_penalty: float = 1.0  # st: hypotheses ranked by log P / length ** len_penalty (fairseq --lenpen)
+    max_len_a: float = 0.0  # st: at most max_len_a * encoder frames + max_len_b tokens (fairseq --max-len-a/b)
+    max_len_b: int = 200
 
     def __post_init__(self) -> None:
         check_ranges(self, beam_size=">= 1", tune_beam_size=">= 0", beam_threshold=">= 0", lm_weight=">= 0",
                      word_score="any", trials=">= 1", lm_weight_range=">= 0", word_score_range="any", seed=">= 0",
-                     max_tokens=">= 1", num_workers=">= 0")
+                     max_tokens=">= 1", num_workers=">= 0", len_penalty="any", max_len_a=">= 0", max_len_b=">= 1")
         for key in ("lm_weight_range", "word_score_range"):
             low, high = getattr(self, key)
             if low > high:
@@ -76,7 +83,12 @@ def load_decode_options(config: str | Path | None = None, overrides: Mapping[str
 
 def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str | Path, opts: DecodeOptions,
                     *, progress: Callable[[str, int, int], None] | None = None, log=print) -> dict:
-    """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}``."""
+    """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}`` (``task: st``:
+    :func:`asrkit.decode.translate.translate_manifest`'s BLEU and chrF)."""
+    if opts.task == "st":
+        from .translate import translate_manifest
+
+        return translate_manifest(checkpoint, manifest, out_dir, opts, progress=progress, log=log)
     from .beam import LexiconBeamDecoder
     from .lm import lexicon_words_missing_from_lm
     from .parallel import BeamSearchPool, resolve_num_workers

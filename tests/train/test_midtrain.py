@@ -161,3 +161,29 @@ def test_midtraining_config_errors_name_the_fix(st_data, tmp_path):
     with pytest.raises(ConfigError, match="no decoder config 'huge'"):
         load_midtrain_config(None, ["model.decoder=huge"])
     assert load_midtrain_config(None, ["model.decoder=tiny", "model.decoder.layers=3"]).model.decoder.layers == 3
+
+
+def test_decode_task_st_translates_and_scores_with_sacrebleu(st_data, pretrained, tmp_path):
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+    from asrkit.score.bleu import bleu_chrf
+
+    cfg = load_midtrain_config(None, st_overrides(st_data, **{"model.init_checkpoint": pretrained["av"]}))
+    run_midtrain(cfg, tmp_path / "st")
+    out = tmp_path / "dec"
+    result = CliRunner().invoke(cli, ["decode", "--task", "st", "--checkpoint", str(tmp_path / "st" / LAST),
+                                      "--manifest", str(st_data["valid"]), "--out-dir", str(out), "--beam-size", "3",
+                                      "--max-len-b", "12", "--precision", "fp32"])
+    assert result.exit_code == 0, result.output
+    assert "BLEU" in result.output and "nrefs:1|case:mixed" in result.output
+    hyps = (out / "hyp.txt").read_text().splitlines()
+    refs = (out / "ref.txt").read_text().splitlines()
+    assert refs == [_translate(t) for t in read_manifest(st_data["valid"])["text"]] and len(hyps) == len(refs)
+    scores = yaml.safe_load((out / "bleu.yaml").read_text())
+    assert scores["bleu"] == pytest.approx(bleu_chrf(hyps, refs)["bleu"])
+    assert all(len(h.split()) <= 12 for h in hyps)  # at most max_len_b character units
+    # a CTC checkpoint is not a translation model: one line naming the kinds
+    bad = CliRunner().invoke(cli, ["decode", "--task", "st", "--checkpoint", str(pretrained["av"]),
+                                   "--manifest", str(st_data["valid"]), "--out-dir", str(out)])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output and "midtrain" in bad.output
