@@ -344,7 +344,10 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
     if ckpt.kind == "ctc":
         if not ckpt.tokens:
             raise CheckpointError(f"{path}: CTC checkpoint without its token list; fine-tune again")
-        model = ctc_model(encoder_model(ckpt.model_config), ckpt.model_config, len(ckpt.tokens))
+        # the task decoder's settings live in the fine-tuning config (a checkpoint from before them: linear)
+        head = ckpt.task.get("model") if isinstance(ckpt.task.get("model"), dict) else {}
+        model = ctc_model(encoder_model(ckpt.model_config), ckpt.model_config, len(ckpt.tokens),
+                          **{k: head[k] for k in ("head", "head_layers", "head_dim", "head_dropout") if k in head})
     elif ckpt.kind == "midtrain":
         model = _st_model(ckpt)
     else:

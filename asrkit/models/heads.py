@@ -1,4 +1,5 @@
-"""Fine-tuning heads: a linear CTC classifier on an encoder (wav2vec 2.0 §3.3, §4.3).
+"""Fine-tuning heads: a linear CTC classifier on an encoder (wav2vec 2.0 §3.3, §4.3), or a BLSTM task decoder
+before it (SUPERB's ASR head, for a frozen encoder).
 
 ``CTCModel`` works on any encoder of the model factory: wav2vec 2.0 / SEW / SEW-D (``Wav2Vec2ForCTC``, which
 drops the pre-training heads and freezes the feature encoder, ``feature_grad_mult = 0``), or the Conformer
@@ -12,8 +13,31 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .wav2vec2 import Wav2Vec2Model
+
+HEADS = ("linear", "lstm")
+
+
+class LSTMHead(nn.Module):
+    """A bidirectional LSTM between a (frozen) encoder and the CTC classifier: SUPERB's ASR downstream
+    (Yang et al., 2021; s3prl ``downstream/asr``: 2 BLSTM layers of 1024 units per direction, dropout 0.2),
+    the task decoder of the multi-stage paper's frozen-encoder ASR (Jain et al., 2024, §3.3). Padding frames
+    never reach the real ones (packed sequences)."""
+
+    def __init__(self, input_dim: int, hidden: int = 1024, layers: int = 2, dropout: float = 0.2):
+        super().__init__()
+        self.lstm = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.output_dim = 2 * hidden
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        t = x.size(1)
+        packed = pack_padded_sequence(x.float(), lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=t)
+        return self.dropout(out)
 
 
 class CTCModel(nn.Module):
@@ -28,15 +52,21 @@ class CTCModel(nn.Module):
         freeze_finetune_updates: updates during which only the classifier learns
             (fairseq ``freeze_finetune_updates``).
         freeze_encoder: the encoder never learns and runs in eval mode (no dropout, fixed batch-norm statistics).
+        head: ``linear`` (wav2vec 2.0: the classifier on the encoder output) or ``lstm`` (:class:`LSTMHead` of
+            ``head_layers`` x ``head_dim`` units per direction before the classifier, SUPERB's ASR).
     """
 
     def __init__(self, encoder: nn.Module, config, vocab_size: int, final_dropout: float = 0.0,
-                 freeze_finetune_updates: int = 0, freeze_encoder: bool = False):
+                 freeze_finetune_updates: int = 0, freeze_encoder: bool = False, head: str = "linear",
+                 head_layers: int = 2, head_dim: int = 1024, head_dropout: float = 0.2):
         super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head {head!r}: choose one of {', '.join(HEADS)}")
         self.encoder = encoder
         self.encoder_config = config
         self.dropout = nn.Dropout(final_dropout)
-        self.classifier = nn.Linear(encoder.embed_dim, vocab_size)
+        self.head = LSTMHead(encoder.embed_dim, head_dim, head_layers, head_dropout) if head == "lstm" else None
+        self.classifier = nn.Linear(self.head.output_dim if self.head is not None else encoder.embed_dim, vocab_size)
         nn.init.xavier_uniform_(self.classifier.weight)  # fairseq Linear() for the CTC projection
         nn.init.zeros_(self.classifier.bias)
         self.freeze_finetune_updates = freeze_finetune_updates
@@ -76,10 +106,13 @@ class CTCModel(nn.Module):
         frozen = self.freeze_encoder or (self.training and self.num_updates < self.freeze_finetune_updates)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
             out = self.encoder.extract_features(source, padding_mask, mask=self.training and not self.freeze_encoder)
-        logits = self.classifier(self.dropout(out.x))
-        n, t = logits.shape[:2]
+        n, t = out.x.shape[:2]
         lengths = (~out.padding_mask).sum(dim=1) if out.padding_mask is not None else \
-            torch.full((n,), t, dtype=torch.long, device=logits.device)
+            torch.full((n,), t, dtype=torch.long, device=out.x.device)
+        x = self.dropout(out.x)
+        if self.head is not None:
+            x = self.head(x, lengths)
+        logits = self.classifier(x)
         return torch.log_softmax(logits.float(), dim=-1), lengths
 
 
@@ -88,9 +121,10 @@ class Wav2Vec2ForCTC(CTCModel):
     the feature encoder is frozen when ``feature_grad_mult`` is 0 (§4.3)."""
 
     def __init__(self, encoder: Wav2Vec2Model, vocab_size: int, final_dropout: float = 0.0,
-                 freeze_finetune_updates: int = 0, freeze_encoder: bool = False):
+                 freeze_finetune_updates: int = 0, freeze_encoder: bool = False, **head):
         encoder.quantizer = None
         encoder.final_proj = None
         if encoder.cfg.feature_grad_mult == 0:
             encoder.feature_encoder.requires_grad_(False)
-        super().__init__(encoder, encoder.cfg, vocab_size, final_dropout, freeze_finetune_updates, freeze_encoder)
+        super().__init__(encoder, encoder.cfg, vocab_size, final_dropout, freeze_finetune_updates, freeze_encoder,
+                         **head)

@@ -27,7 +27,7 @@ from ..data.manifest import read_manifest
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..decode.greedy import best_paths
 from ..models.factory import ctc_model, encoder_model, load_model_config
-from ..models.heads import CTCModel
+from ..models.heads import HEADS, CTCModel
 from ..models.wav2vec2 import DROPOUT, MODEL_RANGES
 from ..score import align_many
 from .experiment import open_experiment
@@ -56,10 +56,20 @@ class FinetuneModelConfig:
     # the encoder never learns and runs in eval mode, only the head trains: the multi-stage paper's ASR and
     # SUPERB protocol (Jain et al., 2024, §3.3, "encoder weights frozen"); false: wav2vec 2.0's fine-tuning
     freeze_encoder: bool = False
+    # the task decoder between the encoder and the CTC classifier: linear (none: wav2vec 2.0's fine-tuning) or
+    # lstm (head_layers BLSTM layers of head_dim units per direction: SUPERB's ASR downstream, 2 x 1024, dropout
+    # 0.2, the usual light decoder on a frozen encoder; the multi-stage paper does not name its own, notes §1.5)
+    head: str = "linear"
+    head_layers: int = 2
+    head_dim: int = 1024
+    head_dropout: float = 0.2
 
     def __post_init__(self) -> None:
         shared = {f.name: MODEL_RANGES[f.name] for f in dataclasses.fields(self) if f.name in MODEL_RANGES}
-        check_ranges(self, **shared, final_dropout=DROPOUT, freeze_finetune_updates=">= 0")
+        check_ranges(self, **shared, final_dropout=DROPOUT, freeze_finetune_updates=">= 0", head_layers=">= 1",
+                     head_dim=">= 1", head_dropout=DROPOUT)
+        if self.head not in HEADS:
+            raise field_error(self, "head", f"{self.head!r}: choose one of {', '.join(HEADS)}")
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,9 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDat
     if cfg.freeze_encoder:
         origin += ", frozen"
     model = ctc_model(encoder, encoder_cfg, vocab_size, final_dropout=cfg.final_dropout,
-                      freeze_finetune_updates=cfg.freeze_finetune_updates, freeze_encoder=cfg.freeze_encoder)
+                      freeze_finetune_updates=cfg.freeze_finetune_updates, freeze_encoder=cfg.freeze_encoder,
+                      head=cfg.head, head_layers=cfg.head_layers, head_dim=cfg.head_dim,
+                      head_dropout=cfg.head_dropout)
     return model, origin
 
 

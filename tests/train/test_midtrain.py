@@ -187,3 +187,40 @@ def test_decode_task_st_translates_and_scores_with_sacrebleu(st_data, pretrained
     bad = CliRunner().invoke(cli, ["decode", "--task", "st", "--checkpoint", str(pretrained["av"]),
                                    "--manifest", str(st_data["valid"]), "--out-dir", str(out)])
     assert bad.exit_code != 0 and "Traceback" not in bad.output and "midtrain" in bad.output
+
+
+def test_a_blstm_task_decoder_trains_on_a_frozen_midtrained_encoder(st_data, pretrained, tmp_path):
+    """The paper's ASR protocol (§3.3): the encoder frozen, only a task decoder (SUPERB's BLSTM) trained; the
+    decode reloads the head from the checkpoint's own config."""
+    from asrkit.decode.run import DecodeOptions, decode_manifest
+    from asrkit.models.heads import CTCModel, LSTMHead
+
+    ft = load_finetune_config(None, [
+        f"model.init_checkpoint={pretrained['av']}", "model.freeze_encoder=true", "model.head=lstm",
+        "model.head_layers=1", "model.head_dim=16", "model.freeze_finetune_updates=0",
+        f"data.train_manifest={st_data['train']}", f"data.valid_manifest={st_data['valid']}",
+        f"data.tokenizer={st_data['src']}", "optim.max_updates=2", "optim.lr=1e-2", "trainer.max_tokens=48000",
+        "trainer.valid_every=2", "trainer.save_every=2", "trainer.tensorboard=false", "trainer.num_workers=0"])
+    run_finetune(ft, tmp_path / "ctc")
+    tuned = read_checkpoint(tmp_path / "ctc" / LAST).model
+    source = read_checkpoint(pretrained["av"]).model
+    assert all(torch.equal(v, source["audio_" + k]) for k, v in tuned.items() if k.startswith("encoder."))
+    assert any(k.startswith("head.lstm.") for k in tuned)
+    model, _ = load_model(tmp_path / "ctc" / LAST)
+    assert isinstance(model, CTCModel) and isinstance(model.head, LSTMHead) and model.head.output_dim == 32
+    result = decode_manifest(tmp_path / "ctc" / LAST, st_data["valid"], tmp_path / "dec", DecodeOptions(precision="fp32"))
+    assert result["utterances"] == 3 and "wer" in result
+    with pytest.raises(ConfigError, match="head: 'gru'"):
+        load_finetune_config(None, ["model.head=gru"])
+
+
+def test_the_blstm_head_ignores_padding():
+    from asrkit.models.heads import LSTMHead
+
+    torch.manual_seed(0)
+    head = LSTMHead(8, hidden=4, layers=2, dropout=0.0).eval()
+    x = torch.randn(1, 5, 8)
+    padded = torch.cat([x, torch.full((1, 3, 8), 1e3)], dim=1)
+    alone = head(x, torch.tensor([5]))
+    batch = head(torch.cat([padded, torch.randn(1, 8, 8)]), torch.tensor([5, 8]))
+    assert torch.allclose(alone, batch[:1, :5], atol=1e-6)
