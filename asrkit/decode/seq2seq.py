@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from asrkit.models.seq2seq import EncoderDecoderModel, IncrementalState, reorder_state
+from ..models.seq2seq import EncoderDecoderModel, IncrementalState, reorder_state
 
 Decoder = Callable[[Tensor, Tensor, "Tensor | None", IncrementalState], Tensor]
 

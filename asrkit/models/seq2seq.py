@@ -30,10 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from asrkit.config import check_ranges, field_error, from_dict
-from asrkit.models.components import attention_dtype, key_mask
-from asrkit.models.conformer import PositionalEncoding
-from asrkit.models.wav2vec2 import Wav2Vec2Model
+from ..config import check_ranges, field_error, from_dict
+from .components import attention_dtype, key_mask
+from .conformer import PositionalEncoding
+from .wav2vec2 import Wav2Vec2Model
 
 IncrementalState = dict[str, Tensor]  # batch-first tensors; see the module docstring
 
