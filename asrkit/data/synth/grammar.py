@@ -340,9 +340,10 @@ TEMPLATES: tuple[Template, ...] = (
     ), volume=VOLUMES, room=ROOMS, device=SPEAKERS),
     *_group("media_control", (
         ("{action.en}", "{action.it}", "{action.de}", "{action.nl}"),
-        ("{action.en} {room.en_in}", "{action.it} {room.it_in}", "{action.de} {room.de_in}",
-         "{action.nl} {room.nl_in}"),
-        ("please {action.en}", "{action.it} per favore", "{action.de} bitte", "{action.nl} alsjeblieft"),
+        ("{action.en} {room.en_in}", "{action.it} {room.it_in}", "{action.de_verb} {room.de_in} {action.de_rest}",
+         "{action.nl_verb} {room.nl_in} {action.nl_rest}"),
+        ("please {action.en}", "{action.it} per favore", "{action.de_verb} bitte {action.de_rest}",
+         "{action.nl_verb} alsjeblieft {action.nl_rest}"),
         ("can you {action.en} {room.en_in}", "puoi {action.it_inf} {room.it_in}",
          "kannst du {room.de_in} {action.de_inf}", "kun je {room.nl_in} {action.nl_inf}"),
     ), action=MEDIA_ACTIONS, room=ROOMS),

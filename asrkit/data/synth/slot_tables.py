@@ -158,54 +158,70 @@ PERCENTS = numbers(1, 100)
 VOLUMES = numbers(0, 100)
 
 
-def _media(en: str, it: str, value: str, it_inf: str, de: str, de_inf: str, nl: str, nl_inf: str) -> Filler:
-    """A media command: imperative and infinitive phrase in each language but English."""
-    return phrase(en, it, value, it_inf=it_inf, de=de, de_inf=de_inf, nl=nl, nl_inf=nl_inf)
+def _media(en: str, it: str, value: str, it_inf: str, de: tuple[str, str], de_inf: str,
+           nl: tuple[str, str], nl_inf: str) -> Filler:
+    """A media command: Italian imperative and infinitive phrase; German and Dutch imperative
+    as (verb, rest), so that a place or "please" can stand after the verb ("schalte im Bad den
+    Ton stumm", "zet alsjeblieft het geluid uit"), and the infinitive phrase after "can you"."""
+    forms = {"it_inf": it_inf, "de_verb": de[0], "de_rest": de[1], "de_inf": de_inf,
+             "nl_verb": nl[0], "nl_rest": nl[1], "nl_inf": nl_inf}
+    return phrase(en, it, value, de=" ".join(de), nl=" ".join(nl), **forms)
 
 
 MEDIA_ACTIONS = (  # English; Italian, German, Dutch imperative and the infinitive that follows "can you"
     _media("pause the music", "metti in pausa la musica", "pause", "mettere in pausa la musica",
-           "pausiere die Musik", "die Musik pausieren", "pauzeer de muziek", "de muziek pauzeren"),
+           ("pausiere", "die Musik"), "die Musik pausieren",
+           ("pauzeer", "de muziek"), "de muziek pauzeren"),
     _media("pause this song", "metti in pausa questa canzone", "pause", "mettere in pausa questa canzone",
-           "pausiere dieses Lied", "dieses Lied pausieren", "pauzeer dit nummer", "dit nummer pauzeren"),
+           ("pausiere", "dieses Lied"), "dieses Lied pausieren",
+           ("pauzeer", "dit nummer"), "dit nummer pauzeren"),
     _media("resume the music", "riprendi la musica", "resume", "riprendere la musica",
-           "setze die Musik fort", "die Musik fortsetzen", "hervat de muziek", "de muziek hervatten"),
+           ("setze", "die Musik fort"), "die Musik fortsetzen",
+           ("hervat", "de muziek"), "de muziek hervatten"),
     _media("start the music again", "fai ripartire la musica", "resume", "far ripartire la musica",
-           "starte die Musik neu", "die Musik neu starten", "start de muziek opnieuw",
-           "de muziek opnieuw starten"),
+           ("starte", "die Musik neu"), "die Musik neu starten",
+           ("start", "de muziek opnieuw"), "de muziek opnieuw starten"),
     _media("stop the music", "ferma la musica", "stop", "fermare la musica",
-           "stoppe die Musik", "die Musik stoppen", "stop de muziek", "de muziek stoppen"),
+           ("stoppe", "die Musik"), "die Musik stoppen",
+           ("stop", "de muziek"), "de muziek stoppen"),
     _media("skip this song", "salta questa canzone", "next", "saltare questa canzone",
-           "überspringe dieses Lied", "dieses Lied überspringen", "sla dit nummer over", "dit nummer overslaan"),
+           ("überspringe", "dieses Lied"), "dieses Lied überspringen",
+           ("sla", "dit nummer over"), "dit nummer overslaan"),
     _media("play the next song", "metti la prossima canzone", "next", "mettere la prossima canzone",
-           "spiele das nächste Lied", "das nächste Lied spielen", "speel het volgende nummer",
-           "het volgende nummer spelen"),
+           ("spiele", "das nächste Lied"), "das nächste Lied spielen",
+           ("speel", "het volgende nummer"), "het volgende nummer spelen"),
     _media("play the previous song", "metti la canzone precedente", "previous", "mettere la canzone precedente",
-           "spiele das vorherige Lied", "das vorherige Lied spielen", "speel het vorige nummer",
-           "het vorige nummer spelen"),
+           ("spiele", "das vorherige Lied"), "das vorherige Lied spielen",
+           ("speel", "het vorige nummer"), "het vorige nummer spelen"),
     _media("go back to the last song", "torna alla canzone precedente", "previous",
-           "tornare alla canzone precedente", "geh zurück zum vorherigen Lied", "zum vorherigen Lied zurückgehen",
-           "ga terug naar het vorige nummer", "teruggaan naar het vorige nummer"),
+           "tornare alla canzone precedente",
+           ("geh", "zurück zum vorherigen Lied"), "zum vorherigen Lied zurückgehen",
+           ("ga", "terug naar het vorige nummer"), "teruggaan naar het vorige nummer"),
     _media("repeat this song", "ripeti questa canzone", "repeat", "ripetere questa canzone",
-           "wiederhole dieses Lied", "dieses Lied wiederholen", "herhaal dit nummer", "dit nummer herhalen"),
+           ("wiederhole", "dieses Lied"), "dieses Lied wiederholen",
+           ("herhaal", "dit nummer"), "dit nummer herhalen"),
     _media("shuffle the playlist", "riproduci la playlist in ordine casuale", "shuffle",
-           "riprodurre la playlist in ordine casuale", "spiele die Playlist in zufälliger Reihenfolge",
-           "die Playlist in zufälliger Reihenfolge spielen", "speel de afspeellijst in willekeurige volgorde",
-           "de afspeellijst in willekeurige volgorde afspelen"),
+           "riprodurre la playlist in ordine casuale",
+           ("spiele", "die Playlist in zufälliger Reihenfolge"), "die Playlist in zufälliger Reihenfolge spielen",
+           ("speel", "de afspeellijst in willekeurige volgorde"), "de afspeellijst in willekeurige volgorde afspelen"),
     _media("turn the volume up", "alza il volume", "volume_up", "alzare il volume",
-           "erhöhe die Lautstärke", "die Lautstärke erhöhen", "zet het volume hoger", "het volume hoger zetten"),
+           ("erhöhe", "die Lautstärke"), "die Lautstärke erhöhen",
+           ("zet", "het volume hoger"), "het volume hoger zetten"),
     _media("make it louder", "alza il volume", "volume_up", "alzare il volume",
-           "mach lauter", "lauter machen", "zet het harder", "het harder zetten"),
+           ("mach", "lauter"), "lauter machen",
+           ("zet", "het geluid harder"), "het geluid harder zetten"),
     _media("turn the volume down", "abbassa il volume", "volume_down", "abbassare il volume",
-           "verringere die Lautstärke", "die Lautstärke verringern", "zet het volume lager",
-           "het volume lager zetten"),
+           ("verringere", "die Lautstärke"), "die Lautstärke verringern",
+           ("zet", "het volume lager"), "het volume lager zetten"),
     _media("make it quieter", "abbassa il volume", "volume_down", "abbassare il volume",
-           "mach leiser", "leiser machen", "zet het zachter", "het zachter zetten"),
+           ("mach", "leiser"), "leiser machen",
+           ("zet", "het geluid zachter"), "het geluid zachter zetten"),
     _media("mute the sound", "togli l'audio", "mute", "togliere l'audio",
-           "schalte den Ton stumm", "den Ton stummschalten", "zet het geluid uit", "het geluid uitzetten"),
+           ("schalte", "den Ton stumm"), "den Ton stummschalten",
+           ("zet", "het geluid uit"), "het geluid uitzetten"),
     _media("turn the sound back on", "riattiva l'audio", "unmute", "riattivare l'audio",
-           "schalte den Ton wieder ein", "den Ton wieder einschalten", "zet het geluid weer aan",
-           "het geluid weer aanzetten"),
+           ("schalte", "den Ton wieder ein"), "den Ton wieder einschalten",
+           ("zet", "het geluid weer aan"), "het geluid weer aanzetten"),
 )
 
 
