@@ -81,6 +81,7 @@ def test_audio_is_16k_mono_speech_with_phoneme_timings(corpus):
     assert sr == 16000 and wav.ndim == 1 and len(wav) == m["num_samples"]
     assert np.abs(wav).max() > 0.05  # not silence
     assert m["text"] == m["english"].upper() and m["italian"] and m["intent"]
+    assert m["german"] and m["dutch"]  # the three MuST-C target languages, grammar.TRANSLATION_KEYS
     times = [t for t, _ in m["phonemes"]]
     assert len(m["phonemes"]) >= len(m["english"].split())  # at least a phoneme per word
     assert times == sorted(times) and times[-1] <= 1000 * len(wav) / sr
