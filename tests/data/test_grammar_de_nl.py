@@ -22,7 +22,15 @@ from asrkit.data.synth.german import (
     german_ordinal,
     with_preposition,
 )
-from asrkit.data.synth.grammar import LANGUAGES, TEMPLATES, TRANSLATION_KEYS, Utterance, _fields, _group, sample_utterance
+from asrkit.data.synth.grammar import (
+    LANGUAGES,
+    TEMPLATES,
+    TRANSLATION_KEYS,
+    Utterance,
+    _fields,
+    _group,
+    sample_utterance,
+)
 from asrkit.data.synth.slot_tables import (
     CITIES,
     CONTACTS,
