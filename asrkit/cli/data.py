@@ -11,6 +11,7 @@ from rich.table import Table
 from ..data.audio import SAMPLE_RATE
 from ..data.synth.av_corpus import AVSynthConfig
 from ..data.synth.corpus import SynthConfig
+from ..data.synth.grammar import TRANSLATION_KEYS
 from ..data.synth.mustc_corpus import MustcSynthConfig
 from .ui import CONTEXT, console, dataclass_options, fail, progress_bars, progress_display, summary_table
 
@@ -29,8 +30,8 @@ def prepare_synth(out_dir: Path, video: bool, **options):
     """Synthesise the built-in spoken-command corpus (espeak-ng, offline) into OUT_DIR.
 
     LibriSpeech + Libri-light layout: pretrain/, dev/, test/ and
-    librispeech_finetuning/1h/<fold>/clean/ (fold 0 = the 10m set), with Italian
-    translations, intents, slots and phoneme timings in metadata/<split>.jsonl.
+    librispeech_finetuning/1h/<fold>/clean/ (fold 0 = the 10m set), with Italian, German and
+    Dutch translations, intents, slots and phoneme timings in metadata/<split>.jsonl.
     """
     from ..config import FieldError
     from ..data.synth.corpus import SynthError, generate_corpus
@@ -153,14 +154,17 @@ def prepare_lm_text(out: Path, sentences: int, seed: int, exclude: tuple[Path, .
 @click.option("--split", "splits", multiple=True, help="Split directory to include (repeatable); default: all.")
 @click.option("--finetuning-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Libri-light librispeech_finetuning/ (default: CORPUS_DIR/librispeech_finetuning if present).")
-def prepare_librispeech_cmd(corpus_dir: Path, out_dir: Path, splits: tuple[str, ...], finetuning_dir: Path | None):
+@click.option("--translation", type=click.Choice(list(TRANSLATION_KEYS)), default="it", show_default=True,
+              help="Synth corpus: the language of the translation column (MuST-C target code).")
+def prepare_librispeech_cmd(corpus_dir: Path, out_dir: Path, splits: tuple[str, ...], finetuning_dir: Path | None,
+                            translation: str):
     """Manifests for a LibriSpeech-layout corpus (LibriSpeech, Libri-light, or the synth corpus)."""
     from ..data.librispeech import prepare_librispeech
     from ..data.manifest import ManifestError, summarize_manifests
 
     try:
         written = prepare_librispeech(corpus_dir, out_dir, list(splits) or None, finetuning_dir,
-                                      progress=lambda s: console.log(f"scanning {s}"))
+                                      progress=lambda s: console.log(f"scanning {s}"), translation=translation)
         summary = summarize_manifests(written)
     except ManifestError as e:
         fail(str(e))

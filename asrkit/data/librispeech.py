@@ -8,7 +8,8 @@ Official layouts::
 
 Libri-light's fine-tuning sets are nested: ``10m`` = fold 0 of ``1h``, ``10h`` = ``1h`` + ``9h``.
 The built-in synthetic corpus uses the same layout, plus ``metadata/<split>.jsonl`` side
-files whose Italian translation and intent become extra manifest columns.
+files whose translation (Italian by default, or German or Dutch) and intent become extra
+manifest columns.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import pandas as pd
 
 from ..utf8 import read_utf8
 from .manifest import COLUMNS, ManifestError, manifest_row, write_manifest
+from .synth.grammar import TRANSLATION_KEYS
 
 FINETUNE_DIR = "librispeech_finetuning"
 
@@ -77,17 +79,24 @@ def scan_split(split_dir: str | Path, ext: str = ".flac", num_threads: int = 8) 
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _attach_metadata(df: pd.DataFrame, meta_file: Path) -> pd.DataFrame:
-    """Add ``translation`` and ``intent`` columns from a synth-corpus side file."""
+def _attach_metadata(df: pd.DataFrame, meta_file: Path, translation: str = "it") -> pd.DataFrame:
+    """Add ``translation`` (into the language coded ``translation``) and ``intent`` columns
+    from a synth-corpus side file."""
     if not meta_file.is_file():
         return df
+    key = TRANSLATION_KEYS[translation]
     meta = {}
     with open(meta_file, encoding="utf-8") as f:
-        for line in f:
+        for line_no, line in enumerate(f, start=1):
             m = json.loads(line)
+            if key not in m:
+                raise ManifestError(
+                    f"{meta_file}:{line_no}: utterance {m.get('id')} has no {key!r} translation (a synth corpus "
+                    f"written before the grammar spoke {key.capitalize()}): regenerate it with `asrkit prepare synth`"
+                    f" or ask for another translation ({', '.join(k for k, v in TRANSLATION_KEYS.items() if v in m)})")
             meta[m["id"]] = m
     df = df.copy()
-    df["translation"] = [meta.get(u, {}).get("italian", "") for u in df["id"]]
+    df["translation"] = [meta.get(u, {}).get(key, "") for u in df["id"]]
     df["intent"] = [meta.get(u, {}).get("intent", "") for u in df["id"]]
     return df
 
@@ -98,13 +107,18 @@ def prepare_librispeech(
     splits: list[str] | None = None,
     finetuning_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    translation: str = "it",
 ) -> dict[str, Path]:
     """Write ``<out_dir>/<split>.tsv`` for each split; returns ``{split: manifest path}``.
 
     ``splits`` defaults to every LibriSpeech-layout directory in ``corpus_dir``.
     ``finetuning_dir`` (default ``corpus_dir/librispeech_finetuning`` when present) adds
-    ``10m``, ``1h`` and, when ``9h`` exists, ``10h``.
+    ``10m``, ``1h`` and, when ``9h`` exists, ``10h``. For the synth corpus, ``translation``
+    picks the language of the ``translation`` column: "it", "de" or "nl" (MuST-C's codes).
     """
+    if translation not in TRANSLATION_KEYS:
+        raise ManifestError(f"translation {translation!r}: the synth corpus is translated into "
+                            f"{', '.join(TRANSLATION_KEYS)}")
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     if not corpus_dir.is_dir():
         raise ManifestError(f"{corpus_dir}: corpus directory not found")
@@ -118,7 +132,7 @@ def prepare_librispeech(
     def emit(name: str, df: pd.DataFrame, meta: str) -> None:
         if progress:
             progress(name)
-        df = _attach_metadata(df, corpus_dir / "metadata" / f"{meta}.jsonl")
+        df = _attach_metadata(df, corpus_dir / "metadata" / f"{meta}.jsonl", translation)
         written[name] = write_manifest(df, out_dir / f"{name}.tsv")
 
     for split in splits:

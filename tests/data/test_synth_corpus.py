@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from asrkit.data.librispeech import prepare_librispeech
-from asrkit.data.manifest import read_manifest
+from asrkit.data.manifest import ManifestError, read_manifest
 from asrkit.data.synth.corpus import SynthConfig, generate_corpus, make_speakers, write_lm_text
 from asrkit.data.validate import validate_manifest
 
@@ -72,6 +72,31 @@ def test_layout_prepares_like_librispeech_with_nested_finetuning_sets(corpus, tm
     assert hours >= SMALL["dev_minutes"] / 60  # sizes reached, then stopped
 
 
+def test_manifest_translation_column_in_each_target_language(corpus, tmp_path):
+    root, _ = corpus
+    meta = {m["id"]: m for m in map(json.loads, (root / "metadata" / "dev.jsonl").read_text().splitlines())}
+    italian = read_manifest(prepare_librispeech(root, tmp_path / "it", splits=["dev"])["dev"])
+    assert all(italian["translation"] == [meta[u]["italian"] for u in italian["id"]])  # the default, as before
+    for code, key in (("de", "german"), ("nl", "dutch")):
+        df = read_manifest(prepare_librispeech(root, tmp_path / code, splits=["dev"], translation=code)["dev"])
+        assert list(df.columns) == list(italian.columns)
+        assert all(df["translation"] == [meta[u][key] for u in df["id"]])
+
+
+def test_corpus_without_german_metadata_is_one_line_error(corpus, tmp_path):
+    root, _ = corpus
+    old = tmp_path / "old"
+    (old / "metadata").mkdir(parents=True)
+    (old / "dev").symlink_to(root / "dev")
+    lines = [json.loads(line) for line in (root / "metadata" / "dev.jsonl").read_text().splitlines()]
+    (old / "metadata" / "dev.jsonl").write_text(
+        "".join(json.dumps({k: v for k, v in m.items() if k not in ("german", "dutch")}) + "\n" for m in lines))
+    with pytest.raises(ManifestError, match=r"dev.jsonl:1: utterance .* has no 'german' translation"):
+        prepare_librispeech(old, tmp_path / "m", splits=["dev"], translation="de")
+    with pytest.raises(ManifestError, match="translated into it, de, nl"):
+        prepare_librispeech(root, tmp_path / "m", splits=["dev"], translation="fr")
+
+
 def test_audio_is_16k_mono_speech_with_phoneme_timings(corpus):
     root, _ = corpus
     meta = [json.loads(line) for line in (root / "metadata" / "dev.jsonl").read_text().splitlines()]
@@ -81,6 +106,7 @@ def test_audio_is_16k_mono_speech_with_phoneme_timings(corpus):
     assert sr == 16000 and wav.ndim == 1 and len(wav) == m["num_samples"]
     assert np.abs(wav).max() > 0.05  # not silence
     assert m["text"] == m["english"].upper() and m["italian"] and m["intent"]
+    assert m["german"] and m["dutch"]  # the three MuST-C target languages, grammar.TRANSLATION_KEYS
     times = [t for t, _ in m["phonemes"]]
     assert len(m["phonemes"]) >= len(m["english"].split())  # at least a phoneme per word
     assert times == sorted(times) and times[-1] <= 1000 * len(wav) / sr

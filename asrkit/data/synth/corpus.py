@@ -7,7 +7,8 @@ reads it exactly as it reads the real corpora::
     <root>/pretrain/<spk>/<chap>/<spk>-<chap>.trans.txt       (kept, as LibriSpeech does)
     <root>/dev/...  <root>/test/...                           held-out speakers
     <root>/librispeech_finetuning/1h/<fold>/clean/<spk>/...   Libri-light 1h = 6 folds; 10m = fold 0
-    <root>/metadata/<split>.jsonl     English, Italian, intent, slots, voice, phoneme/word times
+    <root>/metadata/<split>.jsonl     English, its Italian, German and Dutch translations, intent,
+                                      slots, voice, phoneme/word times
     <root>/SPEAKERS.TXT               as LibriSpeech: ID | SEX | SUBSET | MINUTES | NAME
     <root>/synth_config.yaml          the resolved generation config
 
@@ -98,6 +99,8 @@ class PlannedUtterance:
     english: str
     transcript: str
     italian: str
+    german: str
+    dutch: str
     intent: str
     slots: dict
 
@@ -137,7 +140,7 @@ def plan(split: str, speakers: list[Speaker], cfg: SynthConfig, fold: int | None
         utt_no = n if split != "1h" else n * cfg.finetune_folds + (fold or 0)
         u = sample_utterance(rng)
         yield PlannedUtterance(f"{spk.id}-{chap}-{utt_no:04d}", split, fold, spk, u.english,
-                               u.transcript, u.italian, u.intent, dict(u.slots))
+                               u.transcript, u.italian, u.german, u.dutch, u.intent, dict(u.slots))
 
 
 # --------------------------------------------------------------------------------------
@@ -240,7 +243,8 @@ def generate_corpus(root: str | Path, cfg: SynthConfig = SynthConfig(), progress
                     meta_files.setdefault(split, []).append(json.dumps({
                         "id": utt.id, "fold": fold, "speaker": utt.speaker.id, "voice": asdict(utt.speaker.voice),
                         "english": utt.english, "text": utt.transcript, "italian": utt.italian,
-                        "intent": utt.intent, "slots": utt.slots, "num_samples": n,
+                        "german": utt.german, "dutch": utt.dutch, "intent": utt.intent, "slots": utt.slots,
+                        "num_samples": n,
                         "phonemes": phonemes, "words": words,
                     }, sort_keys=True, ensure_ascii=False))
                     if progress:

@@ -51,12 +51,7 @@ from ...config import check_ranges
 from ..audio import SAMPLE_RATE
 from .corpus import LANGUAGES, VARIANTS, _pool_errors, _single_threaded_blas, _synthesize, _worker_init, _write_atomic
 from .espeak import Voice
-from .grammar import Utterance, sample_utterance
-
-try:  # the grammar's own mapping once German and Dutch land there (issue 20)
-    from .grammar import TRANSLATION_KEYS
-except ImportError:
-    TRANSLATION_KEYS = {"it": "italian", "de": "german", "nl": "dutch"}  # MuST-C code -> Utterance attribute
+from .grammar import TRANSLATION_KEYS, Utterance, sample_utterance
 
 PAIRS = ("en-de", "en-it", "en-nl")  # the multi-stage paper's mid-training pairs
 SPLITS = ("train", "dev", "tst-COMMON")
