@@ -11,9 +11,9 @@ from asrkit.checkpoint import LAST, load_model, read_checkpoint
 from asrkit.config import ConfigError
 from asrkit.data.manifest import read_manifest, write_manifest
 from asrkit.data.tokenizer import load_tokenizer, train_sentencepiece
-from asrkit.models.av import AVConfig
 from asrkit.models.seq2seq import EncoderDecoderModel
 from asrkit.testing import make_tone_manifest
+from asrkit.testing.ctc import write_ctc_checkpoint
 from asrkit.train.finetune import load_finetune_config, run_finetune
 from asrkit.train.loop import TrainingInterrupted
 from asrkit.train.metrics import read_metrics
@@ -62,7 +62,7 @@ def st_overrides(st_data, **extra) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pretrained(st_data, tmp_path_factory):
-    """A pretrain checkpoint of each family: the AV Conformer (MAE) and wav2vec 2.0."""
+    """A pretrain checkpoint of each family (the AV Conformer by MAE, wav2vec 2.0) and a fine-tuned CTC one."""
     d = tmp_path_factory.mktemp("pre")
     train = make_tone_manifest(d, 6, seed=5, name="train.tsv")
     valid = make_tone_manifest(d, 2, seed=6, name="valid.tsv")
@@ -74,7 +74,8 @@ def pretrained(st_data, tmp_path_factory):
                                                     "valid_every": 2, "save_every": 2}}
     (d / "w2v.yaml").write_text(yaml.safe_dump(w2v))
     run_pretrain(load_pretrain_config(d / "w2v.yaml"), d / "w2v")
-    return {"av": d / "av" / LAST, "w2v": d / "w2v" / LAST}
+    ctc = write_ctc_checkpoint(d / "ctc.pt", MICRO_MODEL)
+    return {"av": d / "av" / LAST, "w2v": d / "w2v" / LAST, "ctc": ctc}
 
 
 def test_the_dataset_frames_the_translation_with_eos(st_data):
@@ -91,7 +92,7 @@ def test_the_dataset_frames_the_translation_with_eos(st_data):
     assert vocab.decode(batch["target_out"][0].tolist()) == df["translation"][0]
 
 
-@pytest.mark.parametrize("init", ["scratch", "av", "w2v"])
+@pytest.mark.parametrize("init", ["scratch", "av", "w2v", "ctc"])
 def test_midtraining_trains_from_each_kind_and_hands_over_the_encoder(st_data, pretrained, tmp_path, init):
     if init == "scratch":  # a micro Conformer of av_tiny's design, as a YAML arch
         arch = tmp_path / "arch.yaml"
@@ -111,7 +112,7 @@ def test_midtraining_trains_from_each_kind_and_hands_over_the_encoder(st_data, p
     assert isinstance(model, EncoderDecoderModel) and model.ctc is not None
     if init != "scratch":  # the encoder started from the checkpoint's and trained
         source = read_checkpoint(pretrained[init])
-        prefix = "audio_encoder." if isinstance(source.model_config, AVConfig) else ""
+        prefix = {"av": "audio_encoder.", "w2v": "", "ctc": "encoder."}[init]
         moved = [k for k, v in ckpt.model.items() if k.startswith("encoder.") and v.is_floating_point()
                  and prefix + k.removeprefix("encoder.") in source.model
                  and not torch.equal(v, source.model[prefix + k.removeprefix("encoder.")])]
