@@ -12,10 +12,10 @@
 #
 #   0 data       check that $corpus holds LRS3: {pretrain,trainval,test}/<talk>/<clip>.mp4 + .txt. Nothing is
 #                downloaded: LRS3 was shared under the VGG group's agreement and is no longer distributed
-#                (https://www.robots.ox.ac.uk/~vgg/data/lip_reading/lrs3.html); MuAViC's English part
-#                (https://github.com/facebookresearch/muavic) rebuilds it from the TED talks in this layout
+#                (https://www.robots.ox.ac.uk/~vgg/data/lip_reading/lrs3.html; whisper-flamingo#6); users point to
+#                MuAViC's English split (https://github.com/facebookresearch/muavic; tailored-avsr#3) instead
 #   1 manifests  local/prepare_lrs3.py: long pretrain clips cut at word boundaries into <= 15 s and the audio
-#                extracted to FLAC (both as AV-HuBERT's lrs3_prepare.py); clips without audio or text, silent or
+#                extracted, here to FLAC (both as AV-HuBERT's lrs3_prepare.py); clips without audio or text, silent or
 #                undecodable are left out and counted; then asrkit manifest validate (audio and video streams,
 #                25 fps, 224x224 frames: LRS3's face tracks)
 #   3 pretrain   $train_cmd pretrain --config conf/pretrain_<objective>.yaml, per objective, on pretrain/
@@ -58,8 +58,8 @@ if run_stage 0 corpus; then
   log "Stage 0: LRS3 in $corpus"
   for split in pretrain trainval test; do
     [ -d "$corpus/$split" ] || die "$corpus/$split: not found. LRS3 (pretrain/, trainval/, test/ of <talk>/<clip>.mp4" \
-      "+ .txt) is not downloaded by this recipe: it needs the VGG group's agreement (no longer distributed) or" \
-      "MuAViC's rebuild of its English part; pass its root as --corpus"
+      "+ .txt) is not downloaded by this recipe: it needs the VGG group's agreement (no longer distributed; MuAViC's" \
+      "English split is the usual substitute); pass its root as --corpus"
   done
   compgen -G "$corpus/pretrain/*/*.mp4" > /dev/null || die "$corpus/pretrain: no <talk>/<clip>.mp4; is this LRS3?"
   stage_done 0

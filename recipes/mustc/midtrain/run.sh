@@ -10,9 +10,9 @@
 #   ./run.sh --stage 4                                          # no --init: the av_paper encoder from scratch
 #
 #   0 data       check that $corpus holds MuST-C: en-<xx>/data/{train,dev,tst-COMMON}/{wav/*.wav, txt/<split>.yaml,
-#                .en, .<xx>} for each pair. Nothing is downloaded: FBK gives MuST-C v1.0 (the paper's release:
-#                en-de, en-it, en-nl) out under CC BY-NC-ND after a form (https://ict.fbk.eu/must-c/, fairseq's
-#                link; since moved to mt.fbk.eu)
+#                .en, .<xx>} for each pair. Nothing is downloaded: FBK gives MuST-C (v1.0 has en-de, en-it and
+#                en-nl) out under CC BY-NC-ND after a form; fairseq's link https://ict.fbk.eu/must-c/ is broken
+#                (bzhangGo/sltunet#4): FBK's MT unit lists the releases now
 #   1 manifests  local/prepare_mustc.py: a segment per yaml line, an offset into its talk's wav, the English
 #                transcript and the translation, the length filters of fairseq (0.05-30 s) on train and dev;
 #                then asrkit manifest validate (audio; any characters: MuST-C's text is cased and punctuated)

@@ -13,7 +13,7 @@
 #                downloaded: VoxCeleb2 is given out by the VGG group on request
 #                (https://www.robots.ox.ac.uk/~vgg/data/voxceleb/vox2.html; the files moved to a mirror since).
 #                Unzip vox2_dev_mp4 into $corpus/dev and vox2_test_mp4 into $corpus/test (the mp4s carry the audio)
-#   1 manifests  local/prepare_voxceleb2.py, audio extracted to FLAC (as AV-HuBERT's vox_prepare.py); every
+#   1 manifests  local/prepare_voxceleb2.py, the audio extracted (as AV-HuBERT's vox_prepare.py; FLAC); every
 #                language is kept (the paper: "multilingual"; --prep-opts "--id-list vox-en.id.gz" keeps
 #                AV-HuBERT's English clips only); clips without audio, silent or undecodable are left out and
 #                counted; then asrkit manifest validate (audio and video streams, 25 fps, 224x224 frames)
