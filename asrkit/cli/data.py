@@ -180,7 +180,7 @@ def manifest():
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--sample-rate", default=SAMPLE_RATE, help="Expected sample rate (Hz).")
 @click.option("--charset", default="ABCDEFGHIJKLMNOPQRSTUVWXYZ' ",
-              help="Characters allowed in transcripts (default: LibriSpeech).")
+              help="Characters allowed in transcripts (default: LibriSpeech); '' allows any.")
 @click.option("--unlabeled", is_flag=True, help="Transcripts may be empty (pre-training data).")
 @click.option("--no-audio", is_flag=True, help="Skip decoding the audio (text and manifest checks only).")
 @click.option("--num-workers", default=2, help="Processes decoding audio.")
@@ -213,7 +213,7 @@ def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_
             task = bar.add_task(f"validate {path.name}", total=count_rows(path) if path.is_file() else None)
             try:
                 report = validate_manifest(
-                    path, sample_rate=sample_rate, charset=charset, text_required=not unlabeled,
+                    path, sample_rate=sample_rate, charset=charset or None, text_required=not unlabeled,
                     check_audio=not no_audio, num_workers=num_workers, fps=fps, frame_size=size,
                     progress=lambda n, task=task: bar.update(task, advance=n),
                 )

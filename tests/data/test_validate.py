@@ -133,6 +133,19 @@ def test_bad_chars(corpus: Path) -> None:
     assert validate_manifest(path, charset=None, num_workers=1).ok
 
 
+def test_cli_empty_charset_allows_any_text(corpus: Path) -> None:
+    """`--charset ''`: no character check (cased, punctuated MuST-C text; LRS3 transcripts pre-training ignores)."""
+    from click.testing import CliRunner
+
+    from asrkit.cli.data import manifest
+
+    path = write_manifest_lines(corpus / "m.tsv", [HEADER, row("u1", "a.flac", text="Hello, 42!")])
+    refused = CliRunner().invoke(manifest, ["validate", str(path), "--num-workers", "1"])
+    assert refused.exit_code == 1 and "bad_chars" in refused.output
+    allowed = CliRunner().invoke(manifest, ["validate", str(path), "--num-workers", "1", "--charset", ""])
+    assert allowed.exit_code == 0, allowed.output
+
+
 def test_non_utf8_line_is_reported_and_the_rest_still_checked(corpus: Path) -> None:
     latin1 = row("u1", "a.flac", text="CAFÉ").encode("latin-1")
     path = write_manifest_lines(corpus / "m.tsv", [HEADER, latin1, row("u2", "b.wav", text="lower")])
