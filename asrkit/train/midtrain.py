@@ -54,13 +54,14 @@ class MidtrainModelConfig:
     decoder: DecoderConfig = field(default_factory=DecoderConfig)  # or a name: mustc_st (default), tiny
     ctc_weight: float = 0.3  # CTC on the English transcript (ESPnet MuST-C ST: mtlalpha 0.3); 0 = none
     label_smoothing: float = 0.1  # ESPnet lsm_weight, fairseq label_smoothing
-    # SpecAugment as ESPnet's MuST-C recipe, as expected fractions: 2 time masks of up to 40 frames (mean 20) on
-    # ~10 s -> 0.04 in spans of 20; 2 frequency masks of up to 30 of 80 bins (mean 15) -> 0.375 in spans of 15
-    # (the Conformer masks its filter banks; wav2vec 2.0-style encoders their features, fairseq's semantics)
-    mask_prob: float = 0.04
-    mask_length: int = 20
-    mask_channel_prob: float = 0.375
-    mask_channel_length: int = 15
+    # SpecAugment as ESPnet's MuST-C ST Conformer config (specaug_conf), as expected fractions: 5 time masks of up
+    # to 5 % of the segment (mean 2.5 %: 16 frames of MuST-C's mean 6.4 s) -> 0.125 in spans of 16; 2 frequency
+    # masks of up to 27 of 80 bins (mean 13.5) -> 0.3375 in spans of 14 (the Conformer masks its filter banks;
+    # wav2vec 2.0-style encoders their features, fairseq's semantics); recipes/mustc/midtrain/conf says the same
+    mask_prob: float = 0.125
+    mask_length: int = 16
+    mask_channel_prob: float = 0.3375
+    mask_channel_length: int = 14
     dropout: float = 0.1  # encoder dropouts (ESPnet MuST-C Conformer: 0.1)
     attention_dropout: float = 0.1
 
