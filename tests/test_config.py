@@ -69,7 +69,7 @@ from asrkit.models.factory import load_model_config  # noqa: E402
 from asrkit.models.wav2vec2 import CONFIG_DIR, Wav2Vec2Config, load_wav2vec2_config  # noqa: E402
 from asrkit.train.av_pretrain import AVPretrainConfig  # noqa: E402
 from asrkit.train.finetune import FinetuneConfig, load_finetune_config  # noqa: E402
-from asrkit.train.midtrain import MidtrainConfig  # noqa: E402
+from asrkit.train.midtrain import MidtrainConfig, load_midtrain_config  # noqa: E402
 from asrkit.train.pretrain import PretrainConfig, load_pretrain_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +190,8 @@ def test_every_named_model_config_and_every_recipe_conf_loads():
     confs = sorted((ROOT / "recipes").glob("**/conf/*.yaml"))
     assert len(confs) >= 30
     for conf in confs:
-        loader = {"pretrain": load_pretrain_config, "finetune": load_finetune_config}.get(
+        loader = {"pretrain": load_pretrain_config, "finetune": load_finetune_config,
+                  "midtrain": load_midtrain_config}.get(
             conf.stem.split("_")[0], load_decode_options)
         loader(conf)
 

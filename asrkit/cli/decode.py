@@ -51,6 +51,7 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 @click.option("--task", type=click.Choice(["asr", "st"]), default="asr",
               help="asr: a fine-tuned CTC checkpoint; st: a mid-trained translation checkpoint (asrkit midtrain), "
                    "beam search of its decoder, BLEU and chrF with sacrebleu.")
+@click.option("--device", default="auto", help="Where the network runs: auto (a GPU when torch sees one), cpu, cuda.")
 @click.option("--len-penalty", default=1.0, help="st: rank hypotheses by log P / length ** LEN_PENALTY.")
 @click.option("--max-len-a", default=0.0, help="st: at most MAX_LEN_A * encoder frames + MAX_LEN_B tokens.")
 @click.option("--max-len-b", default=200, help="st: see --max-len-a.")

@@ -55,6 +55,7 @@ class DecodeOptions:
     # asr: a fine-tuned CTC model (greedy, or lexicon beam search with the LM); st: a mid-trained translation
     # model (its own decoder's beam search, beam_size wide; fairseq's speech-to-text default beam is 5)
     task: Literal["asr", "st"] = "asr"
+    device: str = "auto"  # where the network runs: auto (cuda when torch sees a GPU), cpu, cuda, cuda:1
     len_penalty: float = 1.0  # st: hypotheses ranked by log P / length ** len_penalty (fairseq --lenpen)
     max_len_a: float = 0.0  # st: at most max_len_a * encoder frames + max_len_b tokens (fairseq --max-len-a/b)
     max_len_b: int = 200
@@ -67,6 +68,11 @@ class DecodeOptions:
             low, high = getattr(self, key)
             if low > high:
                 raise field_error(self, key, f"[{low:g}, {high:g}]: the minimum is above the maximum")
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; any other name as given."""
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 
 def load_decode_options(config: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DecodeOptions:
@@ -114,7 +120,7 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
         # the progress total; compute_emissions reads (and checks) the manifest itself
         n = sum(1 for _ in open(path, "rb")) - 1 if Path(path).is_file() else 0
         return compute_emissions(model, path, resample=opts.resample, max_tokens=opts.max_tokens,
-                                 precision=opts.precision,
+                                 precision=opts.precision, device=resolve_device(opts.device),
                                  progress=(lambda k: progress(what, k, n)) if progress else None)
 
     def run(dec, em: Emissions) -> tuple[list[str], list[float]]:

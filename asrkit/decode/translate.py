@@ -43,8 +43,10 @@ def translate_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: st
     if opts.lm or opts.lexicon or opts.tune:
         raise ValueError("--lm, --lexicon and --tune are for CTC decoding (--task asr); translation decodes with "
                          "its own decoder")
-    device = "cpu"
-    model, ckpt = load_model(checkpoint, kinds=("midtrain",))
+    from .run import resolve_device
+
+    device = resolve_device(opts.device)
+    model, ckpt = load_model(checkpoint, kinds=("midtrain",), device=device)
     tokens = list(ckpt.tokens)
     eos, pad = len(tokens) - 1, 0
     df = read_manifest(manifest)
@@ -65,7 +67,7 @@ def translate_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: st
     for batch_idx in sampler:
         batch = ds.collate([ds[usable[j]] for j in batch_idx])
         with amp:
-            x, x_padding = model.encode(batch["source"], batch["padding_mask"])
+            x, x_padding = model.encode(batch["source"].to(device), batch["padding_mask"].to(device))
             memory = model.memory(x)
         hyps = beam_search(model.decoder, memory.float(), x_padding, beam=opts.beam_size, max_len_a=opts.max_len_a,
                            max_len_b=opts.max_len_b, max_len=model.decoder.cfg.max_target_positions - 1,
