@@ -16,7 +16,7 @@ help:
 	@echo "              on 2 CPU cores, minutes on a GPU; REPRODUCE_ARGS=\"--budget-minutes 90\" or \"--pretrain-updates 3200\")"
 	@echo "make reproduce-av  install, then audio-visual pre-training (MAE, CLR, MAE+CLR on the LRS3-like set),"
 	@echo "              eval-av measures and Conformer CTC from each (frozen, trained) and from scratch"
-	@echo "              (recipes/synth/av_multistage; AV_ARGS=\"--pretrain-updates 300 --pt-data 'lrs3 kinetics'\")"
+	@echo "              (recipes/synth/multistage; AV_ARGS=\"--pretrain-updates 300 --pt-data 'lrs3 kinetics'\")"
 	@echo "make test     install, then run the test suite (CI runs this: everything, the slow tests too)"
 	@echo "make test-fast  the test suite without the slow end-to-end recipe and torchrun tests"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
@@ -86,7 +86,7 @@ reproduce-w2v2: install tools
 # checkpoint with the Conformer frozen and trained, and from scratch (exp/results.tsv).
 AV_ARGS ?=
 reproduce-av: install tools
-	cd $(SYNTH)/av_multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(AV_ARGS)
+	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(AV_ARGS)
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

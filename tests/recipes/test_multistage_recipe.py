@@ -1,4 +1,4 @@
-"""recipes/synth/av_multistage (make reproduce-av): its configs, its option checks, and every stage end to end in
+"""recipes/synth/multistage (make reproduce-av): its configs, its option checks, and every stage end to end in
 miniature (slow): AV pre-training runs, their eval-av table, and the CTC models' results table."""
 import csv
 import dataclasses
@@ -14,7 +14,7 @@ from asrkit.models.av import load_av_config
 from asrkit.train.finetune import load_finetune_config
 from asrkit.train.pretrain import load_pretrain_config
 
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "synth" / "av_multistage"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "synth" / "multistage"
 TINY_AV = ("--lrs3-pretrain-clips 6 --lrs3-trainval-clips 4 --lrs3-test-clips 4 --lrs3-train-talks 2 "
            "--lrs3-test-talks 2 --vox-dev-clips 4 --vox-test-clips 4 --vox-dev-speakers 2 --vox-test-speakers 2 "
            "--kinetics-train-clips 6 --kinetics-val-clips 4 --kinetics-no-audio 1 --kinetics-silent 1 "
