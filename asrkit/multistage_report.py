@@ -127,9 +127,9 @@ def findings(cells: pd.DataFrame, gains: pd.DataFrame) -> list[str]:
     by_method = gains[gains["grouping"] == "method"]
     if len(by_method):
         mt = cells[(cells["pair"] != NONE) & (cells["objective"] != NONE)]
-        helps = float(mt["rel_vs_pt"].mean())
+        helps, n = float(mt["rel_vs_pt"].mean()), int(mt["rel_vs_pt"].notna().sum())
         line = (f"mid-training helps: {'holds' if helps > 0 else 'does not hold'} (mean relative WER improvement "
-                f"over pre-training only {helps:+.1f} % in {mt['rel_vs_pt'].notna().sum()} cells)")
+                f"over pre-training only {helps:+.1f} % in {n} cell{'s' if n != 1 else ''})")
         if len(by_method) > 1:
             best = by_method.loc[by_method["gain"].idxmax()]
             line += (f"; CLR most: {'holds' if best['group'] == 'clr' else 'does not hold'} ("
