@@ -1,5 +1,7 @@
-"""recipes/synth/multistage (make reproduce-av): its configs, its option checks, and every stage end to end in
-miniature (slow): AV pre-training runs, their eval-av table, and the CTC models' results table."""
+"""recipes/synth/multistage (make multistage, make reproduce-multistage, make reproduce-av): its configs, its option
+checks, and the chain end to end in miniature (slow): AV pre-training, mid-training with its BLEU table, the ASR
+models of Table 1 with a second seed for one cell, the report; finished stages skipped, changed settings refused, a
+stage redone."""
 import csv
 import dataclasses
 import math
@@ -12,17 +14,18 @@ import pytest
 
 from asrkit.models.av import load_av_config
 from asrkit.train.finetune import load_finetune_config
+from asrkit.train.midtrain import load_midtrain_config
 from asrkit.train.pretrain import load_pretrain_config
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "synth" / "multistage"
 TINY_AV = ("--lrs3-pretrain-clips 6 --lrs3-trainval-clips 4 --lrs3-test-clips 4 --lrs3-train-talks 2 "
-           "--lrs3-test-talks 2 --vox-dev-clips 4 --vox-test-clips 4 --vox-dev-speakers 2 --vox-test-speakers 2 "
-           "--kinetics-train-clips 6 --kinetics-val-clips 4 --kinetics-no-audio 1 --kinetics-silent 1 "
-           "--kinetics-missing 1")
+           "--lrs3-test-talks 2")
 TINY_SYNTH = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 --test-minutes 0.1 "
               "--train-speakers 4 --dev-speakers 2 --test-speakers 2")
+TINY_MUSTC = "--train-talks 3 --dev-talks 1 --test-talks 1 --min-utterances 3 --max-utterances 4"
 FEW = "--set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1 --set trainer.tensorboard=false"
 SMALL_AV = "--set model.encoder_layers=1 --set model.video_layers=1 --set model.decoder_layers=1"
+SMALL_HEAD = "--set model.head_dim=16 --set model.head_layers=1"
 
 
 def run_recipe(*args):
@@ -48,52 +51,91 @@ def test_pretraining_configs_are_av_tiny_with_clr_on_frame_tokens():
     assert cfg.loss.mae_weight == cfg.loss.clr_weight == 1.0  # the paper's 1 : 1, not CAV-MAE's 0.01
 
 
-def test_finetuning_config_suits_the_conformer_on_fbank():
+def test_finetuning_config_is_the_papers_frozen_encoder_protocol():
     cfg = load_finetune_config(RECIPE / "conf" / "finetune_conformer.yaml")
     assert cfg.model.arch == "av_tiny" and cfg.model.freeze_finetune_updates == 0
+    assert cfg.model.head == "lstm"  # a task decoder on the frozen encoder, not a linear classifier alone
     assert cfg.model.mask_channel_length < 80 // 4  # spans of a few of the 80 fbank bins
     assert cfg.data.tokenizer.endswith(".model")  # sentencepiece units: 40 ms frames are too few for characters
 
 
-@pytest.mark.parametrize("option, value, message", [("--pt-data", "lrs2", "is not lrs3, voxceleb2 or kinetics"),
-                                                    ("--objectives", "mae w2v2", "no conf/pretrain_w2v2.yaml")])
-def test_recipe_refuses_unknown_objectives_and_sets(tmp_path, option, value, message):
+def test_midtraining_config_is_the_tiny_conformer_under_the_tiny_decoder():
+    cfg = load_midtrain_config(RECIPE / "conf" / "midtrain.yaml")
+    assert cfg.model.arch == "av_tiny" and cfg.model.decoder.embed_dim == 128 and cfg.model.decoder.layers == 2
+    assert cfg.model.ctc_weight > 0 and cfg.data.source_tokenizer.endswith("st_en.model")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--pt-data", "lrs2", "is not lrs3, voxceleb2 or kinetics"),
+    ("--objectives", "mae w2v2", "no conf/pretrain_w2v2.yaml"),
+    ("--midtrain-pairs", "en-fr", "'en-fr' is not en-de, en-it or en-nl"),
+    ("--asr-modes", "linear", "'linear' is not frozen or trained"),
+    ("--repeat-seeds", "2", "--repeat-cell: '' is not"),
+])
+def test_recipe_refuses_unknown_objectives_sets_pairs_and_modes(tmp_path, option, value, message):
     res = run_recipe(option, value, "--data", tmp_path / "data", "--exp", tmp_path / "exp")
     assert res.returncode != 0 and message in res.stderr
 
 
+def test_repeat_cell_must_be_in_the_grid(tmp_path):
+    res = run_recipe("--repeat-cell", "clr kinetics en-it", "--repeat-seeds", "2", "--data", tmp_path / "d",
+                     "--exp", tmp_path / "e")
+    assert res.returncode != 0 and "set kinetics is not among --pt-data" in res.stderr
+
+
 @pytest.mark.slow
-def test_recipe_runs_every_stage_end_to_end_in_miniature(tmp_path):
+def test_recipe_runs_the_chain_end_to_end_in_miniature(tmp_path):
     data, exp = tmp_path / "data", tmp_path / "exp"
-    args = ["--data", data, "--exp", exp, "--av-opts", TINY_AV, "--synth-opts", TINY_SYNTH, "--nbpe", 40,
-            "--lm-sentences", 2000, "--objectives", "mae clr", "--pretrain-updates", 2,
-            "--pretrain-opts", f"{FEW} {SMALL_AV}", "--finetune-updates", 2, "--finetune-opts", FEW]
+
+    def chain(finetune_updates=2):
+        return ["--data", data, "--exp", exp, "--av-opts", TINY_AV, "--synth-opts", TINY_SYNTH,
+                "--mustc-opts", TINY_MUSTC, "--nbpe", 40, "--st-nbpe", 40, "--objectives", "mae",
+                "--pretrain-updates", 2, "--pretrain-opts", f"{FEW} {SMALL_AV}", "--midtrain-updates", 2,
+                "--midtrain-opts", FEW, "--st-beam", 2, "--repeat-cell", "mae lrs3 en-it", "--repeat-seeds", 2,
+                "--finetune-updates", finetune_updates, "--finetune-opts", f"{FEW} {SMALL_HEAD}"]
+
+    args = chain()
     res = run_recipe(*args)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert all((data / f".stage{n}.done").exists() for n in (0, 1, 2))
-    assert all((exp / f".stage{n}.done").exists() for n in (3, 5, 6, 7))
-    assert not (exp / ".stage4.done").exists()  # mid-training: none yet
-    assert (data / "tokenizer" / "spm.model").exists()
-    assert {p.name for p in (data / "manifests" / "lrs3").glob("*.tsv")} == {"pretrain.tsv", "trainval.tsv",
-                                                                           "test.tsv"}
+    assert all((exp / f".stage{n}.done").exists() for n in (3, 4, 5, 6, 7))
+    assert sorted(p.name for p in (data / "av").iterdir() if p.is_dir()) == ["lrs3"]  # only the sets pre-trained on
+    assert {p.name for p in (data / "manifests" / "mustc" / "en-it").glob("*.tsv")} == {"train.tsv", "dev.tsv",
+                                                                                     "tst-COMMON.tsv"}
+    assert {p.name for p in (data / "tokenizer").glob("*.model")} == {"spm.model", "st_en.model", "st_it.model"}
+    assert {r["run"] for r in read_tsv(exp / "av_eval.tsv")} == {"pretrain_mae_lrs3"}
 
-    rows = read_tsv(exp / "av_eval.tsv")
-    assert {r["run"] for r in rows} == {"pretrain_mae_lrs3", "pretrain_clr_lrs3"}
-    assert {r["split"] for r in rows} == {"trainval", "test"}  # LRS3: seen talks, unseen talks
-    assert all(math.isfinite(float(r["value"])) for r in rows)
-    by_run = {run: {r["measure"] for r in rows if r["run"] == run} for run in ("pretrain_mae_lrs3", "pretrain_clr_lrs3")}
-    assert "MAE audio loss (masked tokens)" in by_run["pretrain_mae_lrs3"]
-    assert "MAE video loss (masked tokens)" in by_run["pretrain_mae_lrs3"]
-    assert {"audio->video top-1", "sync: true alignment beats +-shift"} <= by_run["pretrain_clr_lrs3"]
-    assert not any(m.startswith("MAE") for m in by_run["pretrain_clr_lrs3"])
-    assert all(r["reference"] for r in rows)  # each measure next to its reference (mean of visible, chance)
+    bleu = read_tsv(exp / "bleu.tsv")  # tst-COMMON, the configured seed and the repeat
+    assert [(r["run"], r["pair"], r["seed"]) for r in bleu] == [("midtrain_mae_lrs3_en-it", "en-it", "-"),
+                                                               ("midtrain_mae_lrs3_en-it_s2", "en-it", "2")]
+    assert all(0 <= float(r["bleu"]) <= 100 and r["bleu_signature"].startswith("nrefs:1") for r in bleu)
+    assert "seed: 2" in (exp / "midtrain_mae_lrs3_en-it_s2" / "config.yaml").read_text()
 
+    runs = read_tsv(exp / "runs_frozen.tsv")
+    assert [(r["exp"], r["objective"], r["data"], r["pair"], r["seed"]) for r in runs] == [
+        ("asr_mae_lrs3_frozen", "mae", "lrs3", "none", "-"), ("asr_mae_lrs3_frozen_s2", "mae", "lrs3", "none", "2"),
+        ("asr_mae_lrs3_en-it_frozen", "mae", "lrs3", "en-it", "-"),
+        ("asr_mae_lrs3_en-it_frozen_s2", "mae", "lrs3", "en-it", "2"),
+        ("asr_scratch", "none", "none", "none", "-"), ("asr_scratch_s2", "none", "none", "none", "2")]
     results = read_tsv(exp / "results.tsv")
-    assert sorted(r["exp"] for r in results) == sorted(
-        ["asr_mae_lrs3_frozen", "asr_mae_lrs3_trained", "asr_clr_lrs3_frozen", "asr_clr_lrs3_trained", "asr_scratch"])
+    assert sorted(r["exp"] for r in results) == sorted(r["exp"] for r in runs)
     assert all(r["decoder"] == "greedy" and r["split"] == "test" and float(r["wer"]) >= 0 for r in results)
-    frozen = (exp / "asr_mae_lrs3_frozen" / "config.yaml").read_text()
-    assert "freeze_encoder: true" in frozen and "spm.model" in frozen
+    frozen = (exp / "asr_mae_lrs3_en-it_frozen" / "config.yaml").read_text()
+    assert "freeze_encoder: true" in frozen and "midtrain_mae_lrs3_en-it/checkpoint_best.pt" in frozen
+    scratch = (exp / "asr_scratch" / "config.yaml").read_text()
+    assert "freeze_encoder: false" in scratch and "init_checkpoint: ''" in scratch  # end to end, from scratch
+    table = read_tsv(exp / "report_frozen" / "table1.tsv")
+    assert [(r["objective"], r["pair"], r["seeds"]) for r in table] == [("none", "none", "2"), ("mae", "none", "2"),
+                                                                        ("mae", "en-it", "2")]
+    assert all(math.isfinite(float(r["wer"])) for r in table)
+    assert "| MAE | LRS3 |" in (exp / "report_frozen" / "table1.md").read_text()
+    assert (exp / "report_frozen" / "figure3.png").stat().st_size > 0
 
     again = run_recipe(*args)  # finished: every stage skipped
-    assert again.returncode == 0 and again.stdout.count("done already") == 7, again.stdout[-2000:]
+    assert again.returncode == 0 and again.stdout.count("done already") == 8, again.stdout[-2000:]
+    changed = run_recipe(*chain(finetune_updates=3))
+    assert changed.returncode != 0 and "finetune_updates: '2' -> '3'" in changed.stderr
+    (exp / "report_frozen" / "table1.md").unlink()
+    redo = run_recipe(*args, "--stage", 7, "--force", "true")  # one stage again, from its inputs
+    assert redo.returncode == 0 and (exp / "report_frozen" / "table1.md").exists(), redo.stderr[-2000:]
+    assert len(read_tsv(exp / "results.tsv")) == len(runs)  # rewritten, not appended to
