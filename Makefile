@@ -7,7 +7,8 @@ STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
-.PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 reproduce-av bench clean help
+.PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 reproduce-av multistage reproduce-multistage \
+	bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
@@ -15,8 +16,13 @@ help:
 	@echo "make reproduce-w2v2  install, then WER against pre-training compute (recipes/synth/w2v2_claims; <= 2 h"
 	@echo "              on 2 CPU cores, minutes on a GPU; REPRODUCE_ARGS=\"--budget-minutes 90\" or \"--pretrain-updates 3200\")"
 	@echo "make reproduce-av  install, then audio-visual pre-training (MAE, CLR, MAE+CLR on the LRS3-like set),"
-	@echo "              eval-av measures and Conformer CTC from each (frozen, trained) and from scratch"
-	@echo "              (recipes/synth/av_multistage; AV_ARGS=\"--pretrain-updates 300 --pt-data 'lrs3 kinetics'\")"
+	@echo "              eval-av measures and Conformer ASR from each (frozen, trained) and from scratch"
+	@echo "              (recipes/synth/multistage without mid-training; AV_ARGS=\"--pretrain-updates 300 --pt-data 'lrs3 kinetics'\")"
+	@echo "make multistage  install, then the multi-stage chain once: MAE on the LRS3-like set, en-it mid-training,"
+	@echo "              ASR WER without pre-training, with pre-training, with pre-training + mid-training (<= 30 min"
+	@echo "              on 2 CPU cores; recipes/synth/multistage, MULTISTAGE_ARGS=\"...\")"
+	@echo "make reproduce-multistage  install, then the multi-stage paper's Table 1 and Figure 3 in miniature (<= 2 h on"
+	@echo "              2 CPU cores; the grid is GRID_ARGS, the paper's full grid is for a GPU: README)"
 	@echo "make test     install, then run the test suite (CI runs this: everything, the slow tests too)"
 	@echo "make test-fast  the test suite without the slow end-to-end recipe and torchrun tests"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
@@ -84,9 +90,28 @@ reproduce-w2v2: install tools
 # The multi-stage paper's first stage (Jain et al., 2024, issue 19): MAE, CLR and MAE+CLR pre-training on the
 # synthetic AV sets, measured by asrkit eval-av (exp/av_eval.tsv), then CTC ASR on sentencepiece units from each
 # checkpoint with the Conformer frozen and trained, and from scratch (exp/results.tsv).
+# recipes/synth/multistage without its stage 4 (mid-training), in its own data_av/ and exp_av/.
 AV_ARGS ?=
 reproduce-av: install tools
-	cd $(SYNTH)/av_multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(AV_ARGS)
+	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_av --exp exp_av \
+	  --midtrain-pairs "" --asr-modes "frozen trained" $(AV_ARGS)
+
+# The multi-stage paper's chain (issue 20): AV pre-training (MAE, LRS3-like set) -> en-it speech-translation
+# mid-training (BLEU on tst-COMMON: exp/bleu.tsv) -> ASR with the encoder frozen, and from scratch end to end;
+# WER and relative improvements as Table 1 in exp/report_frozen/table1.md.
+MULTISTAGE_ARGS ?=
+multistage: install tools
+	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --objectives mae --pt-data lrs3 \
+	  --midtrain-pairs en-it $(MULTISTAGE_ARGS)
+
+# Table 1 and Figure 3 in miniature (data_grid/, exp_grid/; exp_grid/report_frozen/{table1.md,figure3.png}). The
+# default grid, {MAE, CLR} x {LRS3, Kinetics} x {none, en-it} + no pre-training, and the MAE/LRS3/en-it cell with a
+# second seed, tests each of the paper's three findings once within 2 h on 2 CPU cores. The paper's whole grid:
+# GRID_ARGS='--objectives "mae clr mae_clr" --pt-data "lrs3 voxceleb2 kinetics" --midtrain-pairs "en-de en-it en-nl"'
+GRID_ARGS ?= --objectives "mae clr" --pt-data "lrs3 kinetics" --midtrain-pairs en-it \
+	--repeat-cell "mae lrs3 en-it" --repeat-seeds 2
+reproduce-multistage: install tools
+	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_grid --exp exp_grid $(GRID_ARGS)
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -94,5 +119,5 @@ bench: install
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache bench/results tools
-	rm -rf recipes/*/*/data recipes/*/*/exp
+	rm -rf recipes/*/*/data recipes/*/*/exp recipes/*/*/data_* recipes/*/*/exp_*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

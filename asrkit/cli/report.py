@@ -1,5 +1,5 @@
-"""``asrkit results``, ``asrkit benchmark`` and ``asrkit compare``: tables across experiments (results
-TSVs, inference speed, SEW-D's Table 1)."""
+"""``asrkit results``, ``asrkit benchmark``, ``asrkit compare`` and ``asrkit multistage-report``: tables across
+experiments (results TSVs, inference speed, SEW-D's Table 1, the multi-stage paper's Table 1 and Figure 3)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -96,6 +96,28 @@ def compare_cmd(models, exp_name, split, decoders, precision, out):
     stdout_console().print(compare_table(df, f"{exp_name}, {split} set"))
     if out is not None:
         console.print(f"wrote {write_tsv(df, out)}")
+
+
+@click.command("multistage-report", context_settings=CONTEXT)
+@click.argument("runs_tsv", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("results_tsv", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Where table1.tsv, table1.md, figure3.tsv and figure3.png go.")
+@click.option("--decoder", default="greedy", help="Results rows to take (column decoder).")
+@click.option("--split", default="test", help="Results rows to take (column split).")
+@click.option("--title", default="", help="Heading of the table and the chart (default: split and decoder).")
+def multistage_report_cmd(runs_tsv, results_tsv, out_dir, decoder, split, title):
+    """The multi-stage paper's Table 1 and Figure 3 in miniature: WER after no pre-training, pre-training only
+    and pre-training + mid-training (RUNS_TSV: exp, objective, data, pair, seed; RESULTS_TSV: `asrkit score
+    --results`), relative improvements, mid-training's average gain by method, pair and set, the findings."""
+    from ..multistage_report import ReportError, multistage_report
+
+    try:
+        paths = multistage_report(runs_tsv, results_tsv, out_dir, decoder=decoder, split=split, title=title)
+    except ReportError as e:
+        fail(str(e))
+    stdout_console().print(paths["table1.md"].read_text(encoding="utf-8"), markup=False, highlight=False)
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
 @click.command("eval-av", context_settings=CONTEXT)

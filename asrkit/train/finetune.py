@@ -257,7 +257,7 @@ def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Pat
                     and getattr(model.encoder, "downsample_rate", 0) >= 640:
                 console.log("[yellow]characters at 40 ms per frame: CTC needs a frame per character (two for a "
                             "doubled letter), which fast speech does not leave; utterances that lack frames are "
-                            "skipped. Sentencepiece units (data.tokenizer, e.g. recipes/synth/av_multistage stage 2) "
+                            "skipped. Sentencepiece units (data.tokenizer, e.g. recipes/synth/multistage stage 2) "
                             "avoid it")
             if console is not None:
                 trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
