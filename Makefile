@@ -100,7 +100,7 @@ reproduce-av: install tools
 # mid-training (BLEU on tst-COMMON: exp/bleu.tsv) -> ASR with the encoder frozen, and from scratch end to end;
 # WER and relative improvements as Table 1 in exp/report_frozen/table1.md.
 MULTISTAGE_ARGS ?=
-multistage: install tools
+multistage: install
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --objectives mae --pt-data lrs3 \
 	  --midtrain-pairs en-it $(MULTISTAGE_ARGS)
 
@@ -110,7 +110,7 @@ multistage: install tools
 # GRID_ARGS='--objectives "mae clr mae_clr" --pt-data "lrs3 voxceleb2 kinetics" --midtrain-pairs "en-de en-it en-nl"'
 GRID_ARGS ?= --objectives "mae clr" --pt-data "lrs3 kinetics" --midtrain-pairs en-it \
 	--repeat-cell "mae lrs3 en-it" --repeat-seeds 2
-reproduce-multistage: install tools
+reproduce-multistage: install
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_grid --exp exp_grid $(GRID_ARGS)
 
 bench: install
