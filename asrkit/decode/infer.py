@@ -29,6 +29,11 @@ class Emissions:
     speakers: list[str]
 
 
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; any other name as given."""
+    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
+
+
 def _check_sample_rates(df, manifest: str | Path, sample_rate: int) -> None:
     """Every utterance of manifest ``df`` is at ``sample_rate``, else an ``AudioError`` naming the first other one."""
     bad = df[df["sample_rate"] != sample_rate]

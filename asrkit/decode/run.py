@@ -30,7 +30,7 @@ from ..precision import Precision
 from ..score import score, write_trn
 from . import write_hyp_trn, write_scores_tsv
 from .greedy import greedy_decode
-from .infer import Emissions, compute_emissions
+from .infer import Emissions, compute_emissions, resolve_device
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,6 @@ class DecodeOptions:
             low, high = getattr(self, key)
             if low > high:
                 raise field_error(self, key, f"[{low:g}, {high:g}]: the minimum is above the maximum")
-
-
-def resolve_device(name: str) -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; any other name as given."""
-    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 
 def load_decode_options(config: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> DecodeOptions:

@@ -24,7 +24,7 @@ from ..data.samplers import BucketBatchSampler
 from ..precision import autocast, resolve_precision
 from ..score.bleu import bleu_chrf, format_scores
 from . import write_hyp_trn, write_scores_tsv
-from .infer import _check_sample_rates
+from .infer import _check_sample_rates, resolve_device
 from .seq2seq import beam_search
 
 SPACE = "\u2581"  # sentencepiece's word-boundary mark
@@ -43,8 +43,6 @@ def translate_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: st
     if opts.lm or opts.lexicon or opts.tune:
         raise ValueError("--lm, --lexicon and --tune are for CTC decoding (--task asr); translation decodes with "
                          "its own decoder")
-    from .run import resolve_device
-
     device = resolve_device(opts.device)
     model, ckpt = load_model(checkpoint, kinds=("midtrain",), device=device)
     tokens = list(ckpt.tokens)
