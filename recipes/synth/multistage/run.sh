@@ -85,6 +85,7 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data 
 . ./cmd.sh
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
+. ../../utils/jobs.sh    # job, jobs_wait: cmd.sh's train_nj runs of a stage side by side
 
 if [ -z "$av_sets" ]; then av_sets=$pt_data; fi
 for o in $objectives; do [ -f "conf/pretrain_$o.yaml" ] || die "--objectives: no conf/pretrain_$o.yaml (mae, clr, mae_clr)"; done
@@ -222,19 +223,21 @@ if run_stage 3 --after 1 "${resumes[@]}" objectives pt_data pretrain_updates pre
 then
   log "Stage 3: AV pre-training, ${#pretrain_runs[@]} run(s) of ${pretrain_updates:-the configured} updates:" \
       "${pretrain_runs[*]}; eval-av on the held-out clips"
-  for d in $pt_data; do
-    for o in $objectives; do
-      dir=$exp/pretrain_${o}_$d
-      # shellcheck disable=SC2086  # pretrain_opts holds several options
-      asrkit pretrain --config "conf/pretrain_$o.yaml" --exp-dir "$dir" "${pretrain_set[@]}" \
-        --set data.train_manifest="$(av_train "$d")" --set data.valid_manifest="$(av_heldout "$d")" $pretrain_opts
-      # the validation set picks checkpoint_best: measured on the last checkpoint, which no held-out set chose
-      for split in $(av_eval_sets "$d"); do
-        to_file "$dir/eval_av_$split.log" asrkit eval-av "$dir/checkpoint_last.pt" \
-          --manifest "$man/$d/$split.tsv" --out "$dir/av_eval_$split.tsv"
-      done
+  pretrain_one() {  # pretrain_one OBJECTIVE SET: one pre-training run, then eval-av on its held-out clips
+    local o=$1 d=$2 dir=$exp/pretrain_$1_$2 split
+    # shellcheck disable=SC2086  # pretrain_opts holds several options
+    asrkit pretrain --config "conf/pretrain_$o.yaml" --exp-dir "$dir" "${pretrain_set[@]}" \
+      --set data.train_manifest="$(av_train "$d")" --set data.valid_manifest="$(av_heldout "$d")" $pretrain_opts
+    # the validation set picks checkpoint_best: measured on the last checkpoint, which no held-out set chose
+    for split in $(av_eval_sets "$d"); do
+      to_file "$dir/eval_av_$split.log" asrkit eval-av "$dir/checkpoint_last.pt" \
+        --manifest "$man/$d/$split.tsv" --out "$dir/av_eval_$split.tsv"
     done
+  }
+  for d in $pt_data; do
+    for o in $objectives; do job "$exp/pretrain_${o}_$d/run.log" pretrain_one "$o" "$d"; done
   done
+  jobs_wait "Stage 3"
   # one table: run, objective, set, split, then eval-av's measure, value, reference
   { printf 'run\tobjective\tdata\tsplit\tmeasure\tvalue\treference\n'
     for d in $pt_data; do
@@ -259,9 +262,8 @@ elif run_stage 4 --after "2 3" "${resumes[@]}" midtrain_pairs midtrain_config mi
      repeat_cell repeat_seeds data; then
   log "Stage 4: ST mid-training, ${#midtrain_runs[@]} run(s) of ${midtrain_updates:-the configured} updates;" \
       "tst-COMMON translated (beam $st_beam), BLEU and chrF"
-  for line in "${midtrain_runs[@]}"; do
-    read -r name init _ _ p s <<< "$line"
-    seed_set=()
+  midtrain_one() {  # midtrain_one NAME INIT PAIR SEED: one mid-training run, then tst-COMMON translated and scored
+    local name=$1 init=$2 p=$3 s=$4 seed_set=()
     if [ "$s" != - ]; then seed_set=(--set "trainer.seed=$s"); fi
     # shellcheck disable=SC2086  # midtrain_opts holds several options
     asrkit midtrain --config "$midtrain_config" --exp-dir "$exp/$name" --init "$init" "${midtrain_set[@]}" \
@@ -271,7 +273,12 @@ elif run_stage 4 --after "2 3" "${resumes[@]}" midtrain_pairs midtrain_config mi
     rm -rf "$exp/$name/tst-COMMON"
     to_file "$exp/$name/decode_tst-COMMON.log" asrkit decode --task st --checkpoint "$exp/$name/checkpoint_best.pt" \
       --manifest "$man/mustc/$p/tst-COMMON.tsv" --out-dir "$exp/$name/tst-COMMON" --beam-size "$st_beam"
+  }
+  for line in "${midtrain_runs[@]}"; do
+    read -r name init _ _ p s <<< "$line"
+    job "$exp/$name/run.log" midtrain_one "$name" "$init" "$p" "$s"
   done
+  jobs_wait "Stage 4"
   { printf 'run\tobjective\tdata\tpair\tseed\tbleu\tchrf\tbleu_signature\n'
     for line in "${midtrain_runs[@]}"; do
       read -r name _ o d p s <<< "$line"
@@ -295,15 +302,19 @@ if [ -n "$midtrain_pairs" ]; then after5+=" 4"; fi
 if run_stage 5 --after "$after5" "${resumes[@]}" finetune_config finetune_updates finetune_opts asr_train asr_modes \
    repeat_cell repeat_seeds data; then
   log "Stage 5: ${#names[@]} ASR trainings on $asr_train (${finetune_updates:-the configured} updates): ${names[*]}"
-  for line in "${asr_runs[@]}"; do
-    read -r name init frozen _ _ _ s _ <<< "$line"
+  finetune_one() {  # finetune_one NAME INIT FROZEN SEED: one ASR training (INIT -: from scratch)
+    local name=$1 init=$2 frozen=$3 s=$4 seed_set=()
     if [ "$init" = - ]; then init=""; fi
-    seed_set=()
     if [ "$s" != - ]; then seed_set=(--set "trainer.seed=$s"); fi
     # shellcheck disable=SC2086  # finetune_opts holds several options
     asrkit finetune --config "$finetune_config" --exp-dir "$exp/$name" --init "$init" \
       --set model.freeze_encoder="$frozen" "${finetune_set[@]}" "${seed_set[@]}" $finetune_opts
+  }
+  for line in "${asr_runs[@]}"; do
+    read -r name init frozen _ _ _ s _ <<< "$line"
+    job "$exp/$name/run.log" finetune_one "$name" "$init" "$frozen" "$s"
   done
+  jobs_wait "Stage 5"
   stage_done 5
 fi
 
@@ -311,9 +322,10 @@ if run_stage 6 --after "1 5" data; then
   log "Stage 6: greedy CTC decoding of the test set with ${#names[@]} models"
   for name in "${names[@]}"; do
     rm -rf "$exp/$name/test_greedy"
-    asrkit decode --checkpoint "$exp/$name/checkpoint_best.pt" --manifest "$man/asr/test.tsv" \
-      --out-dir "$exp/$name/test_greedy"
+    job "$exp/$name/decode_test.log" asrkit decode --checkpoint "$exp/$name/checkpoint_best.pt" \
+      --manifest "$man/asr/test.tsv" --out-dir "$exp/$name/test_greedy"
   done
+  jobs_wait "Stage 6"
   stage_done 6
 fi
 
