@@ -22,7 +22,8 @@
 #                on validate -> $exp/pretrain_<objective>
 # No stage 2 and no 4-7 here. Finished stages leave .stageN.done in $data (0-1) or $exp (3: .stage3.<objective>.done)
 # and are skipped on re-runs; a finished stage re-run with other settings is refused (--force true redoes it); an
-# interrupted pre-training resumes. See ../../utils/stage.sh.
+# interrupted pre-training resumes. See ../../utils/stage.sh. The stages are run by ../../utils/av_pretrain.sh,
+# the same for the three sets; this file gives it what is particular to Kinetics-600.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -42,12 +43,10 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--corpus DIR] [--d
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
 
-for o in $objectives; do [ -f "conf/pretrain_$o.yaml" ] || die "--objectives: no conf/pretrain_$o.yaml (mae, clr, mae_clr)"; done
-mkdir -p "$data" "$exp"
-man=$data/manifests
-
-if run_stage 0 corpus; then
-  log "Stage 0: Kinetics-600 in $corpus"
+# What is particular to Kinetics-600; ../../utils/av_pretrain.sh runs the stages (no --fps/--frame-size here)
+corpus_name=Kinetics-600
+check_corpus() {
+  local split dir
   for split in train validate; do
     [ -f "$corpus/annotations/$split.csv" ] || die "$corpus/annotations/$split.csv: not found. Kinetics-600 is not" \
       "downloaded by this recipe: fetch it from the CVDF archive (k600_downloader.sh, k600_extractor.sh) with its" \
@@ -57,27 +56,11 @@ if run_stage 0 corpus; then
     compgen -G "$corpus/$dir/*/*.mp4" > /dev/null || die "$corpus/$dir: no <class>/<clip>.mp4; the CVDF archives" \
       "unpack without class folders: move each clip into $dir/<class>/ by annotations/*.csv"
   done
-  stage_done 0
-fi
+}
+prepare=../../../local/prepare_kinetics.py
+prepare_args=(--split train --split validate)
+splits="train validate"
+train_set=train valid_set=validate
+train_desc="Kinetics-600 train"
 
-if run_stage 1 --after 0 corpus prep_opts; then
-  log "Stage 1: AV manifests of Kinetics-600, validated"
-  rm -rf "$man"
-  # shellcheck disable=SC2086  # prep_opts holds several options
-  ../../../local/prepare_kinetics.py "$corpus" --out "$man" --split train --split validate --num-workers "$nj" \
-    $prep_opts
-  asrkit manifest validate "$man"/{train,validate}.tsv --unlabeled --num-workers "$nj"
-  stage_done 1
-fi
-
-for o in $objectives; do
-  marker_tag=".$o"   # a marker per objective: $exp/.stage3.<objective>.done
-  pretrain_config=conf/pretrain_$o.yaml
-  if run_stage 3 --after 1 --resumes "$exp/pretrain_$o" pretrain_config pretrain_opts data; then
-    log "Stage 3: $o pre-training on Kinetics-600 train ($ngpu GPU(s) x $nnodes node(s)) -> $exp/pretrain_$o"
-    # shellcheck disable=SC2086  # pretrain_opts holds several options
-    $train_cmd pretrain --config "$pretrain_config" --exp-dir "$exp/pretrain_$o" \
-      --set data.train_manifest="$man/train.tsv" --set data.valid_manifest="$man/validate.tsv" $pretrain_opts
-    stage_done 3
-  fi
-done
+. ../../utils/av_pretrain.sh

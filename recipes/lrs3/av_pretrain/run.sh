@@ -25,7 +25,8 @@
 # No stage 2 (no text is learnt) and no 4-7 here (mid-training and ASR are their own recipes). Finished stages
 # leave .stageN.done in $data (0-1) or $exp (3: .stage3.<objective>.done, one per objective, so objectives can
 # be added later) and are skipped on re-runs; a finished stage re-run with other settings is refused (--force
-# true redoes it); an interrupted pre-training resumes. See ../../utils/stage.sh.
+# true redoes it); an interrupted pre-training resumes. See ../../utils/stage.sh. The stages are run by
+# ../../utils/av_pretrain.sh, the same for the three sets; this file gives it what is particular to LRS3.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -47,43 +48,21 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--corpus DIR] [--d
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
 
-for o in $objectives; do [ -f "conf/pretrain_$o.yaml" ] || die "--objectives: no conf/pretrain_$o.yaml (mae, clr, mae_clr)"; done
-mkdir -p "$data" "$exp"
-man=$data/manifests
-checks=()
-if [ -n "$fps" ]; then checks+=(--fps "$fps"); fi
-if [ -n "$frame_size" ]; then checks+=(--frame-size "$frame_size"); fi
-
-if run_stage 0 corpus; then
-  log "Stage 0: LRS3 in $corpus"
+# What is particular to LRS3; ../../utils/av_pretrain.sh runs the stages
+corpus_name=LRS3
+check_corpus() {
+  local split
   for split in pretrain trainval test; do
     [ -d "$corpus/$split" ] || die "$corpus/$split: not found. LRS3 (pretrain/, trainval/, test/ of <talk>/<clip>.mp4" \
       "+ .txt) is not downloaded by this recipe: it needs the VGG group's agreement (no longer distributed; MuAViC's" \
       "English split is the usual substitute); pass its root as --corpus"
   done
   compgen -G "$corpus/pretrain/*/*.mp4" > /dev/null || die "$corpus/pretrain: no <talk>/<clip>.mp4; is this LRS3?"
-  stage_done 0
-fi
+}
+prepare=../../../local/prepare_lrs3.py
+splits="pretrain trainval test"
+validate_opts=(--charset '')   # pre-training reads no transcript: any characters pass
+train_set=pretrain valid_set=trainval
+train_desc="LRS3 pretrain/"
 
-if run_stage 1 --after 0 corpus prep_opts fps frame_size; then
-  log "Stage 1: AV manifests of LRS3, validated"
-  rm -rf "$man"
-  # shellcheck disable=SC2086  # prep_opts holds several options
-  ../../../local/prepare_lrs3.py "$corpus" --out "$man" --num-workers "$nj" $prep_opts
-  # pre-training reads no transcript: any characters pass (--charset '')
-  asrkit manifest validate "$man"/{pretrain,trainval,test}.tsv --unlabeled --charset '' "${checks[@]}" \
-    --num-workers "$nj"
-  stage_done 1
-fi
-
-for o in $objectives; do
-  marker_tag=".$o"   # a marker per objective: $exp/.stage3.<objective>.done
-  pretrain_config=conf/pretrain_$o.yaml
-  if run_stage 3 --after 1 --resumes "$exp/pretrain_$o" pretrain_config pretrain_opts data; then
-    log "Stage 3: $o pre-training on LRS3 pretrain/ ($ngpu GPU(s) x $nnodes node(s)) -> $exp/pretrain_$o"
-    # shellcheck disable=SC2086  # pretrain_opts holds several options
-    $train_cmd pretrain --config "$pretrain_config" --exp-dir "$exp/pretrain_$o" \
-      --set data.train_manifest="$man/pretrain.tsv" --set data.valid_manifest="$man/trainval.tsv" $pretrain_opts
-    stage_done 3
-  fi
-done
+. ../../utils/av_pretrain.sh

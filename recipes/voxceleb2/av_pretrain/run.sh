@@ -21,7 +21,8 @@
 #                speakers), validated on test (118 other speakers) -> $exp/pretrain_<objective>
 # No stage 2 and no 4-7 here. Finished stages leave .stageN.done in $data (0-1) or $exp (3: .stage3.<objective>.done)
 # and are skipped on re-runs; a finished stage re-run with other settings is refused (--force true redoes it); an
-# interrupted pre-training resumes. See ../../utils/stage.sh.
+# interrupted pre-training resumes. See ../../utils/stage.sh. The stages are run by ../../utils/av_pretrain.sh,
+# the same for the three sets; this file gives it what is particular to VoxCeleb2.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,40 +44,19 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--corpus DIR] [--d
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
 
-for o in $objectives; do [ -f "conf/pretrain_$o.yaml" ] || die "--objectives: no conf/pretrain_$o.yaml (mae, clr, mae_clr)"; done
-mkdir -p "$data" "$exp"
-man=$data/manifests
-checks=()
-if [ -n "$fps" ]; then checks+=(--fps "$fps"); fi
-if [ -n "$frame_size" ]; then checks+=(--frame-size "$frame_size"); fi
-
-if run_stage 0 corpus; then
-  log "Stage 0: VoxCeleb2 in $corpus"
+# What is particular to VoxCeleb2; ../../utils/av_pretrain.sh runs the stages
+corpus_name=VoxCeleb2
+check_corpus() {
+  local split
   for split in dev test; do
     compgen -G "$corpus/$split/mp4/id*/*/*.mp4" > /dev/null || die "$corpus/$split/mp4: no id<N>/<ytid>/<clip>.mp4." \
       "VoxCeleb2 is not downloaded by this recipe (the VGG group gives it out on request): unzip vox2_dev_mp4 into" \
       "<root>/dev and vox2_test_mp4 into <root>/test and pass <root> as --corpus"
   done
-  stage_done 0
-fi
+}
+prepare=../../../local/prepare_voxceleb2.py
+splits="dev test"
+train_set=dev valid_set=test
+train_desc="VoxCeleb2 dev"
 
-if run_stage 1 --after 0 corpus prep_opts fps frame_size; then
-  log "Stage 1: AV manifests of VoxCeleb2, validated"
-  rm -rf "$man"
-  # shellcheck disable=SC2086  # prep_opts holds several options
-  ../../../local/prepare_voxceleb2.py "$corpus" --out "$man" --num-workers "$nj" $prep_opts
-  asrkit manifest validate "$man"/{dev,test}.tsv --unlabeled "${checks[@]}" --num-workers "$nj"
-  stage_done 1
-fi
-
-for o in $objectives; do
-  marker_tag=".$o"   # a marker per objective: $exp/.stage3.<objective>.done
-  pretrain_config=conf/pretrain_$o.yaml
-  if run_stage 3 --after 1 --resumes "$exp/pretrain_$o" pretrain_config pretrain_opts data; then
-    log "Stage 3: $o pre-training on VoxCeleb2 dev ($ngpu GPU(s) x $nnodes node(s)) -> $exp/pretrain_$o"
-    # shellcheck disable=SC2086  # pretrain_opts holds several options
-    $train_cmd pretrain --config "$pretrain_config" --exp-dir "$exp/pretrain_$o" \
-      --set data.train_manifest="$man/dev.tsv" --set data.valid_manifest="$man/test.tsv" $pretrain_opts
-    stage_done 3
-  fi
-done
+. ../../utils/av_pretrain.sh
