@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
-from asrkit.config import ConfigError, field_error
+from asrkit.config import ConfigError, check_ranges, field_error
 from asrkit.data.audio import (SAMPLE_RATE, AudioError, audio_file_problem, normalize_waveform, read_audio,
                                resampling_advice)
 from asrkit.data.manifest import manifest_line, read_manifest
@@ -121,6 +123,69 @@ def check_length_filters(ds: AudioDataset, split: str, max_tokens: int | None = 
             f"{name}: {split} utterance {str(ds.ids[i])!r} has {int(ds.sizes[i])} samples, more than "
             f"trainer.max_tokens={max_tokens} (the samples of one batch): raise trainer.max_tokens"
             + (" or lower data.max_sample_size" if ds.max_sample_size is not None else ""))
+
+
+
+@dataclass(frozen=True)
+class LabelledDataConfig:
+    """The data config of training on labelled audio, shared by fine-tuning's and mid-training's
+    (``asrkit.train.finetune``, ``asrkit.train.midtrain``): each subclass declares the defaults of its manifests,
+    its own fields (its tokenizers) and any other default, and says in ``min_above_max`` what a
+    ``min_sample_size`` above ``max_sample_size`` would leave out. Read by :func:`labelled_datasets`."""
+
+    train_manifest: str
+    valid_manifest: str  # "" = no validation set
+    # sample_rate and normalize are written into the encoder config (and so into every checkpoint);
+    # sample_rate must be the pre-trained encoder's
+    sample_rate: int = SAMPLE_RATE
+    normalize: bool = False  # waveform normalisation: must match pre-training (fairseq task.normalize)
+    max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
+    min_sample_size: int = 0
+    skip_bad: bool = False  # unreadable audio is logged and dropped instead of stopping the run
+    # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
+    # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
+    speed_perturb: tuple[float, ...] = ()
+
+    min_above_max: ClassVar[str] = "every utterance would be left out"
+
+    def __post_init__(self) -> None:
+        check_ranges(self, sample_rate=">= 1", max_sample_size=">= 1", min_sample_size=">= 0",
+                     speed_perturb=SPEED_RANGE)
+        if self.min_sample_size > self.max_sample_size:
+            raise field_error(self, "min_sample_size", f"{self.min_sample_size} is above max_sample_size "
+                              f"({self.max_sample_size}): {self.min_above_max}")
+        check_speed_factors(self)
+
+
+def labelled_datasets(cfg: LabelledDataConfig, check: Callable[[pd.DataFrame, str], tuple[np.ndarray, list]],
+                      build: Callable[[pd.DataFrame, str, bool], AudioDataset], purpose: str, *, unusable: str = "",
+                      max_tokens: int | None = None, log: Callable[[str], None] | None = None
+                      ) -> tuple[AudioDataset, AudioDataset | None]:
+    """The training and validation sets (None without ``cfg.valid_manifest``) of the utterances a task can learn.
+
+    Each manifest is read (the training one with its speed-perturbed copies: ``data.speed_perturb``) and refused
+    when empty; ``check(df, path)`` gives the rows to keep and ``(id, why)`` for each left out, which are logged
+    (``unusable`` follows "utterances" in the line, e.g. " CTC cannot use"); a set with nothing to keep is a
+    :class:`ConfigError` (no utterance usable for ``purpose``). ``build(rows, path, train)`` makes the dataset,
+    whose length filters :func:`check_length_filters` then reports."""
+
+    def dataset(path: str, train: bool) -> AudioDataset:
+        split = "training" if train else "validation"
+        df = training_manifest(path, cfg.speed_perturb) if train else read_manifest(path)
+        if len(df) == 0:
+            raise ConfigError(f"{path}: the {split} manifest lists no utterances; give a manifest with some")
+        keep, problems = check(df, path)
+        if problems and log is not None:
+            log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} {split} utterances{unusable}:")
+            for utt, why in problems[:20]:
+                log(f"  {utt}: {why}")
+        if not keep.any():
+            raise ConfigError(f"{path}: no {split} utterance usable for {purpose} ({problems[0][1]})")
+        ds = build(df[keep].reset_index(drop=True), path, train)
+        check_length_filters(ds, split, max_tokens, log)
+        return ds
+
+    return dataset(cfg.train_manifest, True), dataset(cfg.valid_manifest, False) if cfg.valid_manifest else None
 
 
 class AudioDataset(Dataset):

@@ -12,6 +12,7 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -20,10 +21,7 @@ from torch import nn
 
 from ..checkpoint import checkpoint_header, load_encoder, read_checkpoint
 from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
-from ..data.audio import SAMPLE_RATE
-from ..data.datasets import (SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors, output_sizes,
-                             training_manifest)
-from ..data.manifest import read_manifest
+from ..data.datasets import AudioDataset, LabelledDataConfig, labelled_datasets, output_sizes
 from ..data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer
 from ..decode.greedy import best_paths
 from ..models.factory import ctc_model, encoder_model, load_model_config
@@ -73,28 +71,16 @@ class FinetuneModelConfig:
 
 
 @dataclass(frozen=True)
-class FinetuneDataConfig:
+class FinetuneDataConfig(LabelledDataConfig):
+    """The manifests, the tokenizer and (from :class:`LabelledDataConfig`) the audio settings: sample_rate,
+    normalize, max_sample_size (560k, 35 s), min_sample_size (0), skip_bad, speed_perturb (training set only)."""
+
     train_manifest: str = "data/manifests/10m.tsv"
     valid_manifest: str = "data/manifests/dev.tsv"
     tokenizer: str = ""  # tokens.txt (characters) or a sentencepiece .model; "" = LibriSpeech characters
-    # sample_rate and normalize are written into the encoder config (and so into every checkpoint);
-    # sample_rate must be the pre-trained encoder's
-    sample_rate: int = SAMPLE_RATE
-    normalize: bool = False  # must match pre-training (fairseq task.normalize)
-    max_sample_size: int = 560_000  # longer utterances are skipped (35 s; fairseq max_sample_size)
-    min_sample_size: int = 0
-    skip_bad: bool = False  # unreadable audio is logged and dropped instead of stopping the run
-    # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
-    # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
-    speed_perturb: tuple[float, ...] = ()
 
-    def __post_init__(self) -> None:
-        check_ranges(self, sample_rate=">= 1", max_sample_size=">= 1", min_sample_size=">= 0",
-                     speed_perturb=SPEED_RANGE)
-        if self.min_sample_size > self.max_sample_size:
-            raise field_error(self, "min_sample_size", f"{self.min_sample_size} is above max_sample_size "
-                              f"({self.max_sample_size}): every training utterance would be skipped")
-        check_speed_factors(self)
+    # the validation set is not filtered by max_sample_size (finetune_datasets), only the training set
+    min_above_max: ClassVar[str] = "every training utterance would be skipped"
 
 
 @dataclass(frozen=True)
@@ -111,7 +97,7 @@ def load_finetune_config(path: str | Path | None, overrides=()) -> FinetuneConfi
     return load_config(FinetuneConfig, path, overrides)
 
 
-def encoder_changes(cfg: FinetuneModelConfig, data: FinetuneDataConfig, config_class: type) -> dict:
+def encoder_changes(cfg: FinetuneModelConfig, data: LabelledDataConfig, config_class: type) -> dict:
     """The fine-tuning (or mid-training) masking/dropout settings and the data's input settings, laid over the
     encoder config: those its class has (the Conformer has no LayerDrop, feature-encoder gradient or waveform
     normalisation)."""
@@ -215,26 +201,14 @@ def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, 
     length filters left out is logged, and a set left empty is a ``ConfigError``."""
     log = console.log if console is not None and int(os.environ.get("RANK", 0)) == 0 else None
 
-    def dataset(path: str, train: bool):
-        split = "training" if train else "validation"
-        df = training_manifest(path, cfg.speed_perturb) if train else read_manifest(path)
-        if len(df) == 0:
-            raise ConfigError(f"{path}: the {split} manifest lists no utterances; give a manifest with some")
-        keep, problems = check_labels(df, tokenizer, frames_fn, path, cfg.sample_rate)
-        if problems and log is not None:
-            log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} {split} utterances CTC cannot use:")
-            for utt, why in problems[:20]:
-                log(f"  {utt}: {why}")
-        if not keep.any():
-            raise ConfigError(f"{path}: no {split} utterance usable for CTC training ({problems[0][1]})")
-        ds = AudioDataset(df[keep].reset_index(drop=True), sample_rate=cfg.sample_rate, normalize=cfg.normalize,
-                          max_sample_size=cfg.max_sample_size if train else None,
-                          min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode,
-                          skip_bad=cfg.skip_bad, source=path)
-        check_length_filters(ds, split, max_tokens, log)
-        return ds
+    def build(df, path: str, train: bool) -> AudioDataset:
+        return AudioDataset(df, sample_rate=cfg.sample_rate, normalize=cfg.normalize,
+                            max_sample_size=cfg.max_sample_size if train else None,
+                            min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode,
+                            skip_bad=cfg.skip_bad, source=path)
 
-    return dataset(cfg.train_manifest, True), dataset(cfg.valid_manifest, False) if cfg.valid_manifest else None
+    return labelled_datasets(cfg, lambda df, path: check_labels(df, tokenizer, frames_fn, path, cfg.sample_rate),
+                             build, "CTC training", unusable=" CTC cannot use", max_tokens=max_tokens, log=log)
 
 
 def run_finetune(cfg: FinetuneConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,

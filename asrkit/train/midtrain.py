@@ -29,11 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checkpoint import checkpoint_header, load_encoder, read_checkpoint
-from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
-from ..data.audio import SAMPLE_RATE
-from ..data.datasets import (SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors,
-                             training_manifest)
-from ..data.manifest import ManifestError, read_manifest
+from ..config import ConfigError, check_ranges, load_config, to_dict
+from ..data.datasets import AudioDataset, LabelledDataConfig, labelled_datasets
+from ..data.manifest import ManifestError
 from ..data.tokenizer import SentencePieceTokenizer, TokenizerError, load_tokenizer
 from ..models.factory import encoder_model, load_model_config
 from ..models.seq2seq import DECODER_CONFIGS, DecoderConfig, EncoderDecoderModel, TransformerDecoder
@@ -72,26 +70,18 @@ class MidtrainModelConfig:
 
 
 @dataclass(frozen=True)
-class MidtrainDataConfig:
+class MidtrainDataConfig(LabelledDataConfig):
+    """The ST manifests, the tokenizers and (from :class:`LabelledDataConfig`) the audio settings: sample_rate,
+    normalize (must match the encoder's pre-training, wav2vec 2.0), max_sample_size, min_sample_size, skip_bad,
+    speed_perturb (() by default; ESPnet's MuST-C recipe: (0.9, 1.0, 1.1))."""
+
     train_manifest: str = "data/manifests/mustc/en-de/train.tsv"  # ST manifests: local/prepare_mustc.py
     valid_manifest: str = "data/manifests/mustc/en-de/dev.tsv"
     target_tokenizer: str = ""  # the target language's sentencepiece .model (required)
     source_tokenizer: str = ""  # the English transcript's units for the CTC loss (required when ctc_weight > 0)
-    sample_rate: int = SAMPLE_RATE
-    normalize: bool = False  # waveform normalisation: must match the encoder's pre-training (wav2vec 2.0)
     # fairseq's MuST-C manifests keep 5 to 3000 fbank frames (0.05-30 s)
     max_sample_size: int = 480_000
     min_sample_size: int = 800
-    skip_bad: bool = False
-    speed_perturb: tuple[float, ...] = ()  # ESPnet's MuST-C recipe: (0.9, 1.0, 1.1)
-
-    def __post_init__(self) -> None:
-        check_ranges(self, sample_rate=">= 1", max_sample_size=">= 1", min_sample_size=">= 0",
-                     speed_perturb=SPEED_RANGE)
-        if self.min_sample_size > self.max_sample_size:
-            raise field_error(self, "min_sample_size", f"{self.min_sample_size} is above max_sample_size "
-                              f"({self.max_sample_size}): every utterance would be left out")
-        check_speed_factors(self)
 
 
 @dataclass(frozen=True)
@@ -209,29 +199,18 @@ def midtrain_datasets(cfg: MidtrainConfig, vocab: TargetVocabulary, source, seed
     d = cfg.data
     log = console.log if console is not None and int(os.environ.get("RANK", 0)) == 0 else None
 
-    def dataset(path: str, train: bool) -> TranslationDataset:
-        split = "training" if train else "validation"
-        df = training_manifest(path, d.speed_perturb) if train else read_manifest(path)
-        if len(df) == 0:
-            raise ConfigError(f"{path}: the {split} manifest lists no utterances; give a manifest with some")
+    def check(df: pd.DataFrame, path: str):
         if "translation" not in df.columns:
             raise ConfigError(f"{path}: no translation column; an ST manifest comes from local/prepare_mustc.py")
-        keep, problems = check_translations(df, vocab, source, cfg.model.decoder.max_target_positions, path)
-        if problems and log is not None:
-            log(f"[yellow]{path}: skipping {len(problems)} of {len(df)} {split} utterances:")
-            for utt, why in problems[:20]:
-                log(f"  {utt}: {why}")
-        if not keep.any():
-            raise ConfigError(f"{path}: no {split} utterance usable for translation ({problems[0][1]})")
-        ds = TranslationDataset(df[keep].reset_index(drop=True), vocab=vocab,
-                                source_labels=source.encode if source is not None else None,
-                                sample_rate=d.sample_rate, normalize=d.normalize,
-                                max_sample_size=d.max_sample_size, min_sample_size=d.min_sample_size, seed=seed,
-                                skip_bad=d.skip_bad, source=path)
-        check_length_filters(ds, split, cfg.trainer.max_tokens, log)
-        return ds
+        return check_translations(df, vocab, source, cfg.model.decoder.max_target_positions, path)
 
-    return dataset(d.train_manifest, True), dataset(d.valid_manifest, False) if d.valid_manifest else None
+    def build(df: pd.DataFrame, path: str, train: bool) -> TranslationDataset:
+        return TranslationDataset(df, vocab=vocab, source_labels=source.encode if source is not None else None,
+                                  sample_rate=d.sample_rate, normalize=d.normalize,
+                                  max_sample_size=d.max_sample_size, min_sample_size=d.min_sample_size, seed=seed,
+                                  skip_bad=d.skip_bad, source=path)
+
+    return labelled_datasets(d, check, build, "translation", max_tokens=cfg.trainer.max_tokens, log=log)
 
 
 def build_st_model(cfg: MidtrainModelConfig, data: MidtrainDataConfig, vocab_size: int, ctc_vocab_size: int
