@@ -8,11 +8,11 @@
 #
 #   corpus_name=LRS3                   # in the stage logs
 #   check_corpus() { ... }             # stage 0: die unless $corpus holds the corpus (how to get it, if not)
-#   prepare=../../../local/prepare_lrs3.py  # stage 1: "$prepare" "$corpus" --out DIR [prepare_args] --num-workers
-#   prepare_args=()                    #   $nj $prep_opts writes DIR/<split>.tsv for each of $splits
-#   splits="pretrain trainval test"    #   and asrkit manifest validate checks them
-#   validate_opts=(--charset '')       #   with --unlabeled, these options, --fps/--frame-size (below)
-#   train_set=pretrain valid_set=trainval  # stage 3 trains on $data/manifests/$train_set.tsv, validates on the other
+#   prepare=../../../local/prepare_lrs3.py  # stage 1 runs "$prepare" "$corpus" --out $data/manifests
+#   prepare_args=()                    #   "${prepare_args[@]}" --num-workers $nj $prep_opts (optional)
+#   splits="pretrain trainval test"    # the <split>.tsv it writes, which asrkit manifest validate checks
+#   validate_opts=(--charset '')       #   with --unlabeled, these options (optional) and fps/frame_size
+#   train_set=pretrain valid_set=trainval  # stage 3: data.train_manifest, data.valid_manifest (<split>.tsv)
 #   train_desc="LRS3 pretrain/"        # in stage 3's log: what it trains on
 #   . ../../utils/av_pretrain.sh
 #
@@ -21,7 +21,7 @@
 # has one frame rate and frame size: a run.sh that defines them offers --fps/--frame-size, stage 1 checks them
 # ("" = any) and records them with its settings; one that does not (Kinetics-600) checks neither.
 #
-#   0 corpus     check_corpus; marker $data/.stage0.done
+#   0 data       check_corpus; marker $data/.stage0.done
 #   1 manifests  $prepare into $data/manifests (removed first), then asrkit manifest validate; $data/.stage1.done
 #   3 pretrain   $train_cmd pretrain --config conf/pretrain_<objective>.yaml per objective ->
 #                $exp/pretrain_<objective>; a marker per objective, $exp/.stage3.<objective>.done, so objectives
