@@ -125,7 +125,6 @@ def check_length_filters(ds: AudioDataset, split: str, max_tokens: int | None = 
             + (" or lower data.max_sample_size" if ds.max_sample_size is not None else ""))
 
 
-
 @dataclass(frozen=True)
 class LabelledDataConfig:
     """The data config of training on labelled audio, shared by fine-tuning's and mid-training's
