@@ -35,9 +35,10 @@
 # for a finished stage is refused (--force true redoes it). See ../../utils/stage.sh.
 #
 # Budgets of `make multistage` (--objectives mae --pt-data lrs3 --midtrain-pairs en-it, defaults otherwise; 30
-# minutes in all on 2 CPU cores): data (stages 0-2) <= 5 min, AV pre-training <= 8 (600 updates of 32 clips),
-# mid-training <= 6 (conf/midtrain.yaml), three ASR trainings <= 9 (conf/finetune_conformer.yaml), decoding and
-# scoring <= 2. Measured: README, "The multi-stage chain on 2 CPU cores".
+# minutes in all on 2 CPU cores, trainings two at a time where a stage has several: cmd.sh's train_nj): data
+# (stages 0-2) <= 5 min, AV pre-training <= 6 (600 updates of 32 clips), mid-training <= 12 (conf/midtrain.yaml:
+# 6000 updates, what BLEU >= 50 takes), three ASR trainings <= 6 (conf/finetune_conformer.yaml), decoding and
+# scoring <= 1. Measured: README, "The multi-stage chain on 2 CPU cores".
 set -euo pipefail
 cd "$(dirname "$0")"
 
