@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Independent runs of one stage side by side (Kaldi's run.pl, in-process): source it after stage.sh. A stage reads:
 #
-#   for name in ...; do job "$exp/$name/run.log" train_one "$name"; done   # train_one: a function of run.sh
+#   jobs_begin "${#names[@]}"
+#   for name in "${names[@]}"; do job "$exp/$name/run.log" train_one "$name"; done   # train_one: run.sh's
 #   jobs_wait "Stage 5"
 #
-# job LOG CMD...: runs CMD. With train_nj=1 (cmd.sh) in the foreground, its output on the terminal as before;
-# with train_nj=N>1 in the background, its output to LOG only, first waiting while N jobs run. Each job is one
+# jobs_begin N: the stage has N runs. job LOG CMD...: runs CMD. With train_nj=1 (cmd.sh), or a stage of one run,
+# in the foreground, its output on the terminal (progress bars and all); otherwise in the background, its output
+# to LOG only, first waiting while train_nj jobs run. Each job is one
 # process tree; cmd.sh sets OMP_NUM_THREADS=1, so N jobs use N cores (on 2 shared CPU cores two one-thread
 # trainings side by side run at nearly the speed each has alone; two threads each collapse, cmd.sh).
 # jobs_wait WHAT: waits for the background jobs; when one failed, prints the end of each failed job's LOG and
@@ -16,6 +18,9 @@
 
 _job_pids=()
 _job_logs=()
+_job_parallel=false
+
+jobs_begin() { if [ "${train_nj:-1}" -gt 1 ] && [ "$1" -gt 1 ]; then _job_parallel=true; else _job_parallel=false; fi; }
 
 _jobs_stop() {
   local sig=$1 pid
@@ -41,7 +46,7 @@ job() {
   local out=$1
   shift
   mkdir -p "$(dirname "$out")"
-  if [ "${train_nj:-1}" -le 1 ]; then
+  if [ "$_job_parallel" != true ]; then
     "$@"
     return
   fi

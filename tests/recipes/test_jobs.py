@@ -19,6 +19,7 @@ span() {  # span NAME SECONDS: an event line at its start and end
 }
 fails() { echo "first command of $1"; false; echo "after the failure" >> "$events"; }
 long() { echo $$ > "$WORK/$1.pid"; exec python3 -c "import time; time.sleep(60)"; }
+jobs_begin "$(wc -w <<< "$JOBS")"
 for spec in $JOBS; do
   name=${spec%%:*}; what=${spec#*:}
   case $what in
@@ -68,6 +69,14 @@ def test_train_nj_1_runs_one_after_another_on_the_terminal(tmp_path):
     assert p.returncode == 0, err
     assert (tmp_path / "events").read_text().splitlines() == ["start a", "end a", "start b", "end b"]
     assert "log of a\nlog of b\nstage finished" in out
+    assert not (tmp_path / "a" / "run.log").exists()
+
+
+def test_a_stage_of_one_run_runs_it_on_the_terminal(tmp_path):
+    p = drive(tmp_path, "a:0.1", 2)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "log of a\nstage finished" in out and "started" not in out
     assert not (tmp_path / "a" / "run.log").exists()
 
 

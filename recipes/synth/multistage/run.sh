@@ -235,6 +235,7 @@ then
         --manifest "$man/$d/$split.tsv" --out "$dir/av_eval_$split.tsv"
     done
   }
+  jobs_begin "${#pretrain_runs[@]}"
   for d in $pt_data; do
     for o in $objectives; do job "$exp/pretrain_${o}_$d/run.log" pretrain_one "$o" "$d"; done
   done
@@ -275,6 +276,7 @@ elif run_stage 4 --after "2 3" "${resumes[@]}" midtrain_pairs midtrain_config mi
     to_file "$exp/$name/decode_tst-COMMON.log" asrkit decode --task st --checkpoint "$exp/$name/checkpoint_best.pt" \
       --manifest "$man/mustc/$p/tst-COMMON.tsv" --out-dir "$exp/$name/tst-COMMON" --beam-size "$st_beam"
   }
+  jobs_begin "${#midtrain_runs[@]}"
   for line in "${midtrain_runs[@]}"; do
     read -r name init _ _ p s <<< "$line"
     job "$exp/$name/run.log" midtrain_one "$name" "$init" "$p" "$s"
@@ -311,6 +313,7 @@ if run_stage 5 --after "$after5" "${resumes[@]}" finetune_config finetune_update
     asrkit finetune --config "$finetune_config" --exp-dir "$exp/$name" --init "$init" \
       --set model.freeze_encoder="$frozen" "${finetune_set[@]}" "${seed_set[@]}" $finetune_opts
   }
+  jobs_begin "${#asr_runs[@]}"
   for line in "${asr_runs[@]}"; do
     read -r name init frozen _ _ _ s _ <<< "$line"
     job "$exp/$name/run.log" finetune_one "$name" "$init" "$frozen" "$s"
@@ -321,6 +324,7 @@ fi
 
 if run_stage 6 --after "1 5" data; then
   log "Stage 6: greedy CTC decoding of the test set with ${#names[@]} models"
+  jobs_begin "${#names[@]}"
   for name in "${names[@]}"; do
     rm -rf "$exp/$name/test_greedy"
     job "$exp/$name/decode_test.log" asrkit decode --checkpoint "$exp/$name/checkpoint_best.pt" \
