@@ -86,7 +86,7 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data 
 . ./cmd.sh
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
-. ../../utils/jobs.sh    # job, jobs_wait: cmd.sh's train_nj runs of a stage side by side
+. ../../utils/jobs.sh    # jobs_begin, job, jobs_wait: cmd.sh's train_nj runs of a stage side by side
 
 if [ -z "$av_sets" ]; then av_sets=$pt_data; fi
 for o in $objectives; do [ -f "conf/pretrain_$o.yaml" ] || die "--objectives: no conf/pretrain_$o.yaml (mae, clr, mae_clr)"; done
