@@ -36,9 +36,9 @@
 #
 # Budgets of `make multistage` (--objectives mae --pt-data lrs3 --midtrain-pairs en-it, defaults otherwise; 30
 # minutes in all on 2 CPU cores, trainings two at a time where a stage has several: cmd.sh's train_nj): data
-# (stages 0-2) <= 5 min, AV pre-training <= 6 (600 updates of 32 clips), mid-training <= 12 (conf/midtrain.yaml:
-# 6000 updates, what BLEU >= 50 takes), three ASR trainings <= 6 (conf/finetune_conformer.yaml), decoding and
-# scoring <= 1. Measured: README, "The multi-stage chain on 2 CPU cores".
+# (stages 0-2) <= 5 min, AV pre-training <= 7 (600 updates of 32 clips), mid-training <= 12 (conf/midtrain.yaml:
+# 6000 updates, what BLEU >= 50 takes), three ASR trainings <= 4 (conf/finetune_conformer.yaml), decoding and
+# scoring <= 1. Measured (24 minutes): README, "The multi-stage chain on 2 CPU cores".
 set -euo pipefail
 cd "$(dirname "$0")"
 
