@@ -6,6 +6,6 @@ nj=${nj:-$(nproc)}   # CPU processes for corpus synthesis, manifest preparation 
 train_nj=${train_nj:-$(nproc)}
 # torch threads per process: one. On 2 shared CPU cores torch's default (a thread per core) collapses when anything
 # else runs: asrkit midtrain (15 s batches, bf16, 2-core AMD EPYC) made 45-50 audio s/s beside one busy process and
-# 4-14 beside another training, against 127-143 with one thread; alone, two threads made 160, one 140. So two
-# one-thread trainings side by side (train_nj=2) do nearly twice the work of one with both cores.
+# 4-14 beside another training, against 127-143 with one thread; alone, two threads made 160, one 140. Two
+# one-thread trainings side by side (train_nj=2) do ~1.5x the work of one alone (../../utils/jobs.sh).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
