@@ -45,12 +45,12 @@ _job_running() {  # the number of background jobs still running
 job() {
   local out=$1
   shift
-  mkdir -p "$(dirname "$out")"
   if [ "$_job_parallel" != true ]; then
     "$@"
     return
   fi
   while [ "$(_job_running)" -ge "$train_nj" ]; do wait -n 2>/dev/null || true; done
+  mkdir -p "$(dirname "$out")"  # once it starts: a waiting run leaves no empty experiment dir behind
   log "started (log: $out): $*"
   # CMD in a subshell of its own with set -e (in a `CMD || ...` list bash would ignore set -e inside a function);
   # its status in a file next to its log: `wait` on an already reaped pid cannot tell it any more
