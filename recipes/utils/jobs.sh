@@ -51,10 +51,11 @@ job() {
   fi
   while [ "$(_job_running)" -ge "$train_nj" ]; do wait -n 2>/dev/null || true; done
   mkdir -p "$(dirname "$out")"  # once it starts: a waiting run leaves no empty experiment dir behind
+  rm -f "$out.status"
   log "started (log: $out): $*"
-  # CMD in a subshell of its own with set -e (in a `CMD || ...` list bash would ignore set -e inside a function);
-  # its status in a file next to its log: `wait` on an already reaped pid cannot tell it any more
-  # its own process group (set -m), so that _jobs_stop reaches the whole tree, not only this subshell
+  # CMD in a subshell of its own with set -e (in a `CMD || ...` list bash would ignore set -e inside a function),
+  # its status written to a file next to its log (`wait` on an already reaped pid cannot tell it any more), in a
+  # process group of its own (set -m), so that _jobs_stop reaches the whole tree, not only this subshell
   set -m
   ( set +e; ( set -e; "$@" ) > "$out" 2>&1; echo "$?" > "$out.status" ) &
   set +m
