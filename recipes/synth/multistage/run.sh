@@ -286,7 +286,8 @@ elif run_stage 4 --after "2 3" "${resumes[@]}" midtrain_pairs midtrain_config mi
     for line in "${midtrain_runs[@]}"; do
       read -r name _ o d p s <<< "$line"
       b=$exp/$name/tst-COMMON/bleu.yaml  # asrkit decode --task st: bleu, chrf, bleu_signature, ...
-      printf '%s\t' "$name" "$o" "$d" "$p" "$s" "$(sed -n 's/^bleu: //p' "$b")" "$(sed -n 's/^chrf: //p' "$b")"
+      printf '%s\t' "$name" "$o" "$d" "$p" "$s"
+      printf '%.2f\t' "$(sed -n 's/^bleu: //p' "$b")" "$(sed -n 's/^chrf: //p' "$b")"
       sed -n "s/^bleu_signature: //p" "$b" | tr -d "'"
     done; } > "$exp/bleu.tsv"
   column -t -s $'\t' "$exp/bleu.tsv"
