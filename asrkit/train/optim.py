@@ -50,8 +50,9 @@ class OptimConfig:
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     """AdamW over ``params`` (tensors or param groups). torch's fused implementation where every parameter allows
     it (floating point, on CPU or CUDA): the same update in one kernel, where torch's CPU default loops over the
-    tensors one by one (on CPU: 2 ms against 8 ms per step for a 276-tensor model, ~5 % of av_tiny's mid-training
-    update). An optimizer state saved unfused loads into it and goes on unfused (its param groups say so)."""
+    tensors one by one (av_tiny's mid-training model, 201 tensors, 2.24M parameters, one thread: 1.5 ms against
+    5.9 ms a step, ~3 % of its update). An optimizer state saved unfused loads into it and goes on unfused (its
+    param groups say so)."""
     params = list(params)
     tensors = [p for g in params for p in (g["params"] if isinstance(g, dict) else [g])]
     fused = bool(tensors) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in tensors)

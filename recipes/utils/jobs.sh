@@ -8,8 +8,8 @@
 # jobs_begin N: the stage has N runs. job LOG CMD...: runs CMD. With train_nj=1 (cmd.sh), or a stage of one run,
 # in the foreground, its output on the terminal (progress bars and all); otherwise in the background, its output
 # to LOG only, first waiting while train_nj jobs run. Each job is one process tree; cmd.sh sets
-# OMP_NUM_THREADS=1, so N jobs use N cores (on a 2-core AMD EPYC two one-thread mid-trainings side by side made
-# 65-80 audio s/s each against 93 for one alone: 1.5x the work; two threads each collapse, cmd.sh).
+# OMP_NUM_THREADS=1, so N jobs use N cores (on a 2-core AMD EPYC two one-thread mid-trainings of 7.5 s batches side
+# by side made 65-80 audio s/s each against 93 for one alone: 1.5x the work; two threads each collapse, cmd.sh).
 # jobs_wait WHAT: waits for the background jobs; when one failed, prints the end of each failed job's LOG and
 # dies naming it (the stage is left unfinished: its .started stays, a re-run resumes or redoes it). A job that
 # fails stops no other: every run of the stage is tried, as Kaldi's run.pl JOB=1:N does.
