@@ -1,0 +1,93 @@
+"""One phone set for every phone task: the 39 classes of Lee & Hon (1989), the TIMIT folding every TIMIT
+result reports (wav2vec 2.0 §5.3 / Table 3), here without its silence class, and the foldings into it.
+
+- TIMIT's 61 phones -> 39 (:func:`fold_timit`): Lee & Hon's table; the closures, pauses and epenthetic silence
+  (their ``sil``) and the glottal stop ``q`` are dropped, as CTC needs no silence token;
+- the CMU Pronouncing Dictionary's ARPAbet (39 phonemes with stress digits, what LibriSpeech phone recognition
+  reads through a lexicon, s3prl ``libriphone``) -> 39 (:func:`fold_arpabet`): stress removed, ``AO`` -> ``aa``
+  and ``ZH`` -> ``sh`` (Lee & Hon fold TIMIT's ``ao`` and ``zh`` the same way);
+- espeak-ng's English phoneme mnemonics (the built-in corpus stores them with their times) -> 39
+  (:func:`fold_espeak`): stress marks removed, each mnemonic mapped to the ARPAbet phone(s) a dictionary gives
+  for the same sound (``A@`` in "car" is ``aa r``, CMUdict's ``AA R``); pauses and modifiers are dropped.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# Lee & Hon (1989) Table 1, as every TIMIT paper since; their "sil" is left out (see the module doc)
+PHONES = ("iy", "ih", "eh", "ae", "ah", "uw", "uh", "aa", "ey", "ay", "oy", "aw", "ow", "er", "l", "r", "y", "w",
+          "m", "n", "ng", "ch", "jh", "dh", "b", "d", "dx", "g", "p", "t", "k", "z", "v", "f", "th", "s", "sh", "hh")
+
+# TIMIT 61 -> 39 (Lee & Hon): what is not listed maps to itself; None: dropped (silence classes and q)
+TIMIT_FOLD = {
+    "ao": "aa", "ax": "ah", "ax-h": "ah", "axr": "er", "hv": "hh", "ix": "ih", "el": "l", "em": "m", "en": "n",
+    "nx": "n", "eng": "ng", "zh": "sh", "ux": "uw",
+    "pcl": None, "tcl": None, "kcl": None, "bcl": None, "dcl": None, "gcl": None, "h#": None, "pau": None,
+    "epi": None, "q": None,
+}
+
+# espeak-ng's English phoneme mnemonics (espeak-ng-data/phsource/ph_english*, stress marks stripped) -> phones
+ESPEAK_FOLD: dict[str, tuple[str, ...]] = {
+    # consonants
+    "p": ("p",), "b": ("b",), "t": ("t",), "t2": ("t",), "t[": ("t",), "d": ("d",), "k": ("k",), "g": ("g",),
+    "t#": ("dx",),  # the American flap ("butter"), TIMIT's dx
+    "f": ("f",), "v": ("v",), "T": ("th",), "D": ("dh",), "s": ("s",), "z": ("z",), "S": ("sh",), "Z": ("sh",),
+    "tS": ("ch",), "dZ": ("jh",), "h": ("hh",), "m": ("m",), "n": ("n",), "n-": ("n",), "N": ("ng",),
+    "l": ("l",), "@L": ("l",), "r": ("r",), "r-": ("r",), "j": ("y",), "w": ("w",), "w#": ("w",),
+    # vowels
+    "i": ("iy",), "i:": ("iy",), "I": ("ih",), "I2": ("ih",), "I#": ("ih",), "e": ("eh",), "E": ("eh",),
+    "a": ("ae",), "a#": ("ae",), "aa": ("ae",),  # en-us "aa": the vowel of "dance", CMUdict AE
+    "A:": ("aa",), "A~": ("aa",), "0": ("aa",), "O": ("aa",), "O:": ("aa",), "O2": ("aa",),
+    "V": ("ah",), "@": ("ah",), "@2": ("ah",), "@5": ("ah",), "U": ("uh",), "u:": ("uw",),
+    "3": ("er",), "3:": ("er",), "VR": ("er",), "IR": ("er",),
+    "aI": ("ay",), "aI2": ("ay",), "aU": ("aw",), "eI": ("ey",), "oU": ("ow",), "OI": ("oy",),
+    # r-coloured vowels: the vowel and its r, as CMUdict spells them
+    "A@": ("aa", "r"), "O@": ("aa", "r"), "o@": ("aa", "r"), "e@": ("eh", "r"), "i@": ("ih", "r"),
+    "i@3": ("ih", "r"), "U@": ("uh", "r"), "aI@": ("ay", "er"), "aI3": ("ay", "er"),
+}
+# pauses, the syllable and word boundaries, the glottal stop and espeak's modifier marks: no phone
+ESPEAK_DROP = frozenset({"_", "_:", "_!", "_|", "_^_", "||", "|", ";", "?", "#", ":"})
+_STRESS = "',%="
+
+
+class PhoneError(ValueError):
+    """A phone no folding knows; the message names it."""
+
+
+def fold_timit(phones: Iterable[str]) -> list[str]:
+    """TIMIT's 61-phone transcription (``.PHN`` labels) -> the 39 phones; silences and ``q`` dropped."""
+    out = []
+    for p in phones:
+        p = p.lower()
+        q = TIMIT_FOLD.get(p, p)
+        if q is None:
+            continue
+        if q not in PHONES:
+            raise PhoneError(f"{p!r} is not a TIMIT phone")
+        out.append(q)
+    return out
+
+
+def fold_arpabet(phones: Iterable[str]) -> list[str]:
+    """CMUdict ARPAbet (``AH0``, ``ZH``, ...) -> the 39 phones."""
+    out = []
+    for p in phones:
+        q = p.rstrip("012").lower()
+        q = {"ao": "aa", "zh": "sh"}.get(q, q)
+        if q not in PHONES:
+            raise PhoneError(f"{p!r} is not an ARPAbet phoneme")
+        out.append(q)
+    return out
+
+
+def fold_espeak(mnemonics: Iterable[str]) -> list[str]:
+    """espeak-ng English phoneme mnemonics (from its phoneme events) -> the 39 phones."""
+    out = []
+    for m in mnemonics:
+        m = m.lstrip(_STRESS)
+        if not m or m in ESPEAK_DROP:
+            continue
+        if m not in ESPEAK_FOLD:
+            raise PhoneError(f"espeak-ng phoneme {m!r} has no entry in asrkit.data.phones.ESPEAK_FOLD")
+        out.extend(ESPEAK_FOLD[m])
+    return out
