@@ -6,7 +6,7 @@ code. Every checkpoint asrkit reads goes through here, fairseq's too (``load_fai
 unless the user trusts the file with ``--trust-checkpoint``). Its keys::
 
     format: "asrkit", version: 2
-    kind: "pretrain" | "midtrain" | "ctc"
+    kind: "pretrain" | "midtrain" | "ctc" | "superb"
     model_config: the full config of the model (the encoder's, for ctc), including the input it was trained
         on (``sample_rate``, ``normalize``): a ``Wav2Vec2Config`` (wav2vec 2.0, SEW, SEW-D) or an ``AVConfig``
         (the audio-visual model; a ctc model on its Conformer audio encoder), told apart by ``model_type``
@@ -59,8 +59,11 @@ KINDS = {  # kind -> what it is and what writes it, for error messages
     "pretrain": "a pre-trained encoder (asrkit pretrain or import-checkpoint)",
     "midtrain": "a mid-trained speech-translation model (asrkit midtrain)",
     "ctc": "a fine-tuned CTC model (asrkit finetune)",
+    # model_config: the frozen upstream's; model: the downstream's weights only; task: the run's config, naming
+    # the upstream checkpoint
+    "superb": "a SUPERB downstream model on a frozen upstream (asrkit superb)",
 }
-ENCODER_KINDS = tuple(KINDS)  # every kind has an encoder
+ENCODER_KINDS = ("pretrain", "midtrain", "ctc")  # the kinds that hold an encoder's weights
 HEADS = ("quantizer.", "final_proj.")  # pre-training heads: fine-tuning drops them, imports may lack them
 LAST, BEST = "checkpoint_last.pt", "checkpoint_best.pt"
 _NUMBERED = re.compile(r"checkpoint_(\d+)\.pt$")

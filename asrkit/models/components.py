@@ -171,6 +171,11 @@ class FeatureEncoder(nn.Module):
     def output_lengths(self, lengths: Tensor) -> Tensor:
         return conv_output_lengths(lengths, self.layer_specs)
 
+    @property
+    def downsample_rate(self) -> int:
+        """Input samples per output frame: the product of the strides (320 for the paper's encoder)."""
+        return math.prod(stride for _, _, stride in self.layer_specs)
+
     def check_length(self, x: Tensor) -> None:
         """A clear error for input shorter than one frame's receptive field."""
         if x.size(-1) < self.receptive_field:
@@ -446,6 +451,19 @@ class TransformerEncoder(nn.Module):
         """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)`` context representations c."""
         x = self.embed(x, padding_mask)
         return self.run_layers(x, key_mask(padding_mask, attention_dtype(x)))
+
+    def hidden_states(self, x: Tensor, padding_mask: Tensor | None = None) -> list[Tensor]:
+        """The blocks' input and every block's output, L + 1 ``(N, T, D)`` tensors (transformers'
+        ``output_hidden_states``); a pre-LN encoder's last one after its final LayerNorm. Every block runs,
+        whatever ``layerdrop``: SUPERB's weighted sum reads the states by position (s3prl #187, #350)."""
+        x = self.embed(x, padding_mask)
+        attn_mask = key_mask(padding_mask, attention_dtype(x))
+        states = [x]
+        for layer in self.layers:
+            states.append(layer(states[-1], attn_mask))
+        if self.layer_norm_first:
+            states[-1] = self.layer_norm(states[-1])
+        return states
 
 
 def transformer_encoder(

@@ -367,6 +367,12 @@ class ConformerEncoder(nn.Module):
         x = self.positions(x, torch.arange(x.size(1), device=x.device))
         return self.run_blocks(x, out_padding)
 
+    def hidden_states(self, source: Tensor, padding_mask: Tensor | None = None) -> tuple[list[Tensor], Tensor | None]:
+        """``(N, L)`` waveform -> the L + 1 states of ``extract_features`` (the sub-sampling output with positions,
+        then every block's output) at 40 ms per frame, and their ``(N, T)`` padding."""
+        out = self.extract_features(source, padding_mask)
+        return list(out.hidden_states), out.padding_mask
+
     def num_tokens(self, frame_lengths: Tensor) -> Tensor:
         """MAE tokens of ``frame_lengths`` valid fbank frames: whole groups of 4 frames."""
         return torch.div(frame_lengths, self.frames_per_token, rounding_mode="floor")

@@ -168,20 +168,36 @@ class SqueezedContextNetwork(nn.Module):
         s = self.squeeze_factor
         return padding_mask[:, : t // s * s].view(n, t // s, s).all(dim=-1)
 
-    def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
-        """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)`` context representations c."""
+    def squeeze(self, x: Tensor, padding_mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """``(N, T, D)``, ``(N, T)`` -> the Transformer's input ``(N, floor(T / s), D)`` and its padding mask."""
         n, t, d = x.shape
         s = self.squeeze_factor
         squeezed = t // s
-        if squeezed == 0:  # fewer frames than s: nothing to squeeze, every frame is an uncovered tail frame
-            return x.new_zeros(n, t, d)
         if padding_mask is not None:
             x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
             padding_mask = self.squeeze_padding_mask(padding_mask)
         pooled = x[:, : squeezed * s].reshape(n, squeezed, s, d).mean(dim=2)
-        x = pooled + self.pos_conv(x)[:, :squeezed]
-        x = self.upsample(self.transformer(x, padding_mask))
+        return pooled + self.pos_conv(x)[:, :squeezed], padding_mask
+
+    def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:
+        """``(N, T, D)`` with ``(N, T)`` padding mask -> ``(N, T, D)`` context representations c."""
+        n, t, d = x.shape
+        if t // self.squeeze_factor == 0:  # fewer frames than s: nothing to squeeze, every frame is a tail frame
+            return x.new_zeros(n, t, d)
+        x = self.upsample(self.transformer(*self.squeeze(x, padding_mask)))
         return F.pad(x, (0, 0, 0, t - x.size(1)))
+
+    def hidden_states(self, x: Tensor, padding_mask: Tensor | None = None) -> list[Tensor]:
+        """L + 1 full-rate ``(N, T, D)`` states: the blocks' input and every block's output, each squeezed frame
+        repeated s times, except the last, which is the network's output (up-sampled by ``upsample``, as
+        ``forward`` returns it); tail frames are zeros as in ``forward``."""
+        n, t, d = x.shape
+        s = self.squeeze_factor
+        if t // s == 0:
+            return [x.new_zeros(n, t, d) for _ in range(len(self.transformer.layers) + 1)]
+        states = self.transformer.hidden_states(*self.squeeze(x, padding_mask))
+        full = [h.repeat_interleave(s, dim=1) for h in states[:-1]] + [self.upsample(states[-1])]
+        return [F.pad(h, (0, 0, 0, t - h.size(1))) for h in full]
 
 
 def squeezed_context_network(
@@ -235,6 +251,11 @@ class FbankFeatureEncoder(nn.Module):
 
     def output_lengths(self, lengths: Tensor) -> Tensor:
         return conv_output_lengths(lengths, self._time_specs)
+
+    @property
+    def downsample_rate(self) -> int:
+        """Input samples per output frame: the 10 ms hop times the convolutions' strides (320 by default)."""
+        return math.prod(stride for _, _, stride in self._time_specs)
 
     def filter_banks(self, x: Tensor) -> Tensor:
         """``(N, L)`` waveform -> ``(N, T, num_mel_bins)`` log-mel filter banks (fp32, no gradient)."""

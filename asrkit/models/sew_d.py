@@ -201,6 +201,16 @@ class DisentangledTransformer(nn.Module):
             x = layer(x, padding_mask, rel, index)
         return x
 
+    def hidden_states(self, x: Tensor, padding_mask: Tensor | None = None) -> list[Tensor]:
+        """The blocks' input and every block's output (L + 1), every block run whatever ``layerdrop``
+        (``TransformerEncoder.hidden_states``)."""
+        index = relative_position_index(x.size(1), self.position_buckets, self.max_relative_positions, x.device)
+        rel = self.relative_embeddings()
+        states = [x]
+        for layer in self.layers:
+            states.append(layer(states[-1], padding_mask, rel, index))
+        return states
+
 
 def disentangled_transformer(
     embed_dim: int,

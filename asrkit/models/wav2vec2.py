@@ -257,6 +257,26 @@ class Wav2Vec2Model(nn.Module):
         """Frames for ``(N,)`` sample counts."""
         return self.feature_encoder.output_lengths(num_samples)
 
+    @property
+    def downsample_rate(self) -> int:
+        """Input samples per frame of the context representations (320 at 16 kHz: 20 ms)."""
+        return self.feature_encoder.downsample_rate
+
+    @property
+    def num_layers(self) -> int:
+        """Transformer blocks of the context network."""
+        encoder = getattr(self.encoder, "transformer", self.encoder)  # SEW's squeezed network wraps its blocks
+        return len(encoder.layers)
+
+    def hidden_states(self, source: Tensor, padding_mask: Tensor | None = None) -> tuple[list[Tensor], Tensor | None]:
+        """Waveform ``(N, L)`` with padding ``(N, L)`` -> the context network's L + 1 hidden states ``(N, T, D)``
+        (its blocks' input, then every block's output; ``TransformerEncoder.hidden_states``) and the ``(N, T)``
+        frame padding. No masking, every block run: what a frozen upstream gives SUPERB's weighted sum."""
+        z, _ = self.feature_encoder(source)
+        frame_padding = self.feature_padding_mask(padding_mask, z.size(1))
+        x, _ = self.feature_projection(z)
+        return self.encoder.hidden_states(x, frame_padding), frame_padding
+
     def set_num_updates(self, num_updates: int) -> None:
         """Anneal the Gumbel temperature; call once per optimizer update."""
         self.quantizer.set_num_updates(num_updates)
