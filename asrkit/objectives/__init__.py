@@ -1,6 +1,7 @@
 """Training objectives as plain functions of tensors returning ``(loss, stats)``: the wav2vec 2.0 objective of a
 pre-training forward pass (``wav2vec2_objective``), and the audio-visual MAE (``mae_objective``), CLR
-(``clr_loss``) and their sum (``mae_clr_loss``) with the retrieval measures of their evaluation."""
+(``clr_loss``) and their sum (``mae_clr_loss``) with the retrieval measures of their evaluation, and the
+permutation-invariant BCE of diarization (``pit_bce_loss``)."""
 from asrkit.objectives.av_contrastive import (
     batched_retrieval_top1,
     clr_loss,
@@ -30,6 +31,7 @@ from asrkit.objectives.mae import (
     scatter_tokens,
 )
 from asrkit.objectives.masking import compute_mask_indices
+from asrkit.objectives.pit import permute_labels, pit_bce_loss
 
 __all__ = [
     "TokenMask",
@@ -47,6 +49,8 @@ __all__ = [
     "mae_objective",
     "mean_baseline_loss",
     "paired_similarity",
+    "permute_labels",
+    "pit_bce_loss",
     "random_token_mask",
     "retrieval_top1",
     "sample_negative_indices",
