@@ -9,6 +9,7 @@ outputs.
 - :mod:`.decode`: ``decode``, ``score``;
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``, ``multistage-report``, ``eval-av``;
 - :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
+- :mod:`.superb`: ``superb``, ``superb-report``: SUPERB downstream tasks on a frozen upstream, Figure 2;
 - :mod:`.ui`: the console, progress bars, one-line errors and tables they share, and the handler of
   errors no command expected (``AsrkitGroup``).
 """
@@ -20,6 +21,7 @@ from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
 from .lm import lm
 from .report import benchmark_cmd, compare_cmd, eval_av_cmd, multistage_report_cmd, results_cmd
+from .superb import superb_cmd, superb_report_cmd
 from .sweep import sweep
 from .train import finetune_cmd, import_checkpoint_cmd, midtrain_cmd, pretrain_cmd
 from .ui import CONTEXT, AsrkitGroup
@@ -35,7 +37,7 @@ def cli(debug: bool):
 
 
 for command in (prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd,
-                score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd, eval_av_cmd, sweep):
+                score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd, eval_av_cmd, sweep, superb_cmd, superb_report_cmd):
     cli.add_command(command)
 
 __all__ = ["cli"]

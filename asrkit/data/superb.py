@@ -143,7 +143,7 @@ class FeatureStore:
     def __getitem__(self, i: int) -> torch.Tensor:
         """``(S, T, D)`` float32 states of utterance ``i``."""
         s = self.starts[i]
-        return torch.from_numpy(np.ascontiguousarray(self.states[s : s + self.frames[i]])).float().transpose(0, 1)
+        return torch.from_numpy(np.array(self.states[s : s + self.frames[i]], dtype=np.float32)).transpose(0, 1)
 
     @staticmethod
     def write(path: str | Path, ids: Sequence[str], frames: Sequence[int], num_states: int, dim: int,

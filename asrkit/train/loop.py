@@ -369,7 +369,7 @@ class Trainer:
                     for batch in self._loader():
                         for utt, why in batch.get("skipped", ()):
                             self._log(f"[yellow]skipped unreadable utterance {utt}: {why}")
-                        if batch["source"].size(0) == 0:  # every utterance of the batch was unreadable
+                        if len(batch["ids"]) == 0:  # every utterance of the batch was unreadable
                             consumed += 1
                             continue
                         used += 1
