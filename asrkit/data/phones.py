@@ -26,6 +26,10 @@ TIMIT_FOLD = {
     "epi": None, "q": None,
 }
 
+# CMUdict's 39 phonemes (stress digits removed)
+ARPABET = frozenset("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W "
+                    "Y Z ZH".split())
+
 # espeak-ng's English phoneme mnemonics (espeak-ng-data/phsource/ph_english*, stress marks stripped) -> phones
 ESPEAK_FOLD: dict[str, tuple[str, ...]] = {
     # consonants
@@ -72,11 +76,10 @@ def fold_arpabet(phones: Iterable[str]) -> list[str]:
     """CMUdict ARPAbet (``AH0``, ``ZH``, ...) -> the 39 phones."""
     out = []
     for p in phones:
-        q = p.rstrip("012").lower()
-        q = {"ao": "aa", "zh": "sh"}.get(q, q)
-        if q not in PHONES:
+        q = p.rstrip("012")
+        if q not in ARPABET:
             raise PhoneError(f"{p!r} is not an ARPAbet phoneme")
-        out.append(q)
+        out.append({"AO": "aa", "ZH": "sh"}.get(q, q.lower()))
     return out
 
 

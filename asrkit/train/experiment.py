@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import LAST, Checkpoint, CheckpointError, numbered_checkpoints, read_checkpoint
+from ..checkpoint import KINDS, LAST, Checkpoint, CheckpointError, numbered_checkpoints, read_checkpoint
 from ..config import ConfigError, save_config, to_dict
 
 LOCK = ".lock"
@@ -154,7 +154,7 @@ def find_resume_checkpoint(exp_dir: Path, log=lambda msg: None) -> Checkpoint | 
     failures = []
     for path in candidates:
         try:
-            ckpt = read_checkpoint(path)
+            ckpt = read_checkpoint(path, KINDS)
         except CheckpointError as e:
             failures.append(str(e))
             continue
@@ -265,7 +265,7 @@ def open_experiment(exp_dir: str | Path, cfg: Any, *, resume: bool | str | Path 
         elif resume is True:
             ckpt = find_resume_checkpoint(exp_dir, log)
         else:
-            ckpt = read_checkpoint(resume)
+            ckpt = read_checkpoint(resume, KINDS)
         settings = to_dict(cfg)
         if ckpt is not None:
             changes = check_resume_settings(ckpt, settings, allow_changes)

@@ -37,7 +37,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..checkpoint import LAST, Checkpoint, CheckpointError, read_checkpoint, rng_state, save_checkpoint, set_rng_state
+from ..checkpoint import KINDS, LAST, Checkpoint, CheckpointError, read_checkpoint, rng_state, save_checkpoint, set_rng_state
 from ..config import check_ranges, field_error
 from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_training
@@ -213,7 +213,7 @@ class Trainer:
             raise error
 
     def load(self, checkpoint: Checkpoint | Path) -> None:
-        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint)
+        ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else read_checkpoint(checkpoint, KINDS)
         path = ckpt.path
         if ckpt.trainer is None:
             raise CheckpointError(f"{path}: holds no trainer state to resume from; start a new run from it "

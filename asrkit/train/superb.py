@@ -571,7 +571,8 @@ def run_superb(cfg: SuperbConfig, exp_dir: str | Path, *, resume: bool | Path = 
         weights = model.featurizer.layer_weights()
     row = {"task": cfg.task, "exp_dir": str(exp_dir), "upstream": str(cfg.model.upstream),
            "upstream_init": cfg.model.upstream_init, **row, **trivial_baseline(cfg, train, test, frame_shift),
-           "updates": best.trainer["num_updates"] if best.trainer else "", "lr": cfg.optim.lr,
+           "best_update": best.trainer["num_updates"] if best.trainer else "", "updates": cfg.optim.max_updates,
+           "lr": cfg.optim.lr,
            "layer_weights": json.dumps([round(w, 4) for w in weights]), "minutes": (time.perf_counter() - start) / 60}
     (exp_dir / "result.json").write_text(json.dumps(row, indent=1) + "\n", encoding="utf-8")
     plot_layer_weights(weights, f"{cfg.task.upper()}: {exp_dir.name}", exp_dir / "layer_weights.png")
