@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
 .PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 reproduce-av multistage reproduce-multistage \
-	bench clean help
+	reproduce-superb bench clean help
 
 help:
 	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
@@ -23,6 +23,9 @@ help:
 	@echo "              on 2 CPU cores; recipes/synth/multistage, MULTISTAGE_ARGS=\"...\")"
 	@echo "make reproduce-multistage  install, then the multi-stage paper's Table 1 and Figure 3 in miniature (<= 2 h on"
 	@echo "              2 CPU cores; the grid is GRID_ARGS, the paper's full grid is for a GPU: README)"
+	@echo "make reproduce-superb  install, then SUPERB's KS, IC, PR and SD on the multi-stage recipe's MAE+CLR"
+	@echo "              encoders with and without mid-training: Figure 2 in miniature (<= 1 h on 2 CPU cores;"
+	@echo "              recipes/synth/superb, SUPERB_ARGS=\"--upstreams 'w2v2=CKPT'\" adds other upstreams)"
 	@echo "make test     install, then run the test suite (CI runs this: everything, the slow tests too)"
 	@echo "make test-fast  the test suite without the slow end-to-end recipe and torchrun tests"
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
@@ -113,6 +116,14 @@ GRID_ARGS ?= --objectives "mae clr" --pt-data "lrs3 kinetics" --midtrain-pairs e
 	--repeat-cell "mae lrs3 en-it" --repeat-seeds 2
 reproduce-multistage: install
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_grid --exp exp_grid $(GRID_ARGS)
+
+# SUPERB's four downstream tasks (issue 21) on the built-in analogs: the multi-stage recipe pre-trains MAE+CLR on
+# its LRS3- and Kinetics-like sets and mid-trains each on en-it (recipes/synth/multistage, data_superb/ and
+# exp_superb/), then each task's downstream learns on every frozen encoder; Figure 2 in miniature in
+# recipes/synth/superb/exp/report/{figure2.md,figure2.png}.
+SUPERB_ARGS ?=
+reproduce-superb: install
+	cd $(SYNTH)/superb && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(SUPERB_ARGS)
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -108,7 +108,8 @@ if [ -n "$midtrain_pairs" ] && run_stage 4 --after 3 midtrain_pairs; then
   stage_done 4
 fi
 
-if run_stage 5 --after "1 3" tasks upstreams random_baseline superb_opts; then
+# stage 5 reads the upstreams of stages 3-4 by path (it checks they exist): their settings are its settings
+if run_stage 5 --after 1 ms_exp objectives pt_data midtrain_pairs ms_opts tasks upstreams random_baseline superb_opts; then
   log "Stage 5: SUPERB $tasks on ${#runs[@]} upstreams (+ random: $random_baseline)"
   superb_one() {  # superb_one TASK NAME CHECKPOINT [--random-upstream]
     local task=$1 name=$2 ckpt=$3
