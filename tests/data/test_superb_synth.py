@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 
 from asrkit.config import FieldError
 from asrkit.data.superb import SILENCE, SYNTH_KEYWORDS, UNKNOWN
@@ -182,3 +183,21 @@ def test_bad_config_and_unknown_task_are_errors_before_anything_is_written(tmp_p
         generate_superb_corpus(tmp_path, SuperbSynthConfig(**TINY), ("ks", "pr"))
     assert not any(tmp_path.iterdir())
 
+
+def test_prepare_synth_superb_command(tmp_path):
+    from asrkit.cli import cli
+
+    runner = CliRunner(env={"ASRKIT_DEBUG": "1"})
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    result = runner.invoke(cli, ["prepare", "synth-superb", str(tmp_path / "c"), "--tasks", "ic", *options,
+                                 "--num-workers", "1"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "ic/valid" in result.output and "ks/train" not in result.output
+    assert (tmp_path / "c" / FSC_DIR / "data/test_data.csv").is_file() and not (tmp_path / "c" / KS_DIR).exists()
+    for args, code, message in (
+        (["--sd-level-db", "-1"], 2, "error: --sd-level-db: -1.0 is out of range: must be in [0, 30]"),
+        (["--tasks", "ks,xx"], 1, "error: unknown task(s) xx: choose from ks, ic, sd"),
+    ):
+        result = runner.invoke(cli, ["prepare", "synth-superb", str(tmp_path / "d"), *args], catch_exceptions=False)
+        assert result.exit_code == code and result.output.strip() == message, result.output
+    assert not (tmp_path / "d").exists()
