@@ -1,5 +1,5 @@
-"""``asrkit prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech) and ``asrkit manifest`` (validate,
-summary, combine, from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
+"""``asrkit prepare`` (synth, synth-av, synth-mustc, synth-superb, lm-text, librispeech) and ``asrkit manifest``
+(validate, summary, combine, from-kaldi, to-fairseq): corpora in, manifests out (:mod:`asrkit.data`)."""
 from __future__ import annotations
 
 import sys
@@ -13,6 +13,7 @@ from ..data.synth.av_corpus import AVSynthConfig
 from ..data.synth.corpus import SynthConfig
 from ..data.synth.grammar import TRANSLATION_KEYS
 from ..data.synth.mustc_corpus import MustcSynthConfig
+from ..data.synth.superb_corpus import SuperbSynthConfig
 from .ui import CONTEXT, console, dataclass_options, fail, progress_bars, progress_display, summary_table
 
 
@@ -125,6 +126,42 @@ def prepare_synth_mustc(out_dir: Path, pairs: str, **options):
         table.add_column(col, justify="left" if col == "split" else "right")
     for split, s in summary.items():
         table.add_row(split, str(s["talks"]), str(s["segments"]), f"{s['hours']:.3f}", str(s["speakers"]))
+    console.print(table)
+
+
+@prepare.command("synth-superb", context_settings=CONTEXT)
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tasks", default="ks,ic,sd", show_default=True, help="Comma-separated SUPERB tasks to write.")
+@dataclass_options(SuperbSynthConfig)
+def prepare_synth_superb(out_dir: Path, tasks: str, **options):
+    """Synthesise analogs of SUPERB's KS, IC and SD corpora in the real corpora's layouts into OUT_DIR.
+
+    speech_commands_v0.01/ and speech_commands_test_set_v0.01/ (KS: 1 s words, noises, split lists),
+    fluent_speech_commands_dataset/ (IC: grammar commands with action, object, location) and
+    Libri2Mix/wav16k/max/ (SD: two-speaker mixtures, mix_clean = s1 + s2); dev and test speakers are
+    unseen in training.
+    """
+    from ..config import FieldError
+    from ..data.synth.corpus import SynthError
+    from ..data.synth.superb_corpus import generate_superb_corpus
+
+    try:
+        cfg = SuperbSynthConfig(**options)
+    except FieldError as e:
+        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
+    except ValueError as e:
+        fail(str(e), 2)
+    chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
+    try:
+        with progress_bars(absolute=True) as update:
+            summary = generate_superb_corpus(out_dir, cfg, chosen, update)
+    except (SynthError, ValueError) as e:
+        fail(str(e))
+    table = Table(title=f"synthetic SUPERB corpora in {out_dir}")
+    for col in ("task/split", "files", "hours", "speakers", "labels"):
+        table.add_column(col, justify="left" if col == "task/split" else "right")
+    for key, s in summary.items():
+        table.add_row(key, str(s["files"]), f"{s['hours']:.3f}", str(s["speakers"]), str(s["labels"]))
     console.print(table)
 
 
