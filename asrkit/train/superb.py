@@ -360,7 +360,15 @@ def superb_datasets(cfg: SuperbConfig, upstream: nn.Module, ckpt, exp_dir: Path,
         np.asarray(df["num_samples"], np.int64) * sample_rate // np.asarray(df["sample_rate"], np.int64))).tolist()
     manifests = {"train": cfg.data.train_manifest, "valid": cfg.data.valid_manifest, "test": cfg.data.test_manifest}
     frames = {name: read_task_manifest(path, task) for name, path in manifests.items()}
-    classes = class_labels(frames["train"], TASK_COLUMNS[task]) if task in ("ks", "ic") else []
+    classes = []
+    if task in ("ks", "ic"):  # the corpus's classes: those of all three sets, so that a rare one is an error
+        classes = class_labels(pd.concat(list(frames.values())), TASK_COLUMNS[task])
+        seen = class_labels(frames["train"], TASK_COLUMNS[task])
+        unseen = [f"{col} {c!r}" for col, names, known in zip(TASK_COLUMNS[task], classes, seen)
+                  for c in names if c not in known]
+        if unseen and console is not None:
+            console.log(f"[yellow]dev/test classes that training never has (always wrong): {', '.join(unseen[:8])}"
+                        + (f" and {len(unseen) - 8} more" if len(unseen) > 8 else ""))
     out = []
     for name, path in manifests.items():
         df = frames[name]

@@ -75,4 +75,4 @@ def test_recipe_runs_every_task_and_figure2_in_miniature(tmp_path):
     assert [r["task"] for r in figure] == ["ks", "ic", "pr", "sd"]
     assert (tmp_path / "exp" / "report" / "figure2.png").stat().st_size > 0
     again = run_recipe(*common, "--stage", 5, "--superb-opts", FEW)  # finished: skipped
-    assert again.returncode == 0 and "Stage 5" not in again.stdout
+    assert again.returncode == 0 and "Stage 5: done already" in again.stdout and "Stage 5: SUPERB" not in again.stdout
