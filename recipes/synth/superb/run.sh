@@ -44,7 +44,8 @@ midtrain_pairs=en-it  # mid-training pairs; "" = pre-trained upstreams only
 ms_opts=""       # extra ../multistage/run.sh options, e.g. "--pretrain-updates 300"
 upstreams=""     # more upstreams, "name=checkpoint ...", e.g. a wav2vec 2.0 one; evaluated, not in Figure 2
 tasks="ks ic pr sd"
-random_baseline=pr  # tasks also run on each upstream architecture with random weights (SUPERB's baseline)
+random_baseline=pr  # tasks also run with random weights in the first upstream's architecture and in each of
+                    # --upstreams' (SUPERB's baseline: what the pre-training adds)
 superb_opts=""   # extra `asrkit superb` options, every run alike
 usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--superb-synth-opts \"...\"] [--ms-data DIR] [--ms-exp DIR] [--objectives \"mae clr mae_clr\"] [--pt-data \"lrs3 voxceleb2 kinetics\"] [--midtrain-pairs \"en-de en-it en-nl\"] [--ms-opts \"...\"] [--upstreams \"name=ckpt ...\"] [--tasks \"ks ic pr sd\"] [--random-baseline \"pr ...\"] [--superb-opts \"...\"]"
 
@@ -122,6 +123,7 @@ if run_stage 5 --after 1 ms_exp objectives pt_data midtrain_pairs ms_opts tasks 
   printf 'exp_dir\ttask\tupstream\tobjective\tdata\tpair\n' > "$exp/superb_runs.tsv"
   n=0
   for task in $tasks; do n=$((n + ${#runs[@]})); done
+  for task in $random_baseline; do n=$((n + 1 + $(wc -w <<< "$upstreams"))); done
   jobs_begin "$n"
   for task in $tasks; do
     for line in "${runs[@]}"; do
@@ -130,9 +132,12 @@ if run_stage 5 --after 1 ms_exp objectives pt_data midtrain_pairs ms_opts tasks 
       printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$exp/${task}_$name" "$task" "$name" "$o" "$d" "$p" >> "$exp/superb_runs.tsv"
     done
   done
-  for task in $random_baseline; do  # one random upstream per architecture: the first run's
+  for task in $random_baseline; do  # random weights in the architecture of the first upstream and of each other
     read -r name ckpt _ <<< "${runs[0]}"
     job "$exp/${task}_random/run.log" superb_one "$task" random "$ckpt" --random-upstream
+    for u in $upstreams; do
+      job "$exp/${task}_random_${u%%=*}/run.log" superb_one "$task" "random_${u%%=*}" "${u#*=}" --random-upstream
+    done
   done
   jobs_wait "Stage 5"
   stage_done 5
