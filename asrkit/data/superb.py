@@ -203,15 +203,19 @@ class SuperbDataset(torch.utils.data.Dataset):
 
     def __init__(self, audio: AudioDataset, labels: dict, store: FeatureStore | None = None):
         self.audio, self.labels, self.store = audio, labels, store
-        self.ids, self.sizes, self.sample_rate = audio.ids, audio.sizes, audio.sample_rate
+        self.sample_rate = audio.sample_rate
+        keep = np.ones(len(audio.ids), dtype=bool)
         self._store_index = None
         if store is not None:
+            # unreadable when extracted (skip_bad): no states, left out
+            keep = ~np.isin(audio.ids, np.asarray(store.meta.get("skipped", []), dtype=str))
             position = {u: i for i, u in enumerate(store.ids)}
-            missing = [u for u in self.ids if u not in position]
+            missing = [u for u in audio.ids[keep] if u not in position]
             if missing:
                 raise ManifestError(f"{store.path}: the feature cache lacks utterance {missing[0]!r}; delete it to "
                                     "extract again")
-            self._store_index = np.array([position[u] for u in self.ids], dtype=np.int64)
+            self._store_index = np.array([position[u] for u in audio.ids[keep]], dtype=np.int64)
+        self.ids, self.sizes = audio.ids[keep], audio.sizes[keep]
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -50,6 +50,7 @@ from ..objectives.pit import pit_bce_loss
 from ..precision import autocast, resolve_precision
 from ..score import align_many
 from ..score.der import best_threshold, der, rttm_to_frames
+from .distributed import init_distributed, is_dist, world
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
@@ -383,15 +384,15 @@ def superb_datasets(cfg: SuperbConfig, upstream: nn.Module, ckpt, exp_dir: Path,
             key = cache_key(cfg.model.upstream, path, init=cfg.model.upstream_init, seed=cfg.trainer.seed,
                             sample_rate=sample_rate)
             where = _cache_dir(cfg, exp_dir) / key
-            if (where / "meta.json").is_file():
-                store = FeatureStore(where)
-            else:
+            if world()[0] == 0 and not (where / "meta.json").is_file():  # under torchrun rank 0 extracts
                 if console is not None:
                     console.log(f"extracting the upstream's hidden states of {path} -> {where}")
-                store = extract_states(upstream, audio, where, {"upstream": str(cfg.model.upstream),
-                                                                "manifest": str(path)},
-                                       device=device, precision=precision, max_tokens=cfg.trainer.max_tokens,
-                                       console=console)
+                extract_states(upstream, audio, where, {"upstream": str(cfg.model.upstream), "manifest": str(path)},
+                               device=device, precision=precision, max_tokens=cfg.trainer.max_tokens,
+                               console=console)
+            if is_dist():
+                torch.distributed.barrier()
+            store = FeatureStore(where)
         ds = SuperbDataset(audio, labels, store)
         out.append(ds)
     return out[0], out[1], out[2], classes
@@ -551,8 +552,6 @@ def run_superb(cfg: SuperbConfig, exp_dir: str | Path, *, resume: bool | Path = 
     with open_experiment(exp_dir, cfg, resume=resume, allow_changes=allow_changes, console=console) as exp:
         upstream, ckpt = load_upstream(cfg.model, cfg.trainer.seed)
         frame_shift = upstream.downsample_rate / ckpt.model_config.sample_rate
-        from .distributed import init_distributed
-
         device = init_distributed(cfg.trainer.device)
         precision = resolve_precision(cfg.trainer.precision, device)
         train, valid, test, classes = superb_datasets(cfg, upstream, ckpt, exp_dir, device, precision, console)
