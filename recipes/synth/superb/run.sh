@@ -123,7 +123,7 @@ if run_stage 5 --after 1 ms_exp objectives pt_data midtrain_pairs ms_opts tasks 
   printf 'exp_dir\ttask\tupstream\tobjective\tdata\tpair\n' > "$exp/superb_runs.tsv"
   n=0
   for task in $tasks; do n=$((n + ${#runs[@]})); done
-  for task in $random_baseline; do n=$((n + 1 + $(wc -w <<< "$upstreams"))); done
+  for task in $random_baseline; do n=$((n + 1 + $(wc -w <<< "$upstreams"))); done  # at most: jobs_begin wants >1
   jobs_begin "$n"
   for task in $tasks; do
     for line in "${runs[@]}"; do
@@ -136,6 +136,7 @@ if run_stage 5 --after 1 ms_exp objectives pt_data midtrain_pairs ms_opts tasks 
     read -r name ckpt _ <<< "${runs[0]}"
     job "$exp/${task}_random/run.log" superb_one "$task" random "$ckpt" --random-upstream
     for u in $upstreams; do
+      if [ "${u#*=}" = "$ckpt" ]; then continue; fi  # the first upstream's: run above
       job "$exp/${task}_random_${u%%=*}/run.log" superb_one "$task" "random_${u%%=*}" "${u#*=}" --random-upstream
     done
   done
@@ -151,9 +152,9 @@ df = pd.read_csv(sys.argv[1], sep="\t", keep_default_na=False)
 cols = [c for c in ("task", "exp_dir", "metric", "value", "dev_value", "baseline", "baseline_value", "scoring") if c in df]
 print(df[cols].to_string(index=False))
 PY
-  if [ -n "$midtrain_pairs" ]; then
-    # Figure 2 compares each mid-trained upstream with its pre-trained one: the rows with an objective
-    awk -F"\t" 'NR == 1 || $4 != "-"' "$exp/superb_runs.tsv" > "$exp/superb_runs_figure2.tsv"
+  # Figure 2 compares each mid-trained upstream with its pre-trained one: the rows with an objective
+  awk -F"\t" 'NR == 1 || $4 != "-"' "$exp/superb_runs.tsv" > "$exp/superb_runs_figure2.tsv"
+  if awk -F"\t" 'NR > 1 && $6 != "none"' "$exp/superb_runs_figure2.tsv" | grep -q .; then
     asrkit superb-report "$exp/superb_runs_figure2.tsv" "$exp/superb_results.tsv" --out-dir "$exp/report"
   fi
   stage_done 7
