@@ -1,5 +1,5 @@
 """Built-in analogs of three SUPERB corpora (Yang et al., 2021), each in the real corpus's layout, so that the
-readers of the real corpora (:mod:`asrkit.data.superb`) read them unchanged. KS, Speech Commands v0.01::
+readers of the real corpora (:mod:`asrkit.data.superb_corpora`) read them unchanged. KS, Speech Commands v0.01::
 
     <root>/speech_commands_v0.01/<word>/<speakerhash>_nohash_<n>.wav     1 s clips, <word> lower-case
     <root>/speech_commands_v0.01/_background_noise_/<noise>.wav          30-60 s of numpy noise each (:data:`NOISES`)

@@ -36,8 +36,8 @@ data=data        # corpora and manifests (stages 0-1)
 exp=exp          # downstream runs, results, Figure 2 (stages 5-7)
 synth_opts="--pretrain-hours 0.02 --dev-minutes 5 --test-minutes 5"  # `asrkit prepare synth`: PR's corpus
 superb_synth_opts=""  # `asrkit prepare synth-superb` options (sizes: asrkit/data/synth/superb_corpus.py)
-ms_data=../multistage/data_superb  # the multi-stage recipe's --data and --exp for the upstreams (stages 3-4)
-ms_exp=../multistage/exp_superb
+ms_data=data_superb  # the multi-stage recipe's --data and --exp for the upstreams (stages 3-4), as that recipe
+ms_exp=exp_superb    # takes them: relative to ../multistage
 objectives=mae_clr    # pre-training objectives of the upstreams (Figure 2: MAE+CLR)
 pt_data="lrs3 kinetics"  # their pre-training sets
 midtrain_pairs=en-it  # mid-training pairs; "" = pre-trained upstreams only
@@ -82,12 +82,13 @@ if run_stage 1 --after 0; then
 fi
 
 # the upstreams: NAME CHECKPOINT OBJECTIVE SET PAIR (pair none: pre-training only)
+case $ms_exp in /*) ms_ckpts=$ms_exp ;; *) ms_ckpts=../multistage/$ms_exp ;; esac
 runs=()
 for d in $pt_data; do
   for o in $objectives; do
-    runs+=("${o}_$d $ms_exp/pretrain_${o}_$d/checkpoint_last.pt $o $d none")
+    runs+=("${o}_$d $ms_ckpts/pretrain_${o}_$d/checkpoint_last.pt $o $d none")
     for p in $midtrain_pairs; do
-      runs+=("${o}_${d}_$p $ms_exp/midtrain_${o}_${d}_$p/checkpoint_best.pt $o $d $p")
+      runs+=("${o}_${d}_$p $ms_ckpts/midtrain_${o}_${d}_$p/checkpoint_best.pt $o $d $p")
     done
   done
 done
