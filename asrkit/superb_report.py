@@ -16,10 +16,11 @@ relative improvements of the task's (set, pair) cells. The paper's signs: KS, IC
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
+
+from .train.metrics import save_figure
 
 RUN_COLUMNS = ["exp_dir", "task", "objective", "data", "pair"]
 NONE = "none"
@@ -116,11 +117,7 @@ def plot_figure2(agg: pd.DataFrame, out_png: Path) -> Path:
     ax.set_title("mid-training on SUPERB (MAE+CLR), higher is better", fontsize=9)
     ax.margins(y=0.3)
     fig.tight_layout()
-    tmp = out_png.with_name(out_png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    os.replace(tmp, out_png)
-    return out_png
+    return save_figure(fig, out_png, dpi=130)
 
 
 def plot_layer_weights(runs: pd.DataFrame, results: pd.DataFrame, out_png: Path) -> Path:
@@ -149,11 +146,7 @@ def plot_layer_weights(runs: pd.DataFrame, results: pd.DataFrame, out_png: Path)
     ax.set_xlabel("hidden state (0: the blocks' input)")
     fig.colorbar(im, ax=ax, label="weight")
     fig.tight_layout()
-    tmp = out_png.with_name(out_png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    os.replace(tmp, out_png)
-    return out_png
+    return save_figure(fig, out_png, dpi=130)
 
 
 def superb_report(runs_tsv: str | Path, results_tsv: str | Path, out_dir: str | Path) -> dict[str, Path]:

@@ -22,6 +22,19 @@ def prepare():
     """Generate or prepare a corpus and write its manifests."""
 
 
+def synth_config(cls, options: dict):
+    """A synthetic corpus's config from its command's options; a bad value is a usage error (exit 2) naming the
+    option."""
+    from ..config import FieldError
+
+    try:
+        return cls(**options)
+    except FieldError as e:
+        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
+    except ValueError as e:
+        fail(str(e), 2)
+
+
 @prepare.command("synth", context_settings=CONTEXT)
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @dataclass_options(SynthConfig)
@@ -34,13 +47,9 @@ def prepare_synth(out_dir: Path, video: bool, **options):
     librispeech_finetuning/1h/<fold>/clean/ (fold 0 = the 10m set), with Italian, German and
     Dutch translations, intents, slots and phoneme timings in metadata/<split>.jsonl.
     """
-    from ..config import FieldError
     from ..data.synth.corpus import SynthError, generate_corpus
 
-    try:
-        cfg = SynthConfig(**options)
-    except FieldError as e:
-        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
+    cfg = synth_config(SynthConfig, options)
     try:
         with progress_bars(absolute=True) as update:
             summary = generate_corpus(out_dir, cfg, lambda split, done, target: update(f"synth {split} (s)",
@@ -67,16 +76,10 @@ def prepare_synth_av(out_dir: Path, sets: str, **options):
     (<split>/<class>/<ytid>_<start>_<end>.mp4, annotations/<split>.csv); H.264 + AAC 16 kHz mp4,
     96 x 96 mouth-centred talking faces at 25 fps; metadata/<split>.jsonl per set.
     """
-    from ..config import FieldError
     from ..data.synth.av_corpus import generate_av_corpus
     from ..data.synth.corpus import SynthError
 
-    try:
-        cfg = AVSynthConfig(**options)
-    except FieldError as e:
-        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
-    except ValueError as e:
-        fail(str(e), 2)
+    cfg = synth_config(AVSynthConfig, options)
     chosen = tuple(s.strip() for s in sets.split(",") if s.strip())
     try:
         with progress_bars(absolute=True) as update:
@@ -104,16 +107,10 @@ def prepare_synth_mustc(out_dir: Path, pairs: str, **options):
     side its translation; the English is the grammar's (lowercase, no punctuation). Read it with
     local/prepare_mustc.py.
     """
-    from ..config import FieldError
     from ..data.synth.corpus import SynthError
     from ..data.synth.mustc_corpus import generate_mustc_corpus
 
-    try:
-        cfg = MustcSynthConfig(**options)
-    except FieldError as e:
-        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
-    except ValueError as e:
-        fail(str(e), 2)
+    cfg = synth_config(MustcSynthConfig, options)
     chosen = [p.strip() for p in pairs.split(",") if p.strip()]
     try:
         with progress_bars(absolute=True) as update:
@@ -141,16 +138,10 @@ def prepare_synth_superb(out_dir: Path, tasks: str, **options):
     Libri2Mix/wav16k/max/ (SD: two-speaker mixtures, mix_clean = s1 + s2); dev and test speakers are
     unseen in training.
     """
-    from ..config import FieldError
     from ..data.synth.corpus import SynthError
     from ..data.synth.superb_corpus import generate_superb_corpus
 
-    try:
-        cfg = SuperbSynthConfig(**options)
-    except FieldError as e:
-        fail(f"--{e.key.replace('_', '-')}: {e.problem}", 2)
-    except ValueError as e:
-        fail(str(e), 2)
+    cfg = synth_config(SuperbSynthConfig, options)
     chosen = tuple(t.strip() for t in tasks.split(",") if t.strip())
     try:
         with progress_bars(absolute=True) as update:

@@ -54,6 +54,19 @@ def _rows(jobs: list[tuple], make) -> list[dict]:
         return list(pool.map(lambda j: make(*j), jobs))
 
 
+def _read_csv(path: Path, columns: Iterable[str], what: str, header: str) -> pd.DataFrame:
+    """A corpus's metadata csv, as strings, with ``columns``; else a ``ManifestError`` naming ``what`` it should be
+    and its ``header``."""
+    try:
+        meta = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ManifestError(f"{path}: cannot parse ({e}); expected {what}") from None
+    missing = [c for c in columns if c not in meta.columns]
+    if missing:
+        raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}; expected the header {header}")
+    return meta
+
+
 def _existing_dir(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise ManifestError(f"{path}: not a directory; {what}")
@@ -228,14 +241,7 @@ def prepare_fluent_commands(root: str | Path, out_dir: str | Path) -> dict[str, 
         if not csv_path.is_file():
             raise ManifestError(f"{csv_path}: missing; Fluent Speech Commands has data/{{train,valid,test}}_data.csv "
                                 "(point root at the directory holding data/ and wavs/)")
-        try:
-            meta = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8")
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise ManifestError(f"{csv_path}: cannot parse ({e}); expected the corpus's csv") from None
-        missing = [c for c in FSC_COLUMNS if c not in meta.columns]
-        if missing:
-            raise ManifestError(f"{csv_path}: missing column(s) {', '.join(missing)}; expected the header "
-                                f",{','.join(FSC_COLUMNS)}")
+        meta = _read_csv(csv_path, FSC_COLUMNS, "the corpus's csv", f",{','.join(FSC_COLUMNS)}")
         jobs = []
         for lineno, r in zip(range(2, len(meta) + 2), meta.itertuples(index=False)):
             audio = root / r.path
@@ -461,14 +467,7 @@ def prepare_librimix(root: str | Path, out_dir: str | Path, splits: Mapping[str,
         if not csv_path.is_file():
             raise ManifestError(f"{csv_path}: missing; LibriMix writes metadata/mixture_<split>_<kind>.csv "
                                 "beside the split directories")
-        try:
-            meta = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8")
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-            raise ManifestError(f"{csv_path}: cannot parse ({e}); expected LibriMix's metadata csv") from None
-        missing = [c for c in LIBRIMIX_COLUMNS if c not in meta.columns]
-        if missing:
-            raise ManifestError(f"{csv_path}: missing column(s) {', '.join(missing)}; expected "
-                                f"{','.join(LIBRIMIX_COLUMNS)},length")
+        meta = _read_csv(csv_path, LIBRIMIX_COLUMNS, "LibriMix's metadata csv", f"{','.join(LIBRIMIX_COLUMNS)},length")
         split_dir = _existing_dir(base / split, f"generate Libri2Mix's {split} split")
         jobs = []
         for lineno, r in zip(range(2, len(meta) + 2), meta.itertuples(index=False)):

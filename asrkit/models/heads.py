@@ -26,12 +26,13 @@ class LSTMHead(nn.Module):
     the task decoder of the multi-stage paper's frozen-encoder ASR (Jain et al., 2024, §3.3). Padding frames
     never reach the real ones (packed sequences)."""
 
-    def __init__(self, input_dim: int, hidden: int = 1024, layers: int = 2, dropout: float = 0.2):
+    def __init__(self, input_dim: int, hidden: int = 1024, layers: int = 2, dropout: float = 0.2,
+                 bidirectional: bool = True):
         super().__init__()
-        self.lstm = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+        self.lstm = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
                             dropout=dropout if layers > 1 else 0.0)
         self.dropout = nn.Dropout(dropout)
-        self.output_dim = 2 * hidden
+        self.output_dim = (2 if bidirectional else 1) * hidden
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
         t = x.size(1)

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .components import lengths_to_padding_mask
+from .heads import LSTMHead
 
 
 class WeightedSum(nn.Module):
@@ -80,20 +80,17 @@ class FrameCTC(nn.Module):
 
 
 class DiarizationLSTM(nn.Module):
-    """SD: an LSTM over the frames (padding never reaches valid frames: packed) and a linear layer ->
-    ``(N, T, speakers)`` activity logits."""
+    """SD: an LSTM over the frames (``LSTMHead``, no dropout; padding never reaches valid frames) and a linear
+    layer -> ``(N, T, speakers)`` activity logits."""
 
     def __init__(self, input_dim: int, num_speakers: int = 2, hidden: int = 512, layers: int = 1,
                  bidirectional: bool = False):
         super().__init__()
-        self.lstm = nn.LSTM(input_dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional)
-        self.classifier = nn.Linear(hidden * (2 if bidirectional else 1), num_speakers)
+        self.lstm = LSTMHead(input_dim, hidden, layers, dropout=0.0, bidirectional=bidirectional)
+        self.classifier = nn.Linear(self.lstm.output_dim, num_speakers)
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        t = x.size(1)
-        packed = pack_padded_sequence(x.float(), lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=t)
-        return self.classifier(out)
+        return self.classifier(self.lstm(x, lengths))
 
 
 class SuperbModel(nn.Module):

@@ -58,6 +58,19 @@ def read_metrics(path: str | Path) -> dict[str, dict[str, list[tuple[int, float]
     return {s: {m: sorted(v.items()) for m, v in ms.items()} for s, ms in out.items()}
 
 
+def save_figure(fig, out_png: Path, dpi: int = 120) -> Path:
+    """Write a matplotlib figure as a PNG atomically (a temporary file renamed over ``out_png``) and close it."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    tmp = out_png.with_name(out_png.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    os.replace(tmp, out_png)
+    return out_png
+
+
 def plot_curves(metrics_tsv: Path, out_png: Path) -> Path:
     import matplotlib
 

@@ -53,6 +53,7 @@ from ..score.der import best_threshold, der, rttm_to_frames
 from .distributed import init_distributed, is_dist, world
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
+from .metrics import save_figure
 from .optim import OptimConfig
 
 METRICS = {"ks": "accuracy", "ic": "accuracy", "pr": "per", "sd": "der"}  # higher is better: accuracy only
@@ -534,11 +535,7 @@ def plot_layer_weights(weights: list[float], title: str, out_png: Path) -> Path:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = out_png.with_name(out_png.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, out_png)
-    return out_png
+    return save_figure(fig, out_png, dpi=120)
 
 
 # ---------------------------------------------------------------------------------------------------------
