@@ -99,3 +99,31 @@ def test_the_weighted_sum_starts_uniform_and_weights_states_in_order():
     assert ws.layer_weights()[2] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="4 hidden states, but the weighted sum was built for 3"):
         ws(torch.zeros(1, 4, 2, 5))
+
+
+@pytest.mark.parametrize("stable", [False, True], ids=["post-LN", "pre-LN"])
+def test_wav2vec2_hidden_states_equal_transformers_of_an_imported_checkpoint(tmp_path, stable):
+    """The states a transformers ``Wav2Vec2Model(output_hidden_states=True)`` gives, from the same weights through
+    ``asrkit import-checkpoint``: the encoder's input, then each layer's output; the last is the encoder's output,
+    ``last_hidden_state`` (a pre-LN encoder's after its final LayerNorm: transformers 4 put that one in
+    ``hidden_states``, transformers 5 puts the last layer's raw output there)."""
+    transformers = pytest.importorskip("transformers")
+    from asrkit.checkpoint import load_encoder, write_imported_checkpoint
+    from asrkit.testing.parity import perturbed
+
+    from .test_wav2vec2_parity import _hf_config
+
+    torch.manual_seed(0)
+    hf = perturbed(transformers.Wav2Vec2ForPreTraining(_hf_config(stable=stable))).eval()
+    hf.save_pretrained(tmp_path / "hf")
+    write_imported_checkpoint(tmp_path / "hf", "hf", tmp_path / "imported.pt")
+    ours, _ = load_encoder(tmp_path / "imported.pt")
+    x = torch.randn(2, 8000)
+    with torch.no_grad():
+        reference = hf.wav2vec2(x, output_hidden_states=True).hidden_states
+        states, _ = ours.eval().hidden_states(x)
+        last = hf.wav2vec2(x).last_hidden_state
+    assert len(states) == len(reference) == 3
+    for a, b in zip(states[:-1], reference[:-1]):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(states[-1], last, atol=1e-4, rtol=1e-4)
