@@ -133,12 +133,18 @@ class FeatureStore:
         meta = self.path / "meta.json"
         if not meta.is_file():
             raise ManifestError(f"{self.path}: not a feature cache (no meta.json); delete it to extract again")
-        self.meta = json.loads(meta.read_text(encoding="utf-8"))
-        index = pd.read_csv(self.path / "index.tsv", sep="\t", dtype={"id": str}, keep_default_na=False)
-        self.ids = index["id"].to_numpy(str)
-        self.starts = index["start"].to_numpy(np.int64)
-        self.frames = index["frames"].to_numpy(np.int64)
-        self.states = np.load(self.path / "states.npy", mmap_mode="r")
+        try:
+            self.meta = json.loads(meta.read_text(encoding="utf-8"))
+            index = pd.read_csv(self.path / "index.tsv", sep="\t", dtype={"id": str}, keep_default_na=False)
+            self.ids = index["id"].to_numpy(str)
+            self.starts = index["start"].to_numpy(np.int64)
+            self.frames = index["frames"].to_numpy(np.int64)
+            self.states = np.load(self.path / "states.npy", mmap_mode="r")
+            if len(self.states) != int(self.frames.sum()):
+                raise ValueError(f"{len(self.states)} frames of states, the index says {int(self.frames.sum())}")
+        except (OSError, ValueError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+            raise ManifestError(f"{self.path}: damaged feature cache ({type(e).__name__}: {e}); delete it to extract "
+                                "again") from None
 
     def __getitem__(self, i: int) -> torch.Tensor:
         """``(S, T, D)`` float32 states of utterance ``i``."""

@@ -169,3 +169,15 @@ def test_superb_cli_errors_are_one_line(corpora, tmp_path, run_cli_as_user):
     result = run_cli_as_user("superb", "--task", "ic", "--data-dir", bad, "--exp-dir", tmp_path / "e3", "--upstream",
                              corpora / "conformer.pt", "--set", "optim.max_updates=2")
     assert result.exit_code == 0 and "training never has (always wrong): object 'shoes'" in result.output
+
+
+def test_a_damaged_feature_cache_is_one_line_naming_it(corpora, tmp_path):
+    from asrkit.data.manifest import ManifestError
+    from asrkit.data.superb import FeatureStore
+
+    cfg = config(corpora, "pr")
+    run_superb(cfg, tmp_path / "pr")
+    store = next((tmp_path / "pr" / "features").glob("train-*"))
+    (store / "states.npy").write_bytes(b"not numpy")
+    with pytest.raises(ManifestError, match="damaged feature cache .*; delete it to extract again"):
+        FeatureStore(store)
