@@ -384,7 +384,8 @@ def superb_datasets(cfg: SuperbConfig, upstream: nn.Module, ckpt, exp_dir: Path,
         labels = _labels(task, df, path, classes, frames_of, frame_shift, path)
         store = None
         if cfg.data.cache_features:
-            key = cache_key(cfg.model.upstream, path, init=cfg.model.upstream_init, seed=cfg.trainer.seed,
+            key = cache_key(cfg.model.upstream, path, init=cfg.model.upstream_init,  # a random one: its seed
+                            seed=cfg.trainer.seed if cfg.model.upstream_init == "random" else None,
                             sample_rate=sample_rate)
             where = _cache_dir(cfg, exp_dir) / key
             if world()[0] == 0 and not (where / "meta.json").is_file():  # under torchrun rank 0 extracts
