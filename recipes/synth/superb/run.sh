@@ -23,8 +23,9 @@
 #                (asrkit superb-report) -> $exp/report/{figure2.md,figure2.tsv,figure2.png,layer_weights.png}
 # Finished stages leave .stageN.done in $data (0-1) or $exp (3-7) and are skipped on re-runs (../../utils/stage.sh).
 #
-# Budget of make reproduce-superb on 2 CPU cores (<= 60 minutes): data <= 5, upstreams <= 30 (two pre-trainings,
-# then two mid-trainings, side by side), downstream <= 25 (4 tasks x 4 upstreams + 1: cmd.sh's train_nj at a time).
+# make reproduce-superb on 2 CPU cores, fresh clone, measured (README): 57 minutes: install 1, stages 0-1 2, the
+# multi-stage recipe's data 7, its two pre-trainings side by side 22 (eval-av included) and two mid-trainings 19,
+# stage 5 and 7 (17 downstream trainings, cmd.sh's train_nj at a time, and Figure 2) 7.
 set -euo pipefail
 cd "$(dirname "$0")"
 
