@@ -265,8 +265,10 @@ def merge(base: dict, update: dict) -> dict:
 
 
 def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.Iterable[str] = (),
-                presets: dict[str, typing.Callable[[str], Any]] | None = None) -> T:
-    """Defaults of ``cls`` <- YAML file ``path`` <- ``--set`` overrides.
+                presets: dict[str, typing.Callable[[str], Any]] | None = None,
+                defaults: typing.Iterable[str] = ()) -> T:
+    """Defaults of ``cls`` <- ``defaults`` (``key=value`` items, e.g. a task's own settings) <- YAML file ``path``
+    <- ``--set`` overrides.
 
     ``presets`` maps a section name (dotted for a nested one: ``model.decoder``) to a loader of named
     configs: ``model: demo`` (in the file or as ``--set model=demo``) is replaced by the named config,
@@ -284,7 +286,7 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: typing.
                     raise ConfigError(f"{where_}: {key}: {e}") from e
         return d
 
-    data = to_dict(cls())
+    data = merge(to_dict(cls()), parse_overrides(defaults))
     where = "config"
     overridden: list[str] = []
     if path is not None:

@@ -35,7 +35,8 @@ class ReportError(ValueError):
     pass
 
 
-def _read(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
+def read_table(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
+    """A TSV of strings with ``columns``; a missing, unparsable or incomplete file is a ``ReportError``."""
     if not Path(path).is_file():
         raise ReportError(f"{path}: {what} not found")
     try:
@@ -51,8 +52,8 @@ def _read(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
 def read_runs(runs_tsv: str | Path, results_tsv: str | Path, *, decoder: str = "greedy",
               split: str = "test") -> pd.DataFrame:
     """The runs with their WER (column ``wer``, float); a run without a results row is an error naming it."""
-    runs = _read(runs_tsv, RUN_COLUMNS, "a runs TSV (exp, objective, data, pair, seed)")
-    results = _read(results_tsv, ["exp", "decoder", "split", "wer"], "a results TSV")
+    runs = read_table(runs_tsv, RUN_COLUMNS, "a runs TSV (exp, objective, data, pair, seed)")
+    results = read_table(results_tsv, ["exp", "decoder", "split", "wer"], "a results TSV")
     results = results[(results["decoder"] == decoder) & (results["split"] == split)]
     wer = results.groupby("exp")["wer"].last()
     for i, r in enumerate(runs.to_dict("records"), start=2):

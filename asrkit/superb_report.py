@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .multistage_report import ReportError, read_table
 from .train.metrics import save_figure
 
 RUN_COLUMNS = ["exp_dir", "task", "objective", "data", "pair"]
@@ -27,20 +28,6 @@ NONE = "none"
 TASK_NAMES = {"ks": "KS", "ic": "IC", "pr": "PR", "sd": "SD"}
 PAPER_SIGN = {"ks": +1, "ic": +1, "pr": +1, "sd": -1}  # Figure 2: up, up, up, down
 HIGHER_IS_BETTER = {"accuracy": True, "per": False, "der": False}
-
-
-class ReportError(ValueError):
-    pass
-
-
-def _read(path: str | Path, columns: list[str], what: str) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise ReportError(f"{path}: {what} not found")
-    df = pd.read_csv(path, sep="\t", keep_default_na=False, dtype={"exp_dir": str})
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ReportError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
-    return df
 
 
 def relative_improvement(metric: str, pretrained: float, midtrained: float) -> float:
@@ -150,8 +137,8 @@ def plot_layer_weights(runs: pd.DataFrame, results: pd.DataFrame, out_png: Path)
 
 
 def superb_report(runs_tsv: str | Path, results_tsv: str | Path, out_dir: str | Path) -> dict[str, Path]:
-    runs = _read(runs_tsv, RUN_COLUMNS, "runs table")
-    results = _read(results_tsv, ["exp_dir", "metric", "value"], "results table")
+    runs = read_table(runs_tsv, RUN_COLUMNS, "runs table")
+    results = read_table(results_tsv, ["exp_dir", "metric", "value"], "results table")
     cells, agg = figure2(runs, results)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -137,22 +137,11 @@ TASK_DEFAULTS: dict[str, list[str]] = {
 
 def load_superb_config(task: str, path: str | Path | None = None, overrides=()) -> SuperbConfig:
     """Defaults <- ``TASK_DEFAULTS[task]`` <- YAML ``path`` <- ``--set`` overrides."""
-    import yaml
-
     if task not in TASKS:
         raise ConfigError(f"task {task!r}: choose one of {', '.join(TASKS)}")
-    given: set[str] = set()
-    if path is not None and Path(path).is_file():
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            data = {}  # load_config reports it
-        if isinstance(data, dict):
-            given = {f"{k}.{kk}" for k, v in data.items() if isinstance(v, dict) for kk in v}
-            if data.get("task", task) != task:
-                raise ConfigError(f"{path}: task {data['task']!r}, but --task is {task}")
-    defaults = [o for o in TASK_DEFAULTS[task] if o.partition("=")[0] not in given]
-    cfg = load_config(SuperbConfig, path, [f"task={task}", *defaults, *overrides])
+    cfg = load_config(SuperbConfig, path, overrides, defaults=[f"task={task}", *TASK_DEFAULTS[task]])
+    if cfg.task != task:
+        raise ConfigError(f"{path or '--set'}: task {cfg.task!r}, but --task is {task}")
     if not cfg.model.upstream:
         raise ConfigError("model.upstream: give the upstream checkpoint (--upstream CKPT)")
     for name in ("train_manifest", "valid_manifest", "test_manifest"):
@@ -292,13 +281,13 @@ class DiarizationTask(_SuperbTask):
 # data
 
 
-def _labels(task: str, df: pd.DataFrame, where: str, classes, frames_of, frame_shift: float, manifest: str) -> dict:
-    """Utterance id -> its label, for ``SuperbDataset``."""
+def _labels(task: str, df: pd.DataFrame, manifest: str, classes, frames_of, frame_shift: float) -> dict:
+    """Utterance id -> its label, for ``SuperbDataset`` (``manifest``: the file ``df`` came from, named in errors)."""
     if task in ("ks", "ic"):
-        ids = label_ids(df, TASK_COLUMNS[task], classes, where)
+        ids = label_ids(df, TASK_COLUMNS[task], classes, manifest)
         return dict(zip(df["id"], ids))
     if task == "pr":
-        return dict(zip(df["id"], phone_ids(df, where)))
+        return dict(zip(df["id"], phone_ids(df, manifest)))
     segments = read_rttm(rttm_path(manifest))
     out = {}
     for utt, n in zip(df["id"], frames_of(df)):
@@ -363,11 +352,11 @@ def superb_datasets(cfg: SuperbConfig, upstream: nn.Module, ckpt, exp_dir: Path,
     frames_of = lambda df: upstream.output_lengths(torch.as_tensor(  # noqa: E731
         np.asarray(df["num_samples"], np.int64) * sample_rate // np.asarray(df["sample_rate"], np.int64))).tolist()
     manifests = {"train": cfg.data.train_manifest, "valid": cfg.data.valid_manifest, "test": cfg.data.test_manifest}
-    frames = {name: read_task_manifest(path, task) for name, path in manifests.items()}
+    tables = {name: read_task_manifest(path, task) for name, path in manifests.items()}
     classes = []
     if task in ("ks", "ic"):  # the corpus's classes: those of all three sets, so that a rare one is an error
-        classes = class_labels(pd.concat(list(frames.values())), TASK_COLUMNS[task])
-        seen = class_labels(frames["train"], TASK_COLUMNS[task])
+        classes = class_labels(pd.concat(list(tables.values())), TASK_COLUMNS[task])
+        seen = class_labels(tables["train"], TASK_COLUMNS[task])
         unseen = [f"{col} {c!r}" for col, names, known in zip(TASK_COLUMNS[task], classes, seen)
                   for c in names if c not in known]
         if unseen and console is not None:
@@ -375,13 +364,13 @@ def superb_datasets(cfg: SuperbConfig, upstream: nn.Module, ckpt, exp_dir: Path,
                         + (f" and {len(unseen) - 8} more" if len(unseen) > 8 else ""))
     out = []
     for name, path in manifests.items():
-        df = frames[name]
+        df = tables[name]
         if len(df) == 0:
             raise ManifestError(f"{path}: no utterances")
         audio = AudioDataset(df, sample_rate=sample_rate, resample=True, normalize=normalize,
                              min_sample_size=upstream.min_samples, crop="start", skip_bad=cfg.data.skip_bad,
                              source=path)
-        labels = _labels(task, df, path, classes, frames_of, frame_shift, path)
+        labels = _labels(task, df, path, classes, frames_of, frame_shift)
         store = None
         if cfg.data.cache_features:
             key = cache_key(cfg.model.upstream, path, init=cfg.model.upstream_init,  # a random one: its seed
@@ -431,8 +420,8 @@ def make_task(cfg: SuperbConfig, upstream: nn.Module | None, frame_shift: float)
 
 @torch.no_grad()
 def evaluate(task, model: nn.Module, dataset: SuperbDataset, cfg: SuperbConfig, device, precision: str) -> dict:
-    """The task's metrics on ``dataset`` (the trainer's validation, over the whole set); for SD also the
-    ``(probs, reference, lengths)`` of every batch, to score at other thresholds."""
+    """The task's metrics on ``dataset`` (the trainer's validation, over the whole set); for SD instead the
+    ``(probs, reference, lengths)`` of every batch, to score at the thresholds asked for."""
     from .stats import Stats
 
     model.eval()
@@ -443,10 +432,11 @@ def evaluate(task, model: nn.Module, dataset: SuperbDataset, cfg: SuperbConfig, 
     for batch in loader:
         batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
         with autocast(precision, device):
-            _, n, s = task.loss(model, batch)
-            if isinstance(task, DiarizationTask):
+            if isinstance(task, DiarizationTask):  # scored later, at the thresholds asked for
                 logits, activity, lengths = task.outputs(model, batch)
                 outputs.append((torch.sigmoid(logits).cpu(), activity.cpu(), lengths.cpu()))
+                continue
+            _, n, s = task.loss(model, batch)
         stats.add(s, n)
     return {"metrics": stats.means(), "outputs": outputs}
 

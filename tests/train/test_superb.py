@@ -122,7 +122,7 @@ def test_sd_frame_labels_follow_the_upstreams_rate(tmp_path, rate, first, last):
                                      "SPEAKER m 1 0.000 0.500 <NA> <NA> b <NA> <NA>\n")
     df = pd.DataFrame({"id": ["m"], "num_samples": [48000], "sample_rate": [16000]})
     frames = 48000 // rate
-    labels = _labels("sd", df, "x.tsv", [], lambda d: [frames], rate / 16000, str(tmp_path / "x.tsv"))["m"]
+    labels = _labels("sd", df, str(tmp_path / "x.tsv"), [], lambda d: [frames], rate / 16000)["m"]
     assert labels.shape == (frames, 2)
     active = torch.nonzero(labels[:, 1]).flatten().tolist()  # b starts first: channel 0, a: channel 1
     assert active == list(range(first, last + 1))
@@ -181,3 +181,32 @@ def test_a_damaged_feature_cache_is_one_line_naming_it(corpora, tmp_path):
     (store / "states.npy").write_bytes(b"not numpy")
     with pytest.raises(ManifestError, match="damaged feature cache .*; delete it to extract again"):
         FeatureStore(store)
+
+
+def test_bad_task_data_is_an_error_naming_the_file_and_utterance(corpora, tmp_path):
+    from asrkit.data.manifest import ManifestError
+    from asrkit.data.superb import read_task_manifest
+
+    df = pd.DataFrame({"id": ["m"], "num_samples": [16000], "sample_rate": [16000]})
+    (tmp_path / "x.rttm").write_text("".join(f"SPEAKER m 1 {i}.000 0.500 <NA> <NA> s{i} <NA> <NA>\n" for i in range(3)))
+    with pytest.raises(ManifestError, match=r"x.rttm: mixture 'm' has 3 speakers"):
+        _labels("sd", df, str(tmp_path / "x.tsv"), [], lambda d: [50], 0.02)
+    df = pd.DataFrame({"id": ["u1"], "phones": ["k ae zz"]})
+    with pytest.raises(ManifestError, match=r"p.tsv: utterance 'u1': phone 'zz' is not in asrkit.data.phones.PHONES"):
+        _labels("pr", df, "p.tsv", [], None, 0.02)
+    lone = tmp_path / "sd"  # an SD manifest without its RTTM
+    write_manifest(read_manifest(corpora / "sd" / "dev.tsv"), lone / "dev.tsv")
+    with pytest.raises(ManifestError, match=r"dev.tsv: no dev.rttm beside it"):
+        read_task_manifest(lone / "dev.tsv", "sd")
+
+
+def test_a_config_file_of_another_task_is_refused(tmp_path):
+    from asrkit.config import ConfigError
+
+    (tmp_path / "c.yaml").write_text("task: pr\noptim:\n  lr: 0.5\n")
+    with pytest.raises(ConfigError, match="task 'pr', but --task is ks"):
+        load_superb_config("ks", tmp_path / "c.yaml", ["model.upstream=u.pt"])
+    (tmp_path / "c.yaml").write_text("optim:\n  lr: 0.5\n")  # the file over the task's defaults, --set over both
+    cfg = load_superb_config("pr", tmp_path / "c.yaml", ["model.upstream=u.pt", "optim.update_freq=3",
+                                                         *(f"data.{s}_manifest=x.tsv" for s in ("train", "valid", "test"))])
+    assert (cfg.optim.lr, cfg.optim.update_freq, cfg.optim.max_updates) == (0.5, 3, 1500)
