@@ -498,15 +498,20 @@ def trivial_baseline(cfg: SuperbConfig, train: SuperbDataset, test: SuperbDatase
 
 
 def append_result(path: Path, row: dict) -> Path:
-    """Add ``row`` to the results TSV at ``path`` (atomically); a row of the same ``exp_dir`` is replaced."""
+    """Add ``row`` to the results TSV at ``path`` (atomically); a row of the same ``exp_dir`` is replaced. Runs
+    side by side share one table: the read-modify-write holds an exclusive lock on ``<path>.lock``."""
+    import fcntl
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    df = pd.read_csv(path, sep="\t", keep_default_na=False) if path.is_file() else pd.DataFrame()
-    if len(df) and "exp_dir" in df.columns:
-        df = df[df["exp_dir"] != row["exp_dir"]]
-    df = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, sep="\t", index=False)
-    os.replace(tmp, path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        df = pd.read_csv(path, sep="\t", keep_default_na=False) if path.is_file() else pd.DataFrame()
+        if len(df) and "exp_dir" in df.columns:
+            df = df[df["exp_dir"] != row["exp_dir"]]
+        df = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        df.to_csv(tmp, sep="\t", index=False)
+        os.replace(tmp, path)
     return path
 
 

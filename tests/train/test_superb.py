@@ -210,3 +210,19 @@ def test_a_config_file_of_another_task_is_refused(tmp_path):
     cfg = load_superb_config("pr", tmp_path / "c.yaml", ["model.upstream=u.pt", "optim.update_freq=3",
                                                          *(f"data.{s}_manifest=x.tsv" for s in ("train", "valid", "test"))])
     assert (cfg.optim.lr, cfg.optim.update_freq, cfg.optim.max_updates) == (0.5, 3, 1500)
+
+
+def test_runs_side_by_side_lose_no_row_of_the_shared_results_table(tmp_path):
+    import multiprocessing as mp
+
+    from asrkit.train.superb import append_result
+
+    path = tmp_path / "results.tsv"
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=lambda k=k: [append_result(path, {"exp_dir": f"e{k}_{i}", "value": i})
+                                             for i in range(20)]) for k in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert sorted(pd.read_csv(path, sep="\t")["exp_dir"]) == sorted(f"e{k}_{i}" for k in range(4) for i in range(20))
