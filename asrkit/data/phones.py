@@ -49,6 +49,16 @@ ESPEAK_FOLD: dict[str, tuple[str, ...]] = {
     "A@": ("aa", "r"), "O@": ("aa", "r"), "o@": ("aa", "r"), "e@": ("eh", "r"), "i@": ("ih", "r"),
     "i@3": ("ih", "r"), "U@": ("uh", "r"), "aI@": ("ay", "er"), "aI3": ("ay", "er"),
 }
+# the CMU/radio phone set of flite's and festival's US voices (lowercase ARPAbet plus ax and pau) -> the
+# espeak-ng mnemonic that folds as CMUdict's phone does: fold_espeak([CMU_TO_ESPEAK[p]]) == fold_arpabet([P])
+CMU_TO_ESPEAK: dict[str, str] = {
+    "aa": "A:", "ae": "a", "ah": "V", "ao": "O:", "aw": "aU", "ax": "@", "ay": "aI", "eh": "E", "er": "3:",
+    "ey": "eI", "ih": "I", "iy": "i:", "ow": "oU", "oy": "OI", "uh": "U", "uw": "u:",
+    "b": "b", "ch": "tS", "d": "d", "dh": "D", "f": "f", "g": "g", "hh": "h", "jh": "dZ", "k": "k", "l": "l",
+    "m": "m", "n": "n", "ng": "N", "p": "p", "r": "r", "s": "s", "sh": "S", "t": "t", "th": "T", "v": "v",
+    "w": "w", "y": "j", "z": "z", "zh": "Z",
+    "pau": "_", "h#": "_", "brth": "_",  # silences (festival's h#, and brth in some voices)
+}
 # pauses, the syllable and word boundaries, the glottal stop and espeak's modifier marks: no phone
 ESPEAK_DROP = frozenset({"_", "_:", "_!", "_|", "_^_", "||", "|", ";", "?", "#", ":"})
 _STRESS = "',%="

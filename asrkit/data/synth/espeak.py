@@ -42,17 +42,25 @@ _Callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 
 @dataclass(frozen=True)
 class Voice:
-    """A synthetic speaker: espeak-ng language voice + variant, speaking rate and pitch."""
+    """A synthetic speaker: engine voice, speaking rate and pitch.
+
+    For espeak-ng, ``language`` + ``variant`` name the voice; for flite, ``variant`` is the flite voice
+    (``awb``, ``rms``, ``slt``, ``kal16``) and for festival the festival voice (``kal_diphone``, ...), with
+    ``language`` "en-us" (:mod:`.engines`).
+    """
 
     language: str  # e.g. "en-us", "en-gb-scotland"
     variant: str  # e.g. "m3", "f2", "klatt4" (espeak-ng-data/voices/!v)
     rate: int  # words per minute (espeak default 175)
     pitch: int  # 0-100 (espeak default 50)
     pitch_range: int = 50  # 0-100, intonation range
+    engine: str = "espeak"  # "espeak", "flite" or "festival" (.engines.ENGINES); last, so old metadata loads
 
     @property
     def name(self) -> str:
-        return f"{self.language}+{self.variant}"
+        if self.engine == "espeak":
+            return f"{self.language}+{self.variant}"
+        return f"{self.engine}:{self.variant}"
 
 
 @dataclass
