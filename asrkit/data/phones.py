@@ -57,7 +57,7 @@ CMU_TO_ESPEAK: dict[str, str] = {
     "b": "b", "ch": "tS", "d": "d", "dh": "D", "f": "f", "g": "g", "hh": "h", "jh": "dZ", "k": "k", "l": "l",
     "m": "m", "n": "n", "ng": "N", "p": "p", "r": "r", "s": "s", "sh": "S", "t": "t", "th": "T", "v": "v",
     "w": "w", "y": "j", "z": "z", "zh": "Z",
-    "pau": "_", "h#": "_", "brth": "_",  # silences (festival's h#, and brth in some voices)
+    "pau": "_",  # the only silence the four flite and three festival voices emit
 }
 # pauses, the syllable and word boundaries, the glottal stop and espeak's modifier marks: no phone
 ESPEAK_DROP = frozenset({"_", "_:", "_!", "_|", "_^_", "||", "|", ";", "?", "#", ":"})

@@ -10,7 +10,9 @@
   stdio, which a pipe would buffer, so it runs under ``stdbuf -o0``. Every read has a deadline; past it the
   child is killed and :class:`SynthError` names the voice and text; a dead child is restarted on the next call.
 
-Both engines are deterministic (no noise source is seeded: the same text and voice give the same samples).
+Both engines are deterministic: the same text, voice and seed give the same samples. flite's clustergen voices
+draw their excitation noise from libc ``rand()``, which is seeded from ``seed`` as espeak-ng's is; festival's
+voices have no noise source and ignore the seed.
 The audio stays at the voice's native rate (flite 16 kHz, 8 kHz for ``kal``; festival's diphone voices 16 kHz,
 its HTS ``cmu_us_slt_arctic_hts`` 32 kHz): the corpus resamples. Phone and word times are the engine's own
 segment times (the ``Segment`` relation's end times; a phone starts where the previous one ended), not a forced
@@ -211,6 +213,7 @@ class Flite:
             fn.restype, fn.argtypes = res, args
         lib.flite_init()
         self._voices: dict[str, tuple[ctypes.c_void_p, float | None]] = {}  # variant -> (cst_voice *, f0 mean)
+        self._libc = ctypes.CDLL(None)
         self._keep: list[ctypes.CDLL] = []  # the voice libraries stay loaded
         self._lock = threading.Lock()  # flite's voices hold per-call features: one call at a time
 
@@ -231,16 +234,18 @@ class Flite:
             self._voices[variant] = (ptr, mean)
         return self._voices[variant]
 
-    def synthesize(self, text: str, voice: Voice) -> Synthesis:
-        """Speak ``text`` with ``voice`` (``voice.variant`` is the flite voice)."""
+    def synthesize(self, text: str, voice: Voice, seed: int = 0) -> Synthesis:
+        """Speak ``text`` with ``voice`` (``voice.variant`` is the flite voice); ``seed`` fixes the clustergen
+        voices' excitation noise (libc ``rand()``)."""
         lib = self._lib
         with self._lock:
             ptr, mean = self._voice(voice.variant)
             features = _VoiceStruct.from_address(ptr).features
             # voice features persist between calls, so both are set every time
             lib.feat_set_float(features, b"duration_stretch", _stretch(voice))
-            if mean is not None:  # 50 is the voice's own mean; +-50 is -+ a third of an octave... x 2**(+-0.5)
+            if mean is not None:  # 50 keeps the voice's own mean; 0 and 100 scale it by 2**-0.5 and 2**0.5
                 lib.feat_set_float(features, b"int_f0_target_mean", mean * 2 ** ((voice.pitch - 50) / 100))
+            self._libc.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
             utt = lib.flite_synth_text(text.encode("utf-8"), ptr)
             if not utt:
                 raise SynthError(f"flite ({voice.name}) failed on {text!r}")
@@ -285,8 +290,9 @@ def flite() -> Flite:
 # --------------------------------------------------------------------------------------
 # One call: select the voice if it changed, stretch durations, synthesise, save the wave and print
 # "S name end" per segment and "T name start" per token (the start of its first word with syllables).
-# Festival's HTS voice takes no F0 shift from a parameter and the diphone voices' intonation models read
-# their targets from the voice definition, so pitch is ignored for festival.
+# The HTS voice ignores Duration_Stretch (hts_engine predicts its own durations): its speed is hts_engine's
+# "-r" option, set per call. Festival's hts_engine takes no F0 shift ("-fm" is not read) and the diphone
+# voices' intonation targets live in their voice definitions, so pitch is ignored for festival.
 _FESTIVAL_PRELUDE = r"""
 (define (asrkit_first_start tok)
   (let ((w (item.daughter1 tok)) (start nil))
@@ -329,11 +335,12 @@ class Festival:
         atexit.register(self.close)
 
     def close(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-        if os.getpid() == self._pid and os.path.exists(self._wav):
+        """End the child and remove the wave file (only in the process that made them: a forked worker
+        inherits this object but not ownership of its parent's child)."""
+        if os.getpid() != self._pid:
+            return
+        self._stop()
+        if os.path.exists(self._wav):
             os.unlink(self._wav)
 
     def _start(self) -> None:
@@ -351,7 +358,7 @@ class Festival:
             proc.stdin.write(f'{scheme}\n(format t "\\n{marker}\\n")\n'.encode("utf-8"))
             proc.stdin.flush()
         except (BrokenPipeError, OSError) as e:
-            self.close_process()
+            self._stop()
             raise SynthError(f"festival died ({what}, text {text!r}): {e}") from None
         fd, buf, deadline = proc.stdout.fileno(), b"", time.monotonic() + self.timeout_s
         end = f"\n{marker}\n".encode()
@@ -359,11 +366,11 @@ class Festival:
             left = deadline - time.monotonic()
             ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
             if not ready:
-                self.close_process()
+                self._stop()
                 raise SynthError(f"festival timed out after {self.timeout_s:g} s ({what}, text {text!r})")
             chunk = os.read(fd, 65536)
             if not chunk:
-                self.close_process()
+                self._stop()
                 raise SynthError(f"festival exited ({what}, text {text!r}): {buf.decode(errors='replace')[-500:]}")
             buf += chunk
         lines = buf[: buf.index(end)].decode("utf-8", "replace").splitlines()
@@ -372,7 +379,7 @@ class Festival:
             raise SynthError(f"festival failed ({what}, text {text!r}): {errors[0]}")
         return lines
 
-    def close_process(self) -> None:
+    def _stop(self) -> None:
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
@@ -384,8 +391,11 @@ class Festival:
         if voice.variant not in FESTIVAL_VOICES:
             raise ValueError(f"festival has no voice {voice.variant!r} (known: {', '.join(FESTIVAL_VOICES)})")
         with self._lock:
-            if self._pid != os.getpid():  # forked: start our own child and wave file
-                self._proc, self._pid = None, os.getpid()
+            if self._pid != os.getpid():  # forked: start our own child and wave file, let go of the parent's
+                if self._proc is not None:
+                    self._proc.stdin.close()
+                    self._proc.stdout.close()
+                self._proc, self._voice, self._pid = None, None, os.getpid()
                 fd, self._wav = tempfile.mkstemp(prefix="asrkit-festival-", suffix=".wav")
                 os.close(fd)
             if self._proc is None or self._proc.poll() is not None:
@@ -394,6 +404,9 @@ class Festival:
             if self._voice != voice.variant:
                 self._send(f"(voice_{voice.variant})", what, text)
                 self._voice = voice.variant
+            if voice.variant.endswith("_hts"):
+                self._send(f'(set! hts_engine_params (append {voice.variant}::hts_engine_params '
+                           f'(list (list "-r" {1 / _stretch(voice):.6f}))))', what, text)
             lines = self._send(f"(asrkit_say {_stretch(voice):.6f} {_scheme_string(text)} "
                                f"{_scheme_string(self._wav)})", what, text)
             with wave.open(self._wav, "rb") as w:
@@ -423,11 +436,11 @@ def festival() -> Festival:
 
 
 def synthesize(text: str, voice: Voice, seed: int = 0) -> Synthesis:
-    """Speak ``text`` with a flite or festival ``voice``. ``seed`` is accepted for the espeak-ng signature and
-    unused: both engines are deterministic. espeak-ng voices raise ``ValueError``: the corpus drives espeak-ng
+    """Speak ``text`` with a flite or festival ``voice``. ``seed`` fixes flite's clustergen noise (festival has
+    none). espeak-ng voices raise ``ValueError``: the corpus drives espeak-ng
     itself (:func:`.espeak.engine`, in a forked child per utterance)."""
     if voice.engine == "flite":
-        return flite().synthesize(text, voice)
+        return flite().synthesize(text, voice, seed)
     if voice.engine == "festival":
         return festival().synthesize(text, voice)
     if voice.engine == "espeak":
