@@ -7,7 +7,7 @@ STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
-.PHONY: install tools sclite test test-fast demo table1 reproduce-w2v2 reproduce-av multistage reproduce-multistage \
+.PHONY: install tools sclite engines test test-fast demo table1 reproduce-w2v2 reproduce-av multistage reproduce-multistage \
 	reproduce-superb bench clean help
 
 help:
@@ -56,6 +56,20 @@ sclite:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sctk >/dev/null) \
 	  || echo "could not install sctk: the sclite parity test will be skipped"; \
 	else echo "sctk needs root and apt-get: the sclite parity test will be skipped"; fi
+
+# flite and festival (Debian) with the voices asrkit.data.synth.engines knows; where apt is not usable the
+# engine tests skip and say which packages are missing.
+FLITE_PKGS := flite libflite1
+FESTIVAL_PKGS := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+engines:
+	@if command -v flite >/dev/null && command -v festival >/dev/null && { [ -e /usr/lib/x86_64-linux-gnu/libflite.so.1 ] || /sbin/ldconfig -p 2>/dev/null | grep -q libflite.so.1; } \
+	  && [ -d /usr/share/festival/voices/english/kal_diphone ] && [ -d /usr/share/festival/voices/english/ked_diphone ] \
+	  && [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FLITE_PKGS) $(FESTIVAL_PKGS) >/dev/null) \
+	  || echo "could not install $(FLITE_PKGS) $(FESTIVAL_PKGS): the flite/festival engine tests will be skipped"; \
+	else echo "flite and festival need root and apt-get (apt-get install $(FLITE_PKGS) $(FESTIVAL_PKGS)):" \
+	  "the engine tests will be skipped"; fi
 
 test: install tools sclite
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -76,10 +76,17 @@ def test_rate_stretches_and_synthesis_is_deterministic(engine, variant):
     assert times[-1] < _duration(slow) * 1000 and times[-1] > 1.3 * fast.phonemes[-1][0]
 
 
-def test_flite_pitch_moves_the_f0_target():
-    low = engines.synthesize(TEXT, _voice("flite", "kal16", pitch=20)).samples
-    high = engines.synthesize(TEXT, _voice("flite", "kal16", pitch=80)).samples
+@pytest.mark.parametrize("variant", ["kal16", "slt"])
+def test_flite_pitch_shifts_f0(variant):
+    low = engines.synthesize(TEXT, _voice("flite", variant, pitch=20)).samples
+    high = engines.synthesize(TEXT, _voice("flite", variant, pitch=80)).samples
     assert not np.array_equal(low, high)
+
+
+def test_flite_seed_fixes_clustergen_noise():
+    voice = _voice("flite", "awb")
+    a, b = (engines.synthesize(TEXT, voice, seed=s).samples for s in (2, 3))
+    assert len(a) == len(b) and not np.array_equal(a, b)
 
 
 def test_festival_escapes_quotes_and_backslashes():

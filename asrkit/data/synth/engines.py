@@ -204,15 +204,13 @@ class Flite:
             ("item_feat_float", ctypes.c_float, [p, ctypes.c_char_p]),
             ("ffeature_string", ctypes.c_char_p, [p, ctypes.c_char_p]),
             ("ffeature_float", ctypes.c_float, [p, ctypes.c_char_p]),
-            ("feat_present", ctypes.c_int, [p, ctypes.c_char_p]),
-            ("feat_float", ctypes.c_float, [p, ctypes.c_char_p]),
             ("feat_set_float", None, [p, ctypes.c_char_p, ctypes.c_float]),
             ("delete_utterance", None, [p]),
         ):
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
         lib.flite_init()
-        self._voices: dict[str, tuple[ctypes.c_void_p, float | None]] = {}  # variant -> (cst_voice *, f0 mean)
+        self._voices: dict[str, int] = {}  # variant -> cst_voice *
         self._libc = ctypes.CDLL(None)
         self._keep: list[ctypes.CDLL] = []  # the voice libraries stay loaded
         self._lock = threading.Lock()  # flite's voices hold per-call features: one call at a time
@@ -227,11 +225,8 @@ class Flite:
             ptr = register(None)
             if not ptr:
                 raise SynthError(f"flite could not register voice {variant!r}")
-            features = _VoiceStruct.from_address(ptr).features
-            mean = (self._lib.feat_float(features, b"int_f0_target_mean")
-                    if self._lib.feat_present(features, b"int_f0_target_mean") else None)
             self._keep.append(vlib)
-            self._voices[variant] = (ptr, mean)
+            self._voices[variant] = ptr
         return self._voices[variant]
 
     def synthesize(self, text: str, voice: Voice, seed: int = 0) -> Synthesis:
@@ -239,12 +234,15 @@ class Flite:
         voices' excitation noise (libc ``rand()``)."""
         lib = self._lib
         with self._lock:
-            ptr, mean = self._voice(voice.variant)
+            ptr = self._voice(voice.variant)
             features = _VoiceStruct.from_address(ptr).features
             # voice features persist between calls, so both are set every time
             lib.feat_set_float(features, b"duration_stretch", _stretch(voice))
-            if mean is not None:  # 50 keeps the voice's own mean; 0 and 100 scale it by 2**-0.5 and 2**0.5
-                lib.feat_set_float(features, b"int_f0_target_mean", mean * 2 ** ((voice.pitch - 50) / 100))
+            # pitch 50 keeps the voice's F0, 0 and 100 scale it by 2**-0.5 and 2**0.5. f0_shift, not
+            # int_f0_target_mean: the clustergen voices (awb, rms, slt) predict F0 without reading the target
+            # mean, while the others, diphone ones included, multiply their F0 by f0_shift. rms ignores both
+            # (its F0 comes out the same at any setting).
+            lib.feat_set_float(features, b"f0_shift", 2 ** ((voice.pitch - 50) / 100))
             self._libc.srand(ctypes.c_uint(seed & 0xFFFFFFFF))
             utt = lib.flite_synth_text(text.encode("utf-8"), ptr)
             if not utt:
