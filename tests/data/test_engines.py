@@ -97,6 +97,17 @@ def test_festival_escapes_quotes_and_backslashes():
     assert [text[o:o + n] for _, o, n in s.words] == ["say", "lights", "\\", "off"]  # festival says "backslash"
 
 
+def test_festival_refuses_empty_text_and_survives_a_crash():
+    voice = _voice("festival", "kal_diphone")
+    with pytest.raises(ValueError, match="nothing to say"):
+        engines.synthesize("  ", voice)
+    fest = engines.festival()
+    fest.synthesize("lights", voice)
+    fest._proc.kill()
+    fest._proc.wait()
+    assert _duration(fest.synthesize("lights on", voice)) > 0.3  # a dead child is restarted
+
+
 def test_festival_times_out_names_the_text_and_restarts():
     _voice("festival", "kal_diphone")
     fest = engines.Festival(timeout_s=1.0)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import ctypes.util
 import os
 import re
 import select
@@ -342,8 +341,11 @@ class Festival:
             os.unlink(self._wav)
 
     def _start(self) -> None:
-        self._proc = subprocess.Popen(["stdbuf", "-o0", "-e0", "festival", "--pipe"], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            self._proc = subprocess.Popen(["stdbuf", "-o0", "-e0", "festival", "--pipe"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except FileNotFoundError:
+            raise SynthError(_install_hint("festival", DEBIAN_PACKAGES["festival"])) from None
         self._voice = None
         self._send(_FESTIVAL_PRELUDE, "starting festival", "")
 
@@ -388,6 +390,8 @@ class Festival:
         """Speak ``text`` with ``voice`` (``voice.variant`` is the festival voice name)."""
         if voice.variant not in FESTIVAL_VOICES:
             raise ValueError(f"festival has no voice {voice.variant!r} (known: {', '.join(FESTIVAL_VOICES)})")
+        if not text.strip():  # the diphone voices crash festival on empty text
+            raise ValueError(f"festival ({voice.name}) was given nothing to say")
         with self._lock:
             if self._pid != os.getpid():  # forked: start our own child and wave file, let go of the parent's
                 if self._proc is not None:
