@@ -3,8 +3,8 @@
 - **flite** (CMU Flite 2.x, Debian ``flite``/``libflite1``) runs in process through ctypes, like espeak-ng: one
   engine per process (:func:`flite`), each voice library loaded and registered once. Voices: ``awb``, ``rms``,
   ``slt`` (clustergen), ``kal16`` (diphone, 16 kHz) and ``kal`` (diphone, 8 kHz).
-- **festival** (Debian ``festival`` and the ``festvox-*`` voices) is slow to start (it loads a Scheme world and
-  a voice), so each process keeps one ``festival --pipe`` child (:func:`festival`) and sends it one Scheme call
+- **festival** (Debian ``festival`` and the ``festvox-*`` voices) starts a Scheme world and loads its voices
+  (about 0.15 s, several diphone utterances' worth), so each process keeps one ``festival --pipe`` child (:func:`festival`) and sends it one Scheme call
   per utterance. ``--pipe`` over stdin/stdout rather than ``--server``: no port to pick or collide on when many
   workers run side by side, no access list, and the child dies with its parent's pipe. Festival writes through
   stdio, which a pipe would buffer, so it runs under ``stdbuf -o0``. Every read has a deadline; past it the
