@@ -329,10 +329,21 @@ def mulaw_decode(code: np.ndarray, mu: int = MU) -> np.ndarray:
     return np.sign(y) * np.expm1(np.abs(y) * math.log1p(mu)) / mu
 
 
+def _lowpass(x: np.ndarray, start: float, stop: float, sample_rate: int) -> np.ndarray:
+    """Zero-phase FFT low-pass: flat to ``start`` Hz, a raised-cosine roll-off to zero at ``stop`` Hz (its
+    impulse response is a few ms long: 1024 samples of padding keep the circular wrap out)."""
+    x = np.asarray(x, np.float64)
+    nfft = _fast_size(len(x) + 1024)
+    f = np.fft.rfftfreq(nfft, 1.0 / sample_rate)
+    mask = 0.5 + 0.5 * np.cos(np.pi * np.clip((f - start) / (stop - start), 0.0, 1.0))
+    return np.fft.irfft(np.fft.rfft(x, nfft) * mask, nfft)[: len(x)]
+
+
 def telephone(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """``x`` through a narrowband telephone channel, at ``sample_rate`` and of the same length: resampled to
     8 kHz, band-passed to 300-3400 Hz (4th-order Butterworth each side), a light random gain (-6 to 0 dB)
-    into the codec, 8-bit mu-law encoded and decoded, and resampled back. Returns the signal and a record."""
+    into the codec, 8-bit mu-law encoded and decoded, resampled back and low-passed at 3.6-3.9 kHz (the
+    resampler's transition band would let the codec's images near 4 kHz through). Returns the signal and a record."""
     x = np.asarray(x, np.float64)
     narrow = resample(x, sample_rate, TELEPHONE_RATE).astype(np.float64) if sample_rate > TELEPHONE_RATE else x
     rate = min(sample_rate, TELEPHONE_RATE)
@@ -344,8 +355,9 @@ def telephone(x: np.ndarray, sample_rate: int, rng: np.random.Generator) -> tupl
     gain_db = float(rng.uniform(-6.0, 0.0))
     narrow = iir_filter(narrow, sections) * 10.0 ** (gain_db / 20.0)
     narrow = mulaw_decode(mulaw_encode(narrow))
-    y = resample(narrow.astype(np.float32), TELEPHONE_RATE, sample_rate).astype(np.float64) \
-        if sample_rate > TELEPHONE_RATE else narrow
+    y = narrow
+    if sample_rate > TELEPHONE_RATE:  # back up, and the D/A's reconstruction low-pass to remove the images
+        y = _lowpass(resample(narrow.astype(np.float32), TELEPHONE_RATE, sample_rate), 3600.0, 3900.0, sample_rate)
     y = np.pad(y[: len(x)], (0, max(0, len(x) - len(y))))
     return y, {"codec": "mulaw", "rate": rate, "band_hz": [lo, hi], "gain_db": round(gain_db, 2)}
 
