@@ -43,7 +43,8 @@ MU = 255
 # ---------------------------------------------------------------------------------------------------- filters
 
 
-def biquad(kind: str, f0: float, sample_rate: int, gain_db: float = 0.0, q: float = 0.7071) -> tuple[np.ndarray, np.ndarray]:
+def biquad(kind: str, f0: float, sample_rate: int, gain_db: float = 0.0,
+           q: float = 0.7071) -> tuple[np.ndarray, np.ndarray]:
     """``(b, a)`` of an RBJ Audio-EQ-Cookbook biquad (``a[0] = 1``): ``kind`` is peaking, lowshelf,
     highshelf, lowpass or highpass; ``gain_db`` is used by the first three."""
     amp = 10.0 ** (gain_db / 40.0)
