@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,12 +29,13 @@ import torch
 from torch.utils.data import Dataset
 
 from asrkit.config import ConfigError, check_ranges, field_error
+from asrkit.data.augment import AugmentConfig, apply_augment
 from asrkit.data.audio import (SAMPLE_RATE, AudioError, audio_file_problem, normalize_waveform, read_audio,
                                resampling_advice)
 from asrkit.data.manifest import manifest_line, read_manifest
 
 CROPS = ("random", "start")
-_ITEM_CROP, _BATCH_CROP = 0, 1  # separate random streams for the two crops
+_ITEM_CROP, _BATCH_CROP, _AUGMENT = 0, 1, 2  # separate random streams: the two crops, augmentation
 
 
 SPEED_RANGE = "[0.5, 2]"  # speed perturbation factors (Kaldi/ESPnet use 0.9, 1.0, 1.1)
@@ -144,6 +145,8 @@ class LabelledDataConfig:
     # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
     # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
     speed_perturb: tuple[float, ...] = ()
+    # Training set only: random rooms, noise, mic EQ, level and telephone channel (asrkit.data.augment)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     min_above_max: ClassVar[str] = "every utterance would be left out"
 
@@ -166,7 +169,7 @@ def labelled_datasets(cfg: LabelledDataConfig, check: Callable[[pd.DataFrame, st
     when empty; ``check(df, path)`` gives the rows to keep and ``(id, why)`` for each left out, which are logged
     (``unusable`` follows "utterances" in the line, e.g. " CTC cannot use"); a set with nothing to keep is a
     :class:`ConfigError` (no utterance usable for ``purpose``). ``build(rows, path, train)`` makes the dataset,
-    whose length filters :func:`check_length_filters` then reports."""
+    whose length filters :func:`check_length_filters` then reports; a training set gets ``cfg.augment``."""
 
     def dataset(path: str, train: bool) -> AudioDataset:
         split = "training" if train else "validation"
@@ -208,6 +211,9 @@ class AudioDataset(Dataset):
         pad_id: fills ``target`` past each ``target_lengths``.
         source: the manifest file, named in errors (with the line of the utterance); by default
             ``manifest`` when it is a path.
+        augment: recording conditions simulated on each item as loaded, before ``normalize``
+            (:func:`asrkit.data.augment.apply_augment`), drawn from ``(seed, epoch, index)``; babble is
+            made of 3-6 other utterances of this dataset. For training sets only.
 
     Attributes:
         sizes: ``(U,)`` samples per kept utterance after cropping, for the batch sampler.
@@ -234,6 +240,7 @@ class AudioDataset(Dataset):
         pad_id: int = 0,
         skip_bad: bool = False,
         source: str | Path | None = None,
+        augment: AugmentConfig | None = None,
     ) -> None:
         if crop not in CROPS:
             raise ValueError(f"crop must be one of {', '.join(CROPS)}, got {crop!r}")
@@ -298,6 +305,7 @@ class AudioDataset(Dataset):
         self.pad_to_batch_max = pad_to_batch_max
         self.pad_id = pad_id
         self.skip_bad = skip_bad  # unreadable audio: drop the utterance from its batch instead of raising
+        self.augment = augment if augment is not None and augment.enabled else None
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -379,12 +387,32 @@ class AudioDataset(Dataset):
             if not self.skip_bad:
                 raise
             return {"index": index, "id": str(self.ids[index]), "error": str(e)}
+        if self.augment is not None:
+            wav = self._augment(wav, index)
         if self.normalize:
             wav = normalize_waveform(wav)
         item = {"index": index, "id": str(self.ids[index]), "source": wav}
         if self.labels is not None:
             item["target"] = torch.as_tensor(self.labels(str(self._texts[index])), dtype=torch.long)
         return item
+
+    def _augment(self, wav: torch.Tensor, index: int) -> torch.Tensor:
+        """``wav`` under this epoch's random recording conditions for ``index``: the same for a re-run epoch."""
+        rng = np.random.default_rng((self.seed, self.epoch, index, _AUGMENT))
+
+        def talkers(rng: np.random.Generator, k: int) -> list[np.ndarray]:
+            others = rng.choice(len(self) - 1, size=min(k, len(self) - 1), replace=False) if len(self) > 1 else []
+            out = []
+            for j in others:
+                try:
+                    out.append(self._load(int(j) + (j >= index)).numpy())
+                except AudioError:
+                    if not self.skip_bad:
+                        raise
+            return out
+
+        y, _ = apply_augment(wav.numpy(), self.sample_rate, self.augment, rng, talkers)
+        return torch.from_numpy(y)
 
     def collate(self, items: list[dict]) -> dict:
         """Batch items into ``source`` ``(N, T)``, ``padding_mask`` ``(N, T)`` (True at

@@ -205,7 +205,7 @@ def finetune_datasets(cfg: FinetuneDataConfig, tokenizer, frames_fn, seed: int, 
         return AudioDataset(df, sample_rate=cfg.sample_rate, normalize=cfg.normalize,
                             max_sample_size=cfg.max_sample_size if train else None,
                             min_sample_size=cfg.min_sample_size, seed=seed, labels=tokenizer.encode,
-                            skip_bad=cfg.skip_bad, source=path)
+                            skip_bad=cfg.skip_bad, source=path, augment=cfg.augment if train else None)
 
     return labelled_datasets(cfg, lambda df, path: check_labels(df, tokenizer, frames_fn, path, cfg.sample_rate),
                              build, "CTC training", unusable=" CTC cannot use", max_tokens=max_tokens, log=log)

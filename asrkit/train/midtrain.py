@@ -208,7 +208,7 @@ def midtrain_datasets(cfg: MidtrainConfig, vocab: TargetVocabulary, source, seed
         return TranslationDataset(df, vocab=vocab, source_labels=source.encode if source is not None else None,
                                   sample_rate=d.sample_rate, normalize=d.normalize,
                                   max_sample_size=d.max_sample_size, min_sample_size=d.min_sample_size, seed=seed,
-                                  skip_bad=d.skip_bad, source=path)
+                                  skip_bad=d.skip_bad, source=path, augment=d.augment if train else None)
 
     return labelled_datasets(d, check, build, "translation", max_tokens=cfg.trainer.max_tokens, log=log)
 

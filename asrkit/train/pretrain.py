@@ -17,6 +17,7 @@ from torch import nn
 from ..checkpoint import checkpoint_header
 from ..config import ConfigError, check_ranges, field_error, load_config, to_dict
 from ..data.audio import SAMPLE_RATE
+from ..data.augment import AugmentConfig
 from ..data.datasets import SPEED_RANGE, AudioDataset, check_length_filters, check_speed_factors, training_manifest
 from ..models.factory import wav2vec2_model
 from ..models.wav2vec2 import Wav2Vec2Config, load_wav2vec2_config
@@ -40,6 +41,8 @@ class PretrainDataConfig:
     # Training set only: a copy of every utterance at each speed (Kaldi/ESPnet 3-way speed
     # perturbation: [0.9, 1.0, 1.1]); () = off. Tempo, pitch and formants scale together.
     speed_perturb: tuple[float, ...] = ()
+    # Training set only: random rooms, noise, mic EQ, level and telephone channel (asrkit.data.augment)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         check_ranges(self, sample_rate=">= 1", max_sample_size=">= 1", min_sample_size=">= 0",
@@ -132,7 +135,7 @@ def pretrain_datasets(cfg: PretrainDataConfig, seed: int, max_tokens: int | None
                   min_sample_size=cfg.min_sample_size, pad_to_batch_max=False,  # crop batches to the shortest
                   skip_bad=cfg.skip_bad)
     train = AudioDataset(training_manifest(cfg.train_manifest, cfg.speed_perturb), seed=seed,
-                         source=cfg.train_manifest, **common)
+                         source=cfg.train_manifest, augment=cfg.augment, **common)
     check_length_filters(train, "training", max_tokens, log)
     valid = AudioDataset(cfg.valid_manifest, seed=seed, crop="start", **common) if cfg.valid_manifest else None
     if valid is not None:
