@@ -31,6 +31,7 @@ help:
 	@echo "make bench    install (+bench extra), then write benchmark tables to bench/results/"
 	@echo "make install  create $(VENV) and install asrkit with its dev extra"
 	@echo "make tools    build KenLM's lmplz and build_binary into tools/bin (apt build deps when root)"
+	@echo "make engines  install flite and festival with their voices (Debian packages; apt when root)"
 	@echo "make clean    remove $(VENV), build files and recipe outputs"
 
 install: $(STAMP)
@@ -71,13 +72,13 @@ engines:
 	else echo "flite and festival need root and apt-get (apt-get install $(FLITE_PKGS) $(FESTIVAL_PKGS)):" \
 	  "the engine tests will be skipped"; fi
 
-test: install tools sclite
+test: install tools sclite engines
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-fast: install tools
+test-fast: install tools engines
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-demo: install tools
+demo: install tools engines
 	cd recipes/synth/w2v2_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh
 
 # SEW-D's Table 1 (Wu et al., 2021) in miniature: W2V2 (demo) vs SEW-D (sew_d_demo, demo's inference time)
@@ -101,7 +102,7 @@ table1: demo
 # grow? A 9-hour pool, pre-training planned into --budget-minutes (120) by timed warm-ups, identical fine-tuning
 # from scratch and from checkpoints at 800, 1600, 3200, ... updates (10m), and from the last and scratch (1h).
 REPRODUCE_ARGS ?=
-reproduce-w2v2: install tools
+reproduce-w2v2: install tools engines
 	cd $(SYNTH)/w2v2_claims && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(REPRODUCE_ARGS)
 
 # The multi-stage paper's first stage (Jain et al., 2024, issue 19): MAE, CLR and MAE+CLR pre-training on the
@@ -109,7 +110,7 @@ reproduce-w2v2: install tools
 # checkpoint with the Conformer frozen and trained, and from scratch (exp/results.tsv).
 # recipes/synth/multistage without its stage 4 (mid-training), in its own data_av/ and exp_av/.
 AV_ARGS ?=
-reproduce-av: install tools
+reproduce-av: install tools engines
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_av --exp exp_av \
 	  --midtrain-pairs "" --asr-modes "frozen trained" $(AV_ARGS)
 
@@ -117,7 +118,7 @@ reproduce-av: install tools
 # mid-training (BLEU on tst-COMMON: exp/bleu.tsv) -> ASR with the encoder frozen, and from scratch end to end;
 # WER and relative improvements as Table 1 in exp/report_frozen/table1.md.
 MULTISTAGE_ARGS ?=
-multistage: install
+multistage: install engines
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --objectives mae --pt-data lrs3 \
 	  --midtrain-pairs en-it $(MULTISTAGE_ARGS)
 
@@ -128,7 +129,7 @@ multistage: install
 # GRID_ARGS='--objectives "mae clr mae_clr" --pt-data "lrs3 voxceleb2 kinetics" --midtrain-pairs "en-de en-it en-nl"'
 GRID_ARGS ?= --objectives "mae clr" --pt-data "lrs3 kinetics" --midtrain-pairs en-it \
 	--repeat-cell "mae lrs3 en-it" --repeat-seeds 2
-reproduce-multistage: install
+reproduce-multistage: install engines
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_grid --exp exp_grid $(GRID_ARGS)
 
 # SUPERB's four downstream tasks (issue 21) on the built-in analogs: the multi-stage recipe pre-trains MAE+CLR on

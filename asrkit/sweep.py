@@ -28,7 +28,8 @@ import pandas as pd
 from .train.budget import Timing, updates_for_budget, wall_time
 
 FIRST = 800  # the first sweep point: the demo's pre-training length (w2v2_tiny)
-SPLITS = ("dev", "test")
+# test_unseen_engine(_tel): the built-in corpus's held-out engine and speaker, clean and telephone (issue 23)
+SPLITS = ("dev", "test", "test_unseen_engine", "test_unseen_engine_tel")
 DECODERS = ("greedy", "4gram")
 
 
@@ -275,14 +276,19 @@ def sweep_table(df: pd.DataFrame, title: str):
     from rich.table import Table
 
     table = Table(title=title)
+    unseen = [c for c in ("test_unseen_engine_greedy", "test_unseen_engine_4gram", "test_unseen_engine_tel_greedy",
+                          "test_unseen_engine_tel_4gram") if c in df.columns and df[c].notna().any()]
+    names = {"test_unseen_engine_greedy": "unseen engine greedy", "test_unseen_engine_4gram": "unseen engine 4-gram",
+             "test_unseen_engine_tel_greedy": "unseen, telephone greedy",
+             "test_unseen_engine_tel_4gram": "unseen, telephone 4-gram"}
     for col in ("labels", "pre-training updates", "audio seen (h)", "valid acc.", "test greedy", "test 4-gram",
-                "dev greedy", "dev 4-gram (tuned on dev)"):
+                *(names[c] for c in unseen), "dev greedy", "dev 4-gram (tuned on dev)"):
         table.add_column(col, justify="left" if col == "labels" else "right")
     for r in df.to_dict("records"):
         hours = _fmt(r["audio_hours"], 1 if r["audio_hours"] >= 10 else 2) + ("" if r["audio_counted"] else " (≤)")
         table.add_row(r["labels"], "scratch" if r["pretrain_updates"] == 0 else str(r["pretrain_updates"]), hours,
                       _fmt(r["valid_accuracy"], 3), _fmt(r["test_greedy"]), _fmt(r["test_4gram"]),
-                      _fmt(r["dev_greedy"]), _fmt(r["dev_4gram"]))
+                      *(_fmt(r[c]) for c in unseen), _fmt(r["dev_greedy"]), _fmt(r["dev_4gram"]))
     return table
 
 

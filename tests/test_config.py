@@ -90,8 +90,12 @@ def _config_classes() -> list[type]:
 
 def _numeric_fields(cls) -> list[str]:
     default = cls()
-    return [f.name for f in dataclasses.fields(cls) if isinstance(getattr(default, f.name), (int, float, tuple))
-            and not isinstance(getattr(default, f.name), bool)]
+    def numeric(v):  # a number, or a tuple of numbers (not of names, like data.augment.noise_types)
+        if isinstance(v, tuple):
+            return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    return [f.name for f in dataclasses.fields(cls) if numeric(getattr(default, f.name))]
 
 
 def _absurd(value):

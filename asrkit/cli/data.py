@@ -41,11 +41,22 @@ def synth_config(cls, options: dict):
 @click.option("--video/--no-video", default=False,
               help="Also write <id>.mp4 next to every flac: the speaker's talking face (25 fps, 96 px) + the audio.")
 def prepare_synth(out_dir: Path, video: bool, **options):
-    """Synthesise the built-in spoken-command corpus (espeak-ng, offline) into OUT_DIR.
+    """Synthesise the built-in spoken-command corpus (espeak-ng, flite, festival; offline) into OUT_DIR.
 
     LibriSpeech + Libri-light layout: pretrain/, dev/, test/ and
     librispeech_finetuning/1h/<fold>/clean/ (fold 0 = the 10m set), with Italian, German and
-    Dutch translations, intents, slots and phoneme timings in metadata/<split>.jsonl.
+    Dutch translations, intents, slots, phoneme and word timings, the voice and its engine and the
+    recording condition in metadata/<split>.jsonl. Speakers are voices of --engines; utterances are
+    reverberated (--rir), noisy (--noise, SNR in --snr-db-low..--snr-db-high), EQ'd (--eq), changed
+    in level (--gain-db) or sent through a telephone channel (--telephone) with those probabilities.
+    test_unseen_engine/ and test_unseen_engine_tel/ (--unseen-minutes; clean and telephone) are
+    spoken by an engine and speaker no other split uses (CMU ARCTIC slt in flite and festival HTS).
+    A missing engine is an error naming its Debian packages (`make engines` installs them).
+
+    \b
+    Examples:
+      asrkit prepare synth data/synth --num-workers 2
+      asrkit prepare synth data/synth_old --engines espeak --rir 0 --noise 0 --eq 0 --gain-db 0 --telephone 0
     """
     from ..data.synth.corpus import SynthError, generate_corpus
 

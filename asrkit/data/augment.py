@@ -426,7 +426,8 @@ BabbleSource = Callable[[np.random.Generator, int], list]
 
 
 def apply_augment(x: np.ndarray, sample_rate: int, cfg: AugmentConfig, rng: np.random.Generator,
-                  babble_source: BabbleSource | None = None) -> tuple[np.ndarray, dict]:
+                  babble_source: BabbleSource | None = None,
+                  rirs: Sequence[tuple[np.ndarray, dict]] | None = None) -> tuple[np.ndarray, dict]:
     """``x`` ``(T,)`` as if recorded under random conditions: ``(float32 signal of the same length, record)``.
 
     The order follows the signal's path: the room reverberates the talker, noise arrives at the microphone
@@ -435,14 +436,22 @@ def apply_augment(x: np.ndarray, sample_rate: int, cfg: AugmentConfig, rng: np.r
     holds only those that did (``{"rir": {...}, "noise": {"type", "snr_db", ...}, "eq": [...], "gain_db": g,
     "telephone": {...}}``, plus ``"limit_db"`` when the result's peak was above 0.99 and the whole signal was
     scaled down to it: no sample is clipped). ``babble_source(rng, k)`` gives ``k`` other utterances; without
-    it (or when it gives none) babble is replaced by another noise type.
+    it (or when it gives none) babble is replaced by another noise type. ``rirs``: ``(rir, room)`` pairs made
+    once (the corpus generator's rooms); a reverberated utterance takes one of them (``"room"``: its index in the
+    record) instead of simulating a room of its own.
     """
     y = np.asarray(x, np.float64)
     n = len(y)
     record: dict = {}
     if rng.random() < cfg.rir:
-        room = random_room(rng)
-        y = reverberate(y, image_method_rir(sample_rate=sample_rate, rng=rng, **room))
+        if rirs:
+            k = int(rng.integers(0, len(rirs)))
+            rir, room = rirs[k]
+            room = {"room_index": k, **room}
+        else:
+            room = random_room(rng)
+            rir = image_method_rir(sample_rate=sample_rate, rng=rng, **room)
+        y = reverberate(y, rir)
         record["rir"] = room
     if rng.random() < cfg.noise:
         kind = cfg.noise_types[int(rng.integers(0, len(cfg.noise_types)))]

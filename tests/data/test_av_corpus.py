@@ -145,15 +145,29 @@ def test_synth_video_writes_a_talking_face_next_to_every_flac(tmp_path):
     from asrkit.data.synth.av_corpus import add_talking_faces
     from asrkit.data.synth.corpus import SynthConfig, generate_corpus
 
-    generate_corpus(tmp_path, SynthConfig(pretrain_hours=0.001, finetune_folds=1, fold_minutes=0.03, dev_minutes=0.03,
-                                          test_minutes=0.03, train_speakers=2, dev_speakers=1, test_speakers=1,
-                                          num_workers=1))
+    # every engine's phone events drive the mouth: espeak-ng's own, flite's and festival's mapped to them
+    generate_corpus(tmp_path, SynthConfig(pretrain_hours=0.004, finetune_folds=1, fold_minutes=0.03, dev_minutes=0.03,
+                                          test_minutes=0.03, train_speakers=3, dev_speakers=1, test_speakers=1,
+                                          other_engines_share=0.7, unseen_minutes=0.02, num_workers=1))
     flacs = sorted(tmp_path.rglob("*.flac"))
     assert add_talking_faces(tmp_path, num_workers=1) == len(flacs) > 3
     frames, audio, rate = read_back(flacs[0].with_suffix(".mp4"))
     wav, sr = sf.read(flacs[0], dtype="float32")
     assert rate == sr and abs(len(audio) - len(wav)) <= AAC_FRAME
     assert abs(len(frames) / 25 - len(wav) / sr) <= 0.04
+    # the lips of flite's and festival's speakers follow their speech (as test_the_lips_move_with_the_speech)
+    engine = {r["id"]: r["engine"] for meta in (tmp_path / "metadata").glob("*.jsonl")
+              for r in map(json.loads, meta.read_text().splitlines())}
+    others = [f for f in flacs if engine[f.stem] != "espeak"]
+    assert {engine[f.stem] for f in others} == {"flite", "festival"}
+    corr = np.zeros(3)
+    for path in others:
+        motion, loud = _motion_and_loudness(path.with_suffix(".mp4"))
+        t = len(motion)
+        for k, lag in enumerate((-12, 0, 12)):
+            a, b = (motion[lag:], loud[:t - lag]) if lag >= 0 else (motion[:t + lag], loud[-lag:])
+            corr[k] += float(np.mean(a * b)) / len(others)
+    assert corr[1] > 0.15 and corr[1] > 2 * max(abs(corr[0]), abs(corr[2])), corr
 
 
 def _motion_and_loudness(path: Path) -> tuple[np.ndarray, np.ndarray]:

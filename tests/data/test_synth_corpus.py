@@ -1,4 +1,5 @@
-"""The built-in synthetic corpus: real espeak-ng speech, deterministic, LibriSpeech layout."""
+"""The built-in synthetic corpus: real espeak-ng, flite and festival speech in recorded conditions, deterministic,
+LibriSpeech layout, with a held-out engine and speaker."""
 import hashlib
 import json
 from pathlib import Path
@@ -13,7 +14,20 @@ from asrkit.data.synth.corpus import SynthConfig, generate_corpus, make_speakers
 from asrkit.data.validate import validate_manifest
 
 SMALL = dict(pretrain_hours=0.01, finetune_folds=2, fold_minutes=0.15, dev_minutes=0.15, test_minutes=0.15,
-             train_speakers=6, dev_speakers=2, test_speakers=2)
+             train_speakers=6, dev_speakers=2, test_speakers=2, unseen_minutes=0.15, other_engines_share=0.5,
+             rir=0.5, noise=0.5, telephone=0.2)
+HELD_OUT_VOICES = {("flite", "slt"), ("festival", "cmu_us_slt_arctic_hts")}
+
+
+def metadata(root: Path, split: str) -> list[dict]:
+    return [json.loads(line) for line in (root / "metadata" / f"{split}.jsonl").read_text().splitlines()]
+
+
+def flac(root: Path, split: str, utt: str) -> np.ndarray:
+    if split == "1h":
+        return sf.read(next((root / "librispeech_finetuning").rglob(f"{utt}.flac")))[0]
+    spk, chap = utt.split("-")[:2]
+    return sf.read(root / split / spk / chap / f"{utt}.flac")[0]
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -51,14 +65,20 @@ def test_dev_and_test_speakers_are_disjoint_from_training_speakers(corpus, tmp_p
     train = spk["pretrain"] | spk["1h"]
     assert train and spk["dev"] and spk["test"]
     assert not train & spk["dev"] and not train & spk["test"] and not spk["dev"] & spk["test"]
-    voices = [(s.voice.language, s.voice.variant) for s in make_speakers(SynthConfig())]
-    assert len(set(voices)) == len(voices) >= 40  # default: 50 distinct voices
+    speakers = make_speakers(SynthConfig())
+    espeak = [(s.voice.language, s.voice.variant) for s in speakers if s.voice.engine == "espeak"]
+    assert len(set(espeak)) == len(espeak) >= 28  # default: 50 speakers, 30 distinct espeak-ng voices
+    assert {s.voice.engine for s in speakers} == {"espeak", "flite", "festival"}
+    assert len({s.voice for s in speakers}) == len(speakers)  # the others differ in rate and pitch at least
+    # --engines espeak: the espeak-only corpus's speakers, as before the other engines came
+    only = make_speakers(SynthConfig(engines="espeak"))
+    assert {s.voice.engine for s in only} == {"espeak"} and [s.id for s in only] == [s.id for s in speakers]
 
 
 def test_layout_prepares_like_librispeech_with_nested_finetuning_sets(corpus, tmp_path):
     root, summary = corpus
     m = prepare_librispeech(root, tmp_path)
-    assert set(m) == {"pretrain", "dev", "test", "10m", "1h"}
+    assert set(m) == {"pretrain", "dev", "test", "10m", "1h", "test_unseen_engine", "test_unseen_engine_tel"}
     ids = {s: set(read_manifest(p)["id"]) for s, p in m.items()}
     assert ids["10m"] < ids["1h"]
     assert len(ids["1h"]) == summary["1h/0"]["utterances"] + summary["1h/1"]["utterances"]
@@ -121,3 +141,70 @@ def test_lm_text_excludes_held_out_transcripts(tmp_path):
     write_lm_text(tmp_path / "lm.txt", 3000, seed=5, exclude=frozenset([common]))
     lines = (tmp_path / "lm.txt").read_text().splitlines()
     assert len(lines) == 3000 and common not in lines
+
+
+def test_every_engine_speaks_with_timings_inside_its_audio(corpus):
+    root, _ = corpus
+    records = [(split, r) for split in ("pretrain", "1h", "dev", "test") for r in metadata(root, split)]
+    assert {r["engine"] for _, r in records} == {"espeak", "flite", "festival"}
+    for engine in ("espeak", "flite", "festival"):
+        split, r = next((s, r) for s, r in records if r["engine"] == engine)
+        ms = 1000 * r["num_samples"] / 16000
+        phones = [t for t, _ in r["phonemes"]]
+        assert phones == sorted(phones) and 0 <= phones[0] and phones[-1] <= ms, engine
+        starts = [t for t, _, _ in r["words"]]
+        assert starts == sorted(starts) and starts[-1] < ms and len(r["words"]) == len(r["english"].split()), engine
+        assert len(flac(root, split, r["id"])) == r["num_samples"]
+
+
+def test_held_out_engine_and_speaker_never_in_training_dev_or_pretraining(corpus):
+    root, _ = corpus
+    unseen = metadata(root, "test_unseen_engine")
+    assert unseen and {(r["voice"]["engine"], r["voice"]["variant"]) for r in unseen} == HELD_OUT_VOICES
+    held_speakers = {r["speaker"] for r in unseen}
+    for split in ("pretrain", "1h", "dev", "test"):
+        for r in metadata(root, split):
+            assert (r["voice"]["engine"], r["voice"]["variant"]) not in HELD_OUT_VOICES, (split, r["id"])
+            assert r["speaker"] not in held_speakers
+    assert all(r["condition"] == {} for r in unseen)  # clean
+
+
+def test_telephone_copy_is_the_same_utterances_without_energy_above_4khz(corpus):
+    root, _ = corpus
+    clean, tel = metadata(root, "test_unseen_engine"), metadata(root, "test_unseen_engine_tel")
+    assert [r["id"] for r in clean] == [r["id"] for r in tel]
+    assert all("telephone" in r["condition"] for r in tel)
+    for r in clean[:3]:
+        a, b = flac(root, "test_unseen_engine", r["id"]), flac(root, "test_unseen_engine_tel", r["id"])
+        assert len(a) == len(b) == r["num_samples"]
+        high = lambda x: np.sum(np.abs(np.fft.rfft(x)[len(x) * 4200 // 16000:]) ** 2)  # noqa: E731
+        assert high(b) < 1e-3 * high(a)
+
+
+def test_recording_conditions_are_drawn_and_recorded(corpus):
+    root, _ = corpus
+    records = [r for split in ("pretrain", "1h", "dev", "test") for r in metadata(root, split)]
+    conditions = [r["condition"] for r in records]
+    rooms = [c["rir"] for c in conditions if "rir" in c]
+    noises = [c["noise"] for c in conditions if "noise" in c]
+    assert 0.2 < len(rooms) / len(records) < 0.8 and 0.2 < len(noises) / len(records) < 0.8  # p = 0.5
+    assert all(SMALL.get("snr_db_low", 5.0) <= n["snr_db"] <= SMALL.get("snr_db_high", 25.0) for n in noises)
+    assert any("rir" not in c and "noise" not in c for c in conditions)  # some stay dry and quiet
+    assert all(abs(c["gain_db"]) <= 6.0 for c in conditions)  # the level changes everywhere (--gain-db 6)
+
+
+def test_an_engine_this_machine_lacks_is_one_line_error_naming_its_package(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+    from asrkit.data.synth import engines
+
+    real = engines.missing_engines
+    monkeypatch.setattr(engines, "missing_engines", lambda names: {
+        e: f"{e} is not installed: apt-get install festival festvox-kallpc16k" for e in names if e == "festival"}
+        or real([e for e in names if e != "festival"]))
+    result = CliRunner().invoke(cli, ["prepare", "synth", str(tmp_path / "c"), "--pretrain-hours", "0.001"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    out = " ".join(result.output.split())
+    assert "apt-get install festival" in out and "--engines espeak,flite" in out and "--unseen-minutes 0" in out
+    assert not (tmp_path / "c" / "pretrain").exists()

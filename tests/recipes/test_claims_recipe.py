@@ -15,7 +15,7 @@ from asrkit.train.pretrain import load_pretrain_config
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "synth" / "w2v2_claims"
 TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
-        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2")
+        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
 
 # Fake asrkit: logs its command line; `sweep plan` is the real one. --estimate-out gets a timing as a 2-core CPU's
 # (seconds per update: $FAKE_SPU, 0.9 by default; another machine: another value); training makes its --exp-dir

@@ -21,7 +21,7 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "synth" / "multistage
 TINY_AV = ("--lrs3-pretrain-clips 6 --lrs3-trainval-clips 4 --lrs3-test-clips 4 --lrs3-train-talks 2 "
            "--lrs3-test-talks 2")
 TINY_SYNTH = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 --test-minutes 0.1 "
-              "--train-speakers 4 --dev-speakers 2 --test-speakers 2")
+              "--train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
 TINY_MUSTC = "--train-talks 3 --dev-talks 1 --test-talks 1 --min-utterances 3 --max-utterances 4"
 FEW = "--set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1 --set trainer.tensorboard=false"
 SMALL_AV = "--set model.encoder_layers=1 --set model.video_layers=1 --set model.decoder_layers=1"

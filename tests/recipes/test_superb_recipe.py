@@ -16,7 +16,7 @@ from asrkit.models.factory import build_model, load_model_config
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "synth" / "superb"
 TINY_SYNTH = ("--pretrain-hours 0.005 --finetune-folds 1 --fold-minutes 0.3 --dev-minutes 0.2 --test-minutes 0.2 "
-              "--train-speakers 4 --dev-speakers 2 --test-speakers 2")
+              "--train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
 TINY_SUPERB = ("--train-speakers 4 --dev-speakers 2 --test-speakers 2 --ks-train-per-keyword 3 "
                "--ks-train-per-unknown 1 --ks-eval-per-keyword 1 --ks-eval-per-unknown 1 --ks-test-set-per-class 1 "
                "--ic-train 20 --ic-valid 6 --ic-test 6 --sd-train 4 --sd-dev 2 --sd-test 2")

@@ -16,7 +16,7 @@ from asrkit.train.pretrain import load_pretrain_config
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "synth"
 TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
-        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2")
+        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
 
 
 def run_recipe(*args, recipe="w2v2_tiny"):

@@ -51,7 +51,8 @@ import numpy as np
 
 from ...config import check_ranges
 from ..audio import SAMPLE_RATE
-from .corpus import LANGUAGES, VARIANTS, _pool_errors, _single_threaded_blas, _synthesize, _worker_init, _write_atomic
+from .corpus import (FINETUNE_DIR, LANGUAGES, VARIANTS, _pool_errors, _single_threaded_blas, _synthesize, _worker_init,
+                     _write_atomic)
 from .espeak import Voice
 from .face import FPS, SIZE, make_appearance, talking_face
 from .grammar import sample_utterance
@@ -437,9 +438,11 @@ def add_talking_faces(root: str | Path, num_workers: int = 2, size: int = SIZE, 
     the built-in corpus under ``root``, from ``metadata/<split>.jsonl``'s phoneme events and the speaker's
     :func:`~.face.make_appearance`. Returns the number of clips; ``progress(done, total)``."""
     root = Path(root)
-    flacs = {p.stem: p for p in root.rglob("*.flac")}
     jobs = []
     for meta in sorted((root / "metadata").glob("*.jsonl")):
+        # an id may be in two splits (test_unseen_engine and its telephone copy): each split's own files
+        split_dir = root / (FINETUNE_DIR if meta.stem == "1h" else meta.stem)
+        flacs = {p.stem: p for p in split_dir.rglob("*.flac")}
         for line in meta.read_text().splitlines():
             rec = json.loads(line)
             if rec["id"] in flacs:

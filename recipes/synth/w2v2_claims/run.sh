@@ -45,8 +45,9 @@ pretrain_max_updates=6400
 sweep_first=800         # the first sweep point; the next ones double (also the validation interval)
 margin=0.2              # share of the remaining budget kept back: timings drift on a shared machine
 # Minutes to decode one model (dev and test, greedy and 4-gram with its 20 tuning trials, nj=2): 47 s measured on
-# the demo's fine-tuned model on a 2-core AMD EPYC (bf16, unloaded); 1.5 leaves room for a loaded machine.
-decode_minutes=1.5
+# the demo's fine-tuned model on a 2-core AMD EPYC (bf16, unloaded); the two 10-minute held-out-engine sets (greedy
+# and 4-gram, no tuning) add about half of that by their size; 2.5 leaves room for a loaded machine.
+decode_minutes=2.5
 estimate_updates=20     # updates timed by each warm-up
 pretrain_config=conf/pretrain.yaml
 pretrain_opts=""        # extra `asrkit pretrain` options (also in the timed warm-up)
@@ -77,6 +78,11 @@ v = (yaml.safe_load(open(sys.argv[1])) or {}).get(sys.argv[2], "")
 print(" ".join(map(str, v)) if isinstance(v, list) else v)' "$1" "$2"
 }
 minutes() { awk -v s="$1" 'BEGIN { printf "%.0f min", s / 60 }'; }
+unseen_sets() {  # the held-out-engine test sets the corpus has (clean, telephone)
+  for split in test_unseen_engine test_unseen_engine_tel; do
+    if [ -f "$data/manifests/$split.tsv" ]; then echo "$split"; fi
+  done
+}
 
 if run_stage 0 seed synth_opts; then
   log "Stage 0: synthesise the corpus"
@@ -206,6 +212,15 @@ if run_stage 6 --after "1 2 5" trials beam tune_beam decode_opts data; then
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/dev.tsv" --out-dir "$exp/$name/dev_4gram" \
       --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --lm-weight "$(plan_get "$tuned" lm_weight)" \
       --word-score "$(plan_get "$tuned" word_score)" --beam-size "$beam" --num-workers "$nj" $decode_opts
+    # the held-out-engine sets (an engine and speaker never heard in training; clean and telephone), same weights
+    for split in $(unseen_sets); do
+      rm -rf "$exp/$name/${split}"_{greedy,4gram}
+      asrkit decode --checkpoint "$model" --manifest "$data/manifests/$split.tsv" --out-dir "$exp/$name/${split}_greedy"
+      # shellcheck disable=SC2086
+      asrkit decode --checkpoint "$model" --manifest "$data/manifests/$split.tsv" --out-dir "$exp/$name/${split}_4gram" \
+        --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --lm-weight "$(plan_get "$tuned" lm_weight)" \
+        --word-score "$(plan_get "$tuned" word_score)" --beam-size "$beam" --num-workers "$nj" $decode_opts
+    done
   done
   stage_done 6
 fi
@@ -214,7 +229,7 @@ if run_stage 7 --after 6; then
   log "Stage 7: score, and the sweep report"
   rm -f "$exp/results.tsv"
   for name in "${names[@]}"; do
-    for split in dev test; do
+    for split in dev test $(unseen_sets); do
       for dec in greedy 4gram; do
         d="$exp/$name/${split}_$dec"
         to_file "$d/score.txt" asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \

@@ -5,12 +5,13 @@
 # (relative paths are taken from the recipe directory).
 #
 # Stages (one map for every asrkit recipe):
-#   0 data       synthesise the corpus (espeak-ng, offline) into $data/synth
+#   0 data       synthesise the corpus (espeak-ng, flite, festival; rooms, noise, telephone; offline) into $data/synth
 #   1 manifests  LibriSpeech-layout prep -> $data/manifests/*.tsv, validated, summary table
 #   2 lm         LM text from the grammar (dev/test sentences held out), 4-gram KenLM, lexicon -> $data/lm
 #   3 pretrain   wav2vec 2.0 self-supervised pre-training on the unlabeled pool -> $exp/pretrain
 #   5 finetune   CTC on the 10-minute split, from the pre-trained model and from scratch -> $exp/{pretrained,scratch}_10m
-#   6 decode     test set: greedy, and lexicon beam search with the 4-gram (LM weight/word score tuned on dev)
+#   6 decode     test sets (test; test_unseen_engine and its telephone copy: an engine and speaker never heard in
+#                training): greedy, and lexicon beam search with the 4-gram (LM weight/word score tuned on dev)
 #   7 score      sclite-exact WER/CER per decode, one results table -> $exp/results.tsv
 # Finished stages leave .stageN.done in $data (0-2) or $exp (3-7), holding the settings they ran with, and are
 # skipped on re-runs; a re-run with other settings for a finished stage (--seed, --synth-opts, a config, ...) is
@@ -48,6 +49,18 @@ usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data 
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
 
 mkdir -p "$data" "$exp"
+
+# The test sets: test, and the held-out-engine sets (clean, telephone) where the corpus has them
+test_sets() {
+  echo test
+  for set in test_unseen_engine test_unseen_engine_tel; do
+    if [ -f "$data/manifests/$set.tsv" ]; then echo "$set"; fi
+  done
+}
+# The LM weight and word score a decode tuned on dev (its decode.yaml)
+tuned_weights() {
+  python -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(d["lm_weight"], d["word_score"])' "$1"
+}
 
 # Each stage: run_stage N [--after STAGES it reads] [--resumes its training dirs] SETTINGS (see ../../utils/stage.sh)
 if run_stage 0 seed synth_opts; then
@@ -104,15 +117,25 @@ if run_stage 5 --after "1 3" --resumes "$exp/pretrained_10m" --resumes "$exp/scr
 fi
 
 if run_stage 6 --after "1 2 5" trials beam tune_beam decode_opts data; then
-  log "Stage 6: decode the test set (greedy; 4-gram lexicon beam search tuned on dev)"
+  log "Stage 6: decode the test sets (greedy; 4-gram lexicon beam search tuned on dev)"
   for init in pretrained scratch; do
     model="$exp/${init}_10m/checkpoint_best.pt"
-    rm -rf "$exp/${init}_10m/test_greedy" "$exp/${init}_10m/test_4gram"
+    for set in $(test_sets); do rm -rf "$exp/${init}_10m/${set}_greedy" "$exp/${init}_10m/${set}_4gram"; done
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_greedy"
     # shellcheck disable=SC2086
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram" \
       --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
       --trials "$trials" --beam-size "$beam" --tune-beam-size "$tune_beam" --num-workers "$nj" $decode_opts
+    # the held-out-engine sets (clean and telephone) with the weights tuned on dev
+    for set in $(test_sets); do
+      [ "$set" = test ] && continue
+      read -r lm_weight word_score < <(tuned_weights "$exp/${init}_10m/test_4gram/decode.yaml")
+      asrkit decode --checkpoint "$model" --manifest "$data/manifests/$set.tsv" --out-dir "$exp/${init}_10m/${set}_greedy"
+      # shellcheck disable=SC2086
+      asrkit decode --checkpoint "$model" --manifest "$data/manifests/$set.tsv" --out-dir "$exp/${init}_10m/${set}_4gram" \
+        --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --lm-weight "$lm_weight" --word-score "$word_score" \
+        --beam-size "$beam" --num-workers "$nj" $decode_opts
+    done
   done
   stage_done 6
 fi
@@ -120,11 +143,13 @@ fi
 if run_stage 7 --after 6; then
   log "Stage 7: score"
   rm -f "$exp/results.tsv"
-  for init in pretrained scratch; do
-    for dec in greedy 4gram; do
-      d="$exp/${init}_10m/test_$dec"
-      to_file "$d/score.txt" asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
-        --exp "${init}_10m" --decoder "$dec" --split test
+  for set in $(test_sets); do
+    for init in pretrained scratch; do
+      for dec in greedy 4gram; do
+        d="$exp/${init}_10m/${set}_$dec"
+        to_file "$d/score.txt" asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
+          --exp "${init}_10m" --decoder "$dec" --split "$set"
+      done
     done
   done
   asrkit results "$exp/results.tsv"
