@@ -31,7 +31,8 @@ def test_recipe_stages_run_and_skip_when_done(tmp_path):
     res = run_recipe("--stage", 0, "--stop-stage", 1, "--data", data, "--synth-opts", TINY)
     assert res.returncode == 0, res.stdout + res.stderr
     assert {p.name for p in (data / "manifests").glob("*.tsv")} == {
-        "pretrain.tsv", "10m.tsv", "1h.tsv", "dev.tsv", "test.tsv"}
+        "pretrain.tsv", "10m.tsv", "1h.tsv", "dev.tsv", "test.tsv", "test_unseen_engine.tsv",
+        "test_unseen_engine_tel.tsv"}
     assert (data / ".stage0.done").exists() and (data / ".stage1.done").exists()
     stamp = (data / "synth" / "SPEAKERS.TXT").stat().st_mtime_ns
 
@@ -71,8 +72,12 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, re
     assert finetuned["model"]["arch"] == arch
     rows = (exp / "results.tsv").read_text().splitlines()
     assert rows[0].startswith("exp\tdecoder\tsplit\twer")
-    assert sorted(r.split("\t")[0] + "/" + r.split("\t")[1] for r in rows[1:]) == [
-        "pretrained_10m/4gram", "pretrained_10m/greedy", "scratch_10m/4gram", "scratch_10m/greedy"]
+    assert sorted("/".join(r.split("\t")[:3]) for r in rows[1:]) == sorted(
+        f"{init}_10m/{dec}/{split}" for init in ("pretrained", "scratch") for dec in ("greedy", "4gram")
+        for split in ("test", "test_unseen_engine", "test_unseen_engine_tel"))
+    tuned = yaml.safe_load((exp / "scratch_10m" / "test_4gram" / "decode.yaml").read_text())
+    held_out = yaml.safe_load((exp / "scratch_10m" / "test_unseen_engine_tel_4gram" / "decode.yaml").read_text())
+    assert (held_out["lm_weight"], held_out["word_score"]) == (tuned["lm_weight"], tuned["word_score"])  # dev's
     hyp = (exp / "pretrained_10m" / "test_4gram" / "hyp.trn").read_text().splitlines()
     ref = (exp / "pretrained_10m" / "test_4gram" / "ref.trn").read_text().splitlines()
     assert [h.rsplit("(", 1)[1] for h in hyp] == [r.rsplit("(", 1)[1] for r in ref]  # one line per id, in order
