@@ -208,3 +208,17 @@ def test_an_engine_this_machine_lacks_is_one_line_error_naming_its_package(tmp_p
     out = " ".join(result.output.split())
     assert "apt-get install festival" in out and "--engines espeak,flite" in out and "--unseen-minutes 0" in out
     assert not (tmp_path / "c" / "pretrain").exists()
+
+
+def test_held_out_sets_do_not_depend_on_the_engines_or_conditions_of_the_rest(corpus, tmp_path):
+    """So models trained on the espeak-only clean corpus and on the multi-engine one are scored on the same files."""
+    root, _ = corpus
+    clean = dict(engines="espeak", rir=0, noise=0, eq=0, gain_db=0, telephone=0)
+    generate_corpus(tmp_path, SynthConfig(**{**SMALL, "pretrain_hours": 0.001, **clean}, num_workers=1))
+    ours, theirs = tree_digest(root), tree_digest(tmp_path)
+    for split in ("test_unseen_engine", "test_unseen_engine_tel"):
+        mine = {p: h for p, h in ours.items() if p.startswith(split + "/")}
+        assert mine and mine == {p: h for p, h in theirs.items() if p.startswith(split + "/")}
+        assert (root / "metadata" / f"{split}.jsonl").read_bytes() == (tmp_path / "metadata" / f"{split}.jsonl").read_bytes()
+    assert {r["engine"] for r in metadata(tmp_path, "pretrain")} == {"espeak"}
+    assert all(r["condition"] == {} for r in metadata(tmp_path, "test"))
