@@ -43,7 +43,7 @@ from ..data.samplers import BucketBatchSampler
 from ..models.fast import prepare_for_training
 from ..precision import Precision, autocast, resolve_precision
 from .distributed import all_reduce, init_distributed, is_dist, world
-from .optim import OptimConfig, build_optimizer, build_scheduler
+from .optim import OptimConfig, build_optimizer, build_scheduler, load_optimizer_state
 from .stats import Stats
 
 
@@ -220,7 +220,7 @@ class Trainer:
                                   "(e.g. as model.init_checkpoint)")
         state = ckpt.trainer
         self.model.load_state_dict(ckpt.model)
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         try:

@@ -48,16 +48,30 @@ class OptimConfig:
 
 
 def build_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
-    """AdamW over ``params`` (tensors or param groups). torch's fused implementation where every parameter allows
-    it (floating point, on CPU or CUDA): the same update in one kernel, where torch's CPU default loops over the
-    tensors one by one (av_tiny's mid-training model, 201 tensors, 2.24M parameters, one thread: 1.5 ms against
-    5.9 ms a step, ~3 % of its update). An optimizer state saved unfused loads into it and goes on unfused (its
-    param groups say so)."""
+    """AdamW over ``params`` (tensors or param groups): torch's fused implementation (one kernel) where every
+    parameter is on a GPU, torch's default (``foreach``) elsewhere.
+
+    Not fused on the CPU: there its kernel updates the parameters in place without bumping their version
+    counters, and oneDNN keeps the bf16 weights it made for a convolution under autocast keyed by them, so the
+    next forward reads the weights of an earlier update. Measured on the demo's fine-tuning (bf16, a 2-core AMD
+    EPYC): after 12 updates the live model's dev loss was 202 where a copy of the same weights gave 119; the
+    in-training validation picked the wrong checkpoints and training itself ran on stale feature-encoder
+    weights. ``load_optimizer_state`` keeps a state saved by a fused CPU optimizer unfused."""
     params = list(params)
     tensors = [p for g in params for p in (g["params"] if isinstance(g, dict) else [g])]
-    fused = bool(tensors) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in tensors)
+    fused = bool(tensors) and all(p.is_floating_point() and p.device.type == "cuda" for p in tensors)
     return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay,
                              fused=fused or None)
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """``optimizer.load_state_dict(state)``, keeping the optimizer's own choice of kernel (fused or not): a state
+    saved by another build (a GPU run's fused AdamW resumed on a CPU, or a CPU run before fused was left off
+    there) carries its ``fused``/``foreach`` flags in its param groups, which ``load_state_dict`` would adopt."""
+    kernels = [{k: g.get(k) for k in ("fused", "foreach")} for g in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, kernel in zip(optimizer.param_groups, kernels):
+        group.update(kernel)
 
 
 def lr_multiplier(step: int, cfg: OptimConfig) -> float:

@@ -33,44 +33,54 @@ def test_a_schedule_shorter_than_the_run_is_a_config_error():
         load_config(OptimConfig, None, ["max_updates=20", "total_updates=10"])
 
 
-def test_adamw_is_fused_and_updates_as_torch_s_reference_adamw():
-    """build_optimizer: torch's fused AdamW on CPU (one kernel instead of a loop over the tensors), the same
-    update as the per-tensor AdamW; a state saved by the unfused one loads and goes on."""
+def test_adamw_on_the_cpu_is_not_fused_and_bumps_the_parameters_versions():
+    """build_optimizer on the CPU: torch's per-tensor AdamW, not the fused kernel. The fused one updates the
+    parameters in place without bumping their version counters, and oneDNN's cached bf16 convolution weights
+    (keyed by them) then went stale under autocast: the demo's live model scored a dev loss of 202 where a copy
+    of its weights scored 119. Same update as the reference; a state saved by a fused optimizer (an older CPU
+    run, or a GPU run) resumes unfused and goes on as the reference does."""
     import io
 
     import torch
 
-    from asrkit.train.optim import build_optimizer
+    from asrkit.train.optim import build_optimizer, load_optimizer_state
 
     torch.manual_seed(0)
     cfg = OptimConfig(lr=1e-2, weight_decay=0.01)
     start = [torch.randn(4, 3), torch.randn(3)]
-    fused_params = [torch.nn.Parameter(t.clone()) for t in start]
+    ours = [torch.nn.Parameter(t.clone()) for t in start]
     ref_params = [torch.nn.Parameter(t.clone()) for t in start]
-    fused = build_optimizer([{"params": fused_params[:1]}, {"params": fused_params[1:], "weight_decay": 0.0}], cfg)
+    opt = build_optimizer([{"params": ours[:1]}, {"params": ours[1:], "weight_decay": 0.0}], cfg)
     ref = torch.optim.AdamW([{"params": ref_params[:1]}, {"params": ref_params[1:], "weight_decay": 0.0}],
                             lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay, foreach=False)
-    assert all(g["fused"] for g in fused.param_groups)
+    assert not any(g["fused"] for g in opt.param_groups)
+    versions = [p._version for p in ours]
     for _ in range(5):
         grads = [torch.randn_like(t) for t in start]
-        for params, opt in ((fused_params, fused), (ref_params, ref)):
+        for params, o in ((ours, opt), (ref_params, ref)):
             for p, g in zip(params, grads):
                 p.grad = g.clone()
-            opt.step()
-    for a, b in zip(fused_params, ref_params):
+            o.step()
+    assert all(p._version > v for p, v in zip(ours, versions))  # what the weight caches key on moved
+    for a, b in zip(ours, ref_params):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    assert not torch.equal(fused_params[0], start[0])
-    # an unfused state goes on: the next step as the unfused optimizer's own
+    assert not torch.equal(ours[0], start[0])
+    # a fused state (saved by an older CPU run) resumes unfused: the next step as the reference's own
+    fused_params = [torch.nn.Parameter(p.detach().clone()) for p in ref_params]
+    fused = torch.optim.AdamW([{"params": fused_params[:1]}, {"params": fused_params[1:], "weight_decay": 0.0}],
+                              lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay, fused=True)
+    fused.load_state_dict(ref.state_dict())
     resumed_params = [torch.nn.Parameter(p.detach().clone()) for p in ref_params]
     resumed = build_optimizer([{"params": resumed_params[:1]}, {"params": resumed_params[1:], "weight_decay": 0.0}],
                               cfg)
     saved = io.BytesIO()  # through a file, as a checkpoint: a state dict in memory shares its tensors
-    torch.save(ref.state_dict(), saved)
+    torch.save(fused.state_dict(), saved)
     saved.seek(0)
-    resumed.load_state_dict(torch.load(saved))
-    for params, opt in ((resumed_params, resumed), (ref_params, ref)):
+    load_optimizer_state(resumed, torch.load(saved))
+    assert not any(g["fused"] for g in resumed.param_groups)
+    for params, o in ((resumed_params, resumed), (ref_params, ref)):
         for p in params:
             p.grad = torch.ones_like(p)
-        opt.step()
+        o.step()
     for a, b in zip(resumed_params, ref_params):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
