@@ -188,7 +188,7 @@ def test_recording_conditions_are_drawn_and_recorded(corpus):
     rooms = [c["rir"] for c in conditions if "rir" in c]
     noises = [c["noise"] for c in conditions if "noise" in c]
     assert 0.2 < len(rooms) / len(records) < 0.8 and 0.2 < len(noises) / len(records) < 0.8  # p = 0.5
-    assert all(SMALL.get("snr_db_low", 5.0) <= n["snr_db"] <= SMALL.get("snr_db_high", 25.0) for n in noises)
+    assert all(SynthConfig.snr_db_low <= n["snr_db"] <= SynthConfig.snr_db_high for n in noises)
     assert any("rir" not in c and "noise" not in c for c in conditions)  # some stay dry and quiet
     assert all(abs(c["gain_db"]) <= 6.0 for c in conditions)  # the level changes everywhere (--gain-db 6)
 
