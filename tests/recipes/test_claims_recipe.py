@@ -197,11 +197,12 @@ def test_every_stage_in_miniature(tmp_path):
                                                       ("10m", "pt4_10m", "4"), ("1h", "scratch_1h", "0"),
                                                       ("1h", "pt4_1h", "4")]
     sweep = [dict(zip(rows[0], r)) for r in rows[1:]]
-    assert all(float(r[f"{s}_{d}"]) >= 0 for r in sweep for s in ("dev", "test") for d in ("greedy", "4gram"))
+    assert all(float(r[f"{s}_{d}"]) >= 0 for r in sweep for s in ("dev", "test", "test_unseen_engine",
+                                                                  "test_unseen_engine_tel") for d in ("greedy", "4gram"))
     assert float(sweep[2]["audio_hours"]) > float(sweep[1]["audio_hours"]) > 0 and sweep[1]["audio_counted"] == "True"
     assert sweep[1]["valid_accuracy"] and sweep[2]["valid_accuracy"]  # validated at each sweep point
     assert (exp / "sweep.png").stat().st_size > 10_000 and "label-size effect" in (exp / "sweep.txt").read_text()
-    assert len((exp / "results.tsv").read_text().splitlines()) == 1 + 5 * 4
+    assert len((exp / "results.tsv").read_text().splitlines()) == 1 + 5 * 4 * 2  # dev, test and the held-out sets
     assert all((exp / f".stage{n}.done").exists() for n in (3, 5, 6, 7))
 
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
