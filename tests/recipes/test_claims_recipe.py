@@ -15,7 +15,7 @@ from asrkit.train.pretrain import load_pretrain_config
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "synth" / "w2v2_claims"
 TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
-        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
+        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0")  # held-out sets: 20 more decodes (~90 s); test_synth_recipe runs them
 
 # Fake asrkit: logs its command line; `sweep plan` is the real one. --estimate-out gets a timing as a 2-core CPU's
 # (seconds per update: $FAKE_SPU, 0.9 by default; another machine: another value); training makes its --exp-dir
@@ -197,12 +197,11 @@ def test_every_stage_in_miniature(tmp_path):
                                                       ("10m", "pt4_10m", "4"), ("1h", "scratch_1h", "0"),
                                                       ("1h", "pt4_1h", "4")]
     sweep = [dict(zip(rows[0], r)) for r in rows[1:]]
-    assert all(float(r[f"{s}_{d}"]) >= 0 for r in sweep for s in ("dev", "test", "test_unseen_engine",
-                                                                  "test_unseen_engine_tel") for d in ("greedy", "4gram"))
+    assert all(float(r[f"{s}_{d}"]) >= 0 for r in sweep for s in ("dev", "test") for d in ("greedy", "4gram"))
     assert float(sweep[2]["audio_hours"]) > float(sweep[1]["audio_hours"]) > 0 and sweep[1]["audio_counted"] == "True"
     assert sweep[1]["valid_accuracy"] and sweep[2]["valid_accuracy"]  # validated at each sweep point
     assert (exp / "sweep.png").stat().st_size > 10_000 and "label-size effect" in (exp / "sweep.txt").read_text()
-    assert len((exp / "results.tsv").read_text().splitlines()) == 1 + 5 * 4 * 2  # dev, test and the held-out sets
+    assert len((exp / "results.tsv").read_text().splitlines()) == 1 + 5 * 4
     assert all((exp / f".stage{n}.done").exists() for n in (3, 5, 6, 7))
 
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)

@@ -118,8 +118,9 @@ def test_recipe_runs_the_chain_end_to_end_in_miniature(tmp_path):
         ("asr_mae_lrs3_en-it_frozen_s2", "mae", "lrs3", "en-it", "2"),
         ("asr_scratch", "none", "none", "none", "-"), ("asr_scratch_s2", "none", "none", "none", "2")]
     results = read_tsv(exp / "results.tsv")
-    assert sorted(r["exp"] for r in results) == sorted(r["exp"] for r in runs)
-    assert all(r["decoder"] == "greedy" and r["split"] == "test" and float(r["wer"]) >= 0 for r in results)
+    sets = ("test", "test_unseen_engine", "test_unseen_engine_tel")  # the held-out-engine sets scored too
+    assert sorted((r["exp"], r["split"]) for r in results) == sorted((r["exp"], s) for r in runs for s in sets)
+    assert all(r["decoder"] == "greedy" and float(r["wer"]) >= 0 for r in results)
     frozen = (exp / "asr_mae_lrs3_en-it_frozen" / "config.yaml").read_text()
     assert "freeze_encoder: true" in frozen and "midtrain_mae_lrs3_en-it/checkpoint_best.pt" in frozen
     scratch = (exp / "asr_scratch" / "config.yaml").read_text()
@@ -138,4 +139,4 @@ def test_recipe_runs_the_chain_end_to_end_in_miniature(tmp_path):
     (exp / "report_frozen" / "table1.md").unlink()
     redo = run_recipe(*args, "--stage", 7, "--force", "true")  # one stage again, from its inputs
     assert redo.returncode == 0 and (exp / "report_frozen" / "table1.md").exists(), redo.stderr[-2000:]
-    assert len(read_tsv(exp / "results.tsv")) == len(runs)  # rewritten, not appended to
+    assert len(read_tsv(exp / "results.tsv")) == 3 * len(runs)  # rewritten, not appended to
