@@ -222,3 +222,16 @@ def test_held_out_sets_do_not_depend_on_the_engines_or_conditions_of_the_rest(co
         assert (root / "metadata" / f"{split}.jsonl").read_bytes() == (tmp_path / "metadata" / f"{split}.jsonl").read_bytes()
     assert {r["engine"] for r in metadata(tmp_path, "pretrain")} == {"espeak"}
     assert all(r["condition"] == {} for r in metadata(tmp_path, "test"))
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--engines", "espeak,mbrola", "--engines: 'espeak,mbrola': give distinct engines among espeak, flite, festival"),
+    ("--snr-db-low", "40", "--snr-db-low: 40.0 is above snr_db_high (30.0)"),
+])
+def test_a_bad_engine_or_snr_range_is_a_usage_error_naming_the_option(tmp_path, option, value, message):
+    from click.testing import CliRunner
+
+    from asrkit.cli import cli
+
+    result = CliRunner().invoke(cli, ["prepare", "synth", str(tmp_path / "c"), option, value])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()) and "Traceback" not in result.output

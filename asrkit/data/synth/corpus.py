@@ -292,23 +292,23 @@ def _speak(text: str, voice: Voice, seed: int):
 _CONDITIONS: dict = {}
 
 
-def _corpus_worker_init(seed: int, sample_rate: int, babble: list[tuple[str, Voice]]) -> None:
-    """Initialise espeak-ng, then build the rooms and the babble every worker shares (identical in each: they
-    depend on the seed only, so the files do not depend on the number of workers)."""
+def _corpus_worker_init(seed: int, sample_rate: int, rooms: bool, babble: list[tuple[str, Voice]]) -> None:
+    """Initialise espeak-ng, then build the rooms (when ``rooms``) and the babble every worker shares (identical
+    in each: they depend on the seed only, so the files do not depend on the number of workers)."""
     from ..augment import image_method_rir, random_room
     from .resample import resample
 
     _worker_init()
     rng = np.random.default_rng(zlib.crc32(f"rooms-{seed}".encode()))
-    rooms = []
-    for _ in range(ROOMS):
+    made = []
+    for _ in range(ROOMS if rooms else 0):
         room = random_room(rng)
-        rooms.append((image_method_rir(sample_rate=sample_rate, rng=rng, **room), room))
+        made.append((image_method_rir(sample_rate=sample_rate, rng=rng, **room), room))
     speech = []
     for k, (text, voice) in enumerate(babble):
         syn = _speak(text, voice, zlib.crc32(f"babble-{seed}-{k}".encode()))
         speech.append(resample(syn.samples.astype(np.float32) / 32768.0, syn.sample_rate, sample_rate))
-    _CONDITIONS.update(rooms=rooms, babble=speech)
+    _CONDITIONS.update(rooms=made, babble=speech)
 
 
 def _babble_plan(speakers: list[Speaker], cfg: SynthConfig, n: int = 16) -> list[tuple[str, Voice]]:
@@ -379,7 +379,7 @@ def check_engines(cfg: SynthConfig) -> None:
     if not missing and not unseen:
         return
     have = [e for e in cfg.engine_list if e not in missing]
-    parts = [f"{msg}" for msg in {**missing, **unseen}.values()]
+    parts = list({**missing, **unseen}.values())
     ways = []
     if missing:
         ways.append(f"--engines {','.join(have)} to synthesise without {', '.join(missing)}" if have else
@@ -414,7 +414,8 @@ def generate_corpus(root: str | Path, cfg: SynthConfig = SynthConfig(), progress
     # concurrent.futures, not multiprocessing.Pool: a worker that dies (the OOM killer, a crash in espeak-ng)
     # breaks the pool and raises here, where Pool would wait forever for the result it never sends
     pool = ProcessPoolExecutor(cfg.num_workers, mp_context=mp.get_context("spawn"), initializer=_corpus_worker_init,
-                               initargs=(cfg.seed, cfg.sample_rate, _babble_plan(speakers, cfg) if aug.enabled else []))
+                               initargs=(cfg.seed, cfg.sample_rate, cfg.rir > 0,
+                                         _babble_plan(speakers, cfg) if cfg.noise > 0 else []))
     with _single_threaded_blas(), _pool_errors(cfg), pool:
         for split, fold, spks, target in jobs:
             done, count, spk_seen = 0.0, 0, set()
