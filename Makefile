@@ -11,7 +11,7 @@ BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 	reproduce-superb bench clean help
 
 help:
-	@echo "make demo     install, then run the synth recipe (recipes/synth/w2v2_tiny)"
+	@echo "make demo     install, check the machine (asrkit doctor), then run the synth recipe (recipes/synth/w2v2_tiny)"
 	@echo "make table1   make demo, then SEW-D on its corpus (recipes/synth/sewd_tiny): SEW-D Table 1 in miniature"
 	@echo "make reproduce-w2v2  install, then WER against pre-training compute (recipes/synth/w2v2_claims; <= 2 h"
 	@echo "              on 2 CPU cores, minutes on a GPU; REPRODUCE_ARGS=\"--budget-minutes 90\" or \"--pretrain-updates 3200\")"
@@ -78,7 +78,9 @@ test: install tools sclite engines
 test-fast: install tools engines
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
+# asrkit doctor stops the demo, naming the fix, when something it needs is missing (engines where apt was not usable)
 demo: install tools engines
+	$(VENV)/bin/asrkit doctor --for demo --exp-dir recipes/synth/w2v2_tiny
 	cd recipes/synth/w2v2_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh
 
 # SEW-D's Table 1 (Wu et al., 2021) in miniature: W2V2 (demo) vs SEW-D (sew_d_demo, demo's inference time)

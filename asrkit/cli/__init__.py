@@ -10,6 +10,7 @@ outputs.
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``, ``multistage-report``, ``eval-av``;
 - :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
 - :mod:`.superb`: ``superb``, ``superb-report``: SUPERB downstream tasks on a frozen upstream, Figure 2;
+- :mod:`.doctor`: ``doctor``: is the installation ready (each check with its fix);
 - :mod:`.ui`: the console, progress bars, one-line errors and tables they share, and the handler of
   errors no command expected (``AsrkitGroup``).
 """
@@ -19,6 +20,7 @@ import click
 
 from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
+from .doctor import doctor_cmd
 from .lm import lm
 from .report import benchmark_cmd, compare_cmd, eval_av_cmd, multistage_report_cmd, results_cmd
 from .superb import superb_cmd, superb_report_cmd
@@ -37,7 +39,8 @@ def cli(debug: bool):
 
 
 for command in (prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd,
-                score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd, eval_av_cmd, sweep, superb_cmd, superb_report_cmd):
+                score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd, eval_av_cmd, sweep, superb_cmd, superb_report_cmd,
+                doctor_cmd):
     cli.add_command(command)
 
 __all__ = ["cli"]
