@@ -20,8 +20,8 @@ _STYLES = {"ok": "green", "FAIL": "bold red", "missing": "yellow", "info": "cyan
 @click.option("--for", "purpose", type=click.Choice(list(PURPOSES)), default="demo",
               help="Which checks must pass. demo: everything `make demo` uses (espeak-ng, flite, festival, KenLM, "
                    "the 4-gram decoder); test: the test suite's needs (its flite, festival and sclite tests skip "
-                   "where those are missing); all: those and sclite. The CPU's bf16 and the GPUs are reported, "
-                   "never required.")
+                   "where those are missing); all: what demo needs and sclite. The CPU's bf16 and the GPUs are "
+                   "reported, never required.")
 @click.option("--min-free-gb", type=click.FloatRange(min=0), default=MIN_FREE_GB,
               help="Free disk space (GB) needed on --exp-dir's disk.")
 def doctor_cmd(exp_dir: Path, purpose: str, min_free_gb: float):
