@@ -86,6 +86,11 @@ def prepare_synth_av(out_dir: Path, sets: str, **options):
     (dev|test/mp4/idNNNNN/<youtube id>/<NNNNN>.mp4, vox2_meta.csv) and Kinetics-600
     (<split>/<class>/<ytid>_<start>_<end>.mp4, annotations/<split>.csv); H.264 + AAC 16 kHz mp4,
     96 x 96 mouth-centred talking faces at 25 fps; metadata/<split>.jsonl per set.
+
+    \b
+    Examples:
+      asrkit prepare synth-av data/av --num-workers 2
+      asrkit prepare synth-av data/av_lrs3 --sets lrs3 --lrs3-pretrain-clips 200 --seed 1
     """
     from ..data.synth.av_corpus import generate_av_corpus
     from ..data.synth.corpus import SynthError
@@ -117,6 +122,11 @@ def prepare_synth_mustc(out_dir: Path, pairs: str, **options):
     talks of one espeak-ng voice each, a segment per sentence of the built-in grammar, the target
     side its translation; the English is the grammar's (lowercase, no punctuation). Read it with
     local/prepare_mustc.py.
+
+    \b
+    Examples:
+      asrkit prepare synth-mustc data/mustc --num-workers 2
+      asrkit prepare synth-mustc data/mustc_it --pairs en-it --train-talks 48
     """
     from ..data.synth.corpus import SynthError
     from ..data.synth.mustc_corpus import generate_mustc_corpus
@@ -148,6 +158,11 @@ def prepare_synth_superb(out_dir: Path, tasks: str, **options):
     fluent_speech_commands_dataset/ (IC: grammar commands with action, object, location) and
     Libri2Mix/wav16k/max/ (SD: two-speaker mixtures, mix_clean = s1 + s2); dev and test speakers are
     unseen in training.
+
+    \b
+    Examples:
+      asrkit prepare synth-superb data/superb --num-workers 2
+      asrkit prepare synth-superb data/superb_ks --tasks ks --seed 1
     """
     from ..data.synth.corpus import SynthError
     from ..data.synth.superb_corpus import generate_superb_corpus
@@ -174,7 +189,13 @@ def prepare_synth_superb(out_dir: Path, tasks: str, **options):
 @click.option("--exclude", "exclude", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Manifest whose transcripts must not appear in the text (dev/test; repeatable).")
 def prepare_lm_text(out: Path, sentences: int, seed: int, exclude: tuple[Path, ...]):
-    """LM training text for the synth corpus, drawn from its grammar (one sentence per line)."""
+    """LM training text for the synth corpus, drawn from its grammar (one sentence per line).
+
+    \b
+    Example:
+      asrkit prepare lm-text data/lm/text.txt --sentences 200000 --exclude data/manifests/dev.tsv \\
+          --exclude data/manifests/test.tsv
+    """
     from ..data.manifest import ManifestError, manifest_texts
     from ..data.synth.corpus import write_lm_text
 
@@ -197,7 +218,13 @@ def prepare_lm_text(out: Path, sentences: int, seed: int, exclude: tuple[Path, .
               help="Synth corpus: the language of the translation column (MuST-C target code).")
 def prepare_librispeech_cmd(corpus_dir: Path, out_dir: Path, splits: tuple[str, ...], finetuning_dir: Path | None,
                             translation: str):
-    """Manifests for a LibriSpeech-layout corpus (LibriSpeech, Libri-light, or the synth corpus)."""
+    """Manifests for a LibriSpeech-layout corpus (LibriSpeech, Libri-light, or the synth corpus).
+
+    \b
+    Examples:
+      asrkit prepare librispeech data/synth --out data/manifests
+      asrkit prepare librispeech /corpora/LibriSpeech --out data/manifests --split train-clean-100 --split dev-clean
+    """
     from ..data.librispeech import prepare_librispeech
     from ..data.manifest import ManifestError, summarize_manifests
 
@@ -233,6 +260,11 @@ def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_
 
     Exits 1 when any problem is found (0 with --fix once the kept rows are written). A manifest with a
     video column is audio-visual: its videos are decoded too and checked against --fps and --frame-size.
+
+    \b
+    Examples:
+      asrkit manifest validate data/manifests/*.tsv --num-workers 2
+      asrkit manifest validate data/manifests/pretrain.tsv --unlabeled --fix data/manifests_fixed
     """
     from ..data.manifest import ManifestError
     from ..data.validate import REASONS, count_rows, fix_manifest, validate_manifest
@@ -288,7 +320,12 @@ def manifest_validate(manifests, sample_rate, charset, unlabeled, no_audio, num_
 @manifest.command("summary", context_settings=CONTEXT)
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def manifest_summary(manifests):
-    """Hours, utterances and speakers per manifest."""
+    """Hours, utterances and speakers per manifest.
+
+    \b
+    Example:
+      asrkit manifest summary data/manifests/*.tsv
+    """
     from ..data.manifest import ManifestError, summarize_manifests
 
     try:
@@ -302,7 +339,13 @@ def manifest_summary(manifests):
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def manifest_combine(out: Path, manifests: tuple[Path, ...]):
-    """Concatenate MANIFESTS into OUT (e.g. LibriSpeech's three training splits into train-960)."""
+    """Concatenate MANIFESTS into OUT (e.g. LibriSpeech's three training splits into train-960).
+
+    \b
+    Example:
+      asrkit manifest combine data/manifests/train-960.tsv data/manifests/train-clean-100.tsv \\
+          data/manifests/train-clean-360.tsv data/manifests/train-other-500.tsv
+    """
     from ..data.manifest import ManifestError, combine_manifests, summarize, write_manifest
 
     try:
@@ -317,7 +360,12 @@ def manifest_combine(out: Path, manifests: tuple[Path, ...]):
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def manifest_from_kaldi(data_dir: Path, out: Path):
-    """Convert a Kaldi data dir (wav.scp, text, utt2spk, segments) into manifest OUT."""
+    """Convert a Kaldi data dir (wav.scp, text, utt2spk, segments) into manifest OUT.
+
+    \b
+    Example:
+      asrkit manifest from-kaldi kaldi/data/train data/manifests/train.tsv
+    """
     from ..data.manifest import ManifestError, import_kaldi, summarize, write_manifest
 
     try:
@@ -333,7 +381,12 @@ def manifest_from_kaldi(data_dir: Path, out: Path):
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--split", default=None, help="Name of the fairseq split (default: the manifest's stem).")
 def manifest_to_fairseq(manifest_path: Path, out_dir: Path, split: str | None):
-    """Export MANIFEST as fairseq's <split>.tsv / .ltr / .wrd into OUT_DIR."""
+    """Export MANIFEST as fairseq's <split>.tsv / .ltr / .wrd into OUT_DIR.
+
+    \b
+    Example:
+      asrkit manifest to-fairseq data/manifests/10m.tsv data/fairseq --split train_10m
+    """
     from ..data.manifest import ManifestError, export_fairseq, read_manifest
 
     try:

@@ -59,7 +59,16 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Path, config_path: Path | None,
                **options):
     """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM; or
-    translate it with a mid-trained model (--task st)."""
+    translate it with a mid-trained model (--task st).
+
+    \b
+    Examples:
+      asrkit decode --checkpoint exp/pretrained_10m/checkpoint_best.pt --manifest data/manifests/test.tsv \\
+          --out-dir exp/pretrained_10m/test_greedy
+      asrkit decode --checkpoint exp/pretrained_10m/checkpoint_best.pt --manifest data/manifests/test.tsv \\
+          --out-dir exp/pretrained_10m/test_4gram --lm data/lm/4gram.bin --lexicon data/lm/lexicon.txt \\
+          --tune data/manifests/dev.tsv --beam-size 500 --tune-beam-size 50 --num-workers 2
+    """
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError
     from ..data.tokenizer import TokenizerError
@@ -91,7 +100,14 @@ def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Pa
 @click.option("--split", default="", help="Data split for the results row (e.g. test).")
 @click.option("--top", default=10, help="Most frequent substitutions, deletions and insertions to show.")
 def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top):
-    """WER and CER with sclite-identical alignments, per speaker, and the top error pairs."""
+    """WER and CER with sclite-identical alignments, per speaker, and the top error pairs.
+
+    \b
+    Examples:
+      asrkit score --ref exp/pretrained_10m/test_greedy/ref.trn --hyp exp/pretrained_10m/test_greedy/hyp.trn
+      asrkit score --ref exp/pretrained_10m/test_4gram/ref.trn --hyp exp/pretrained_10m/test_4gram/hyp.trn \\
+          --results exp/results.tsv --exp pretrained_10m --decoder 4gram --split test
+    """
     from ..score import append_result, read_trn, score
 
     try:

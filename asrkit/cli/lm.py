@@ -43,7 +43,13 @@ def lm():
               help="Directory with bin/lmplz and bin/build_binary (default: $ASRKIT_TOOLS, then tools/, then PATH).")
 def lm_train(text: Path, out_prefix: Path, order: int, lexicon: Path | None, tokens_path: Path | None,
              memory: str, prune: list[int] | None, tools_dir: Path | None):
-    """Train a KenLM n-gram on TEXT (one sentence per line) and write its lexicon."""
+    """Train a KenLM n-gram on TEXT (one sentence per line) and write its lexicon.
+
+    \b
+    Examples:
+      asrkit lm train data/lm/text.txt --order 4 --out data/lm/4gram
+      asrkit lm train data/lm/text.txt --order 3 --prune '0 1 1' --memory 4G --out data/lm/3gram_pruned
+    """
     from ..data.tokenizer import TokenizerError
     from ..decode.lm import LMError, LMToolsMissing, lexicon_tokens, train_lm
 
@@ -61,7 +67,13 @@ def lm_train(text: Path, out_prefix: Path, order: int, lexicon: Path | None, tok
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Lexicon to write.")
 @_TOKENS_OPTION
 def lm_lexicon(arpa: Path, out: Path, tokens_path: Path | None):
-    """Flashlight lexicon (WORD<TAB>W O R D |) of the vocabulary of an ARPA LM."""
+    """Flashlight lexicon (WORD<TAB>W O R D |) of the vocabulary of an ARPA LM.
+
+    \b
+    Examples:
+      asrkit lm lexicon data/lm/4gram.arpa --out data/lm/lexicon.txt
+      asrkit lm lexicon data/lm/4gram.arpa --tokens exp/scratch_10m/tokens.txt --out data/lm/lexicon_model.txt
+    """
     from ..data.tokenizer import TokenizerError
     from ..decode.lm import LMError, lexicon_tokens, write_lexicon
 
@@ -77,7 +89,12 @@ def lm_lexicon(arpa: Path, out: Path, tokens_path: Path | None):
 @click.argument("lm_path", metavar="LM", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("texts", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def lm_eval(lm_path: Path, texts: tuple[Path, ...]):
-    """Perplexity and OOV count of LM on text files (one sentence per line) or manifests (*.tsv)."""
+    """Perplexity and OOV count of LM on text files (one sentence per line) or manifests (*.tsv).
+
+    \b
+    Example:
+      asrkit lm eval data/lm/4gram.bin data/manifests/dev.tsv data/manifests/test.tsv
+    """
     from ..data.manifest import ManifestError
     from ..decode.lm import LMError, lm_perplexity
 

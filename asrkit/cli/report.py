@@ -12,7 +12,12 @@ from .ui import CONTEXT, console, dataframe_table, fail, progress_bars, stdout_c
 @click.command("results", context_settings=CONTEXT)
 @click.argument("results_tsv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def results_cmd(results_tsv: Path):
-    """Show a results TSV (rows appended by `asrkit score --results`) as a table."""
+    """Show a results TSV (rows appended by `asrkit score --results`) as a table.
+
+    \b
+    Example:
+      asrkit results exp/results.tsv
+    """
     from ..score import read_results
 
     try:
@@ -43,7 +48,14 @@ def results_cmd(results_tsv: Path):
 def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, threads, precision, device,
                   pretrain_batch, pretrain_steps):
     """Parameters, inference time per utterance at batch 1 (mean ± std, real-time factor) and
-    pre-training throughput, as SEW-D (Wu et al., 2021) compares models."""
+    pre-training throughput, as SEW-D (Wu et al., 2021) compares models.
+
+    \b
+    Examples:
+      asrkit benchmark --config tiny --config sew_d_tiny --manifest data/manifests/test.tsv --max-utterances 50
+      asrkit benchmark --checkpoint exp/pretrained_10m/checkpoint_best.pt --manifest data/manifests/test.tsv \\
+          --precision fp32 --threads 1 --out exp/pretrained_10m/benchmark_test.tsv
+    """
     from ..benchmark import BenchmarkOptions, benchmark_models, results_table, write_tsv
     from ..config import ConfigError
     from ..data.audio import AudioError
@@ -84,7 +96,14 @@ def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, 
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the table as TSV.")
 def compare_cmd(models, exp_name, split, decoders, precision, out):
     """Models side by side as SEW-D's Table 1: parameters, inference time (batch 1, mean ± std), WER
-    without and with the LM."""
+    without and with the LM.
+
+    \b
+    Example:
+      asrkit compare --model 'W2V2 (demo)' w2v2_tiny/exp/pretrained_10m/benchmark_test.tsv w2v2_tiny/exp/results.tsv \\
+          --model 'SEW-D (sew_d_demo)' sewd_tiny/exp/pretrained_10m/benchmark_test.tsv sewd_tiny/exp/results.tsv \\
+          --out exp/table1.tsv
+    """
     from ..compare import CompareError, ModelRun, compare_models, compare_table, write_tsv
 
     try:
@@ -109,7 +128,13 @@ def compare_cmd(models, exp_name, split, decoders, precision, out):
 def multistage_report_cmd(runs_tsv, results_tsv, out_dir, decoder, split, title):
     """The multi-stage paper's Table 1 and Figure 3 in miniature: WER after no pre-training, pre-training only
     and pre-training + mid-training (RUNS_TSV: exp, objective, data, pair, seed; RESULTS_TSV: `asrkit score
-    --results`), relative improvements, mid-training's average gain by method, pair and set, the findings."""
+    --results`), relative improvements, mid-training's average gain by method, pair and set, the findings.
+
+    \b
+    Examples:
+      asrkit multistage-report exp/runs_frozen.tsv exp/results.tsv --out-dir exp/report_frozen
+      asrkit multistage-report exp/runs_frozen.tsv exp/results.tsv --out-dir exp/report_dev --split dev
+    """
     from ..multistage_report import ReportError, multistage_report
 
     try:
@@ -139,7 +164,13 @@ def multistage_report_cmd(runs_tsv, results_tsv, out_dir, decoder, split, title)
 def eval_av_cmd(checkpoint, manifest, batch_size, shift_seconds, sync_window_seconds, frame_stride, seed, precision,
                 device, out):
     """What an audio-visual pre-training checkpoint learned: MAE loss against the mean-of-visible-tokens
-    reference, CLR retrieval top-1 in batches (and in same-speaker batches), and an audio-video sync test."""
+    reference, CLR retrieval top-1 in batches (and in same-speaker batches), and an audio-video sync test.
+
+    \b
+    Example:
+      asrkit eval-av exp/pretrain_mae/checkpoint_last.pt --manifest data/manifests/lrs3/test.tsv \\
+          --out exp/pretrain_mae/av_eval_test.tsv
+    """
     import pandas as pd
     from rich.table import Table
 

@@ -57,7 +57,13 @@ def _updates(value: str) -> int | None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="plan.yaml to write.")
 def plan_cmd(pretrain_estimate, finetune_estimate, decode_minutes, startup_seconds, fixed_minutes, budget_minutes,
              elapsed_seconds, margin, updates, max_updates, first, extra_runs, request, out):
-    """How many pre-training updates fit the budget here, the sweep points, and the run's estimated wall time."""
+    """How many pre-training updates fit the budget here, the sweep points, and the run's estimated wall time.
+
+    \b
+    Example:
+      asrkit sweep plan --pretrain-estimate exp/plan/pretrain_estimate.yaml \\
+          --finetune-estimate exp/plan/finetune_estimate.yaml --budget-minutes 120 --out exp/plan/plan.yaml
+    """
     import yaml
 
     from ..sweep import Costs, SweepError, plan_sweep
@@ -104,7 +110,13 @@ def plan_cmd(pretrain_estimate, finetune_estimate, decode_minutes, startup_secon
 @click.option("--split", type=click.Choice(["test", "dev"]), default="test", help="The split --plot shows.")
 def report_cmd(results_tsv, exp_dir, exps, out, plot, split):
     """Per fine-tuned experiment: the pre-training it started from (updates, audio seen, validation contrastive
-    accuracy) and its dev/test WER, greedy and with the LM; and whether pre-training gains less with more labels."""
+    accuracy) and its dev/test WER, greedy and with the LM; and whether pre-training gains less with more labels.
+
+    \b
+    Examples:
+      asrkit sweep report exp/results.tsv
+      asrkit sweep report exp/results.tsv --out exp/sweep.tsv --plot exp/sweep.png
+    """
     from ..compare import write_tsv
     from ..sweep import SweepError, effect_verdict, label_size_effect, plot_sweep, sweep_rows, sweep_table
 

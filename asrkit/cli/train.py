@@ -80,7 +80,15 @@ def estimate_options(fn):
 def pretrain_cmd(config_path: Path | None, exp_dir: Path, overrides: tuple[str, ...], resume: bool,
                  allow_changes: str, skip_bad: bool, estimate_updates: int | None, budget_minutes: float | None,
                  estimate_out: Path | None):
-    """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP)."""
+    """wav2vec 2.0 self-supervised pre-training (runs unchanged under torchrun for DDP).
+
+    \b
+    Examples:
+      asrkit pretrain --config recipes/synth/w2v2_tiny/conf/pretrain.yaml --exp-dir exp/pretrain \\
+          --set data.train_manifest=data/manifests/pretrain.tsv --set optim.max_updates=800
+      asrkit pretrain --config recipes/synth/w2v2_tiny/conf/pretrain.yaml --exp-dir exp/pretrain --estimate 20 \\
+          --budget-minutes 60
+    """
     from ..train.budget import time_pretraining
     from ..train.pretrain import load_pretrain_config, run_pretrain
 
@@ -134,7 +142,15 @@ def _estimate(cfg, time_run, what: str, updates: int, budget_minutes: float | No
 @estimate_options
 def finetune_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_bad, init_checkpoint,
                  estimate_updates, budget_minutes, estimate_out):
-    """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP)."""
+    """CTC fine-tuning of wav2vec 2.0 on labelled data (runs unchanged under torchrun for DDP).
+
+    \b
+    Examples:
+      asrkit finetune --config recipes/synth/w2v2_tiny/conf/finetune_10m.yaml --exp-dir exp/pretrained_10m \\
+          --init exp/pretrain/checkpoint_best.pt
+      asrkit finetune --config recipes/synth/w2v2_tiny/conf/finetune_10m.yaml --exp-dir exp/scratch_10m --init '' \\
+          --set optim.max_updates=600
+    """
     from ..train.budget import time_finetuning
     from ..train.finetune import load_finetune_config, run_finetune
 
@@ -150,7 +166,13 @@ def finetune_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_ba
               help="Checkpoint whose audio encoder to start from (sets model.init_checkpoint; \"\" = model.arch "
                    "from scratch).")
 def midtrain_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_bad, init_checkpoint):
-    """Speech-translation mid-training of an audio encoder (multi-stage paper, stage 2; runs under torchrun)."""
+    """Speech-translation mid-training of an audio encoder (multi-stage paper, stage 2; runs under torchrun).
+
+    \b
+    Example:
+      asrkit midtrain --config recipes/synth/multistage/conf/midtrain.yaml --exp-dir exp/midtrain_en-it \\
+          --init exp/pretrain_mae/checkpoint_last.pt
+    """
     from ..train.midtrain import load_midtrain_config, run_midtrain
 
     if init_checkpoint is not None:
@@ -168,7 +190,13 @@ def midtrain_cmd(config_path, exp_dir, overrides, resume, allow_changes, skip_ba
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def import_checkpoint_cmd(kind: str, trust_checkpoint: bool, source: Path, out: Path):
-    """Convert wav2vec 2.0 / SEW / SEW-D weights into an asrkit checkpoint OUT (for fine-tuning or pre-training)."""
+    """Convert wav2vec 2.0 / SEW / SEW-D weights into an asrkit checkpoint OUT (for fine-tuning or pre-training).
+
+    \b
+    Examples:
+      asrkit import-checkpoint --from hf models/wav2vec2-base exp/w2v2_base.pt
+      asrkit import-checkpoint --from fairseq --trust-checkpoint models/wav2vec_small.pt exp/w2v2_small.pt
+    """
     from ..checkpoint import write_imported_checkpoint
 
     try:
