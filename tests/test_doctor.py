@@ -294,3 +294,28 @@ def test_doctor_on_this_machine_prints_every_check(tmp_path):
     else:
         assert result.exit_code == 0 and last.startswith("ready for everything")
     assert " ok " in row(result.output, doctor.EXP_DIR) and " ok " in row(result.output, doctor.PYTHON)
+
+
+def test_gpus_are_named_with_the_precision_auto_picks(machine, monkeypatch):
+    import torch
+
+    machine.real("check_gpus")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: f"NVIDIA H100 #{i}")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    check = doctor.check_gpus()
+    assert check.ok and check.informational
+    assert check.detail == "2: NVIDIA H100 #0, NVIDIA H100 #1; precision auto picks bf16 on them"
+
+
+def test_pins_come_from_setup_cfg_when_asrkit_is_not_installed(monkeypatch):
+    def not_installed(name):
+        raise doctor.importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(doctor.importlib.metadata, "requires", not_installed)
+    from_checkout = doctor.pins()
+    parser = configparser.ConfigParser()
+    parser.read(SETUP_CFG)
+    assert from_checkout["python"] == parser["options"]["python_requires"]
+    for name in ("torch", "torchaudio"):
+        assert Requirement(from_checkout[name]).specifier == Requirement(name + setup_cfg_pin(name)).specifier
