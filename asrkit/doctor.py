@@ -8,8 +8,9 @@ reported, never required.
 
 The known trap is torch + torchaudio: torchaudio 2.11's wheels are CUDA builds and import only next to a
 torch built for the same CUDA major version (setup.cfg). A mismatched pair can raise OSError or crash the
-interpreter on ``import torchaudio``, so that import runs in a child process (:func:`probe_torch`).
-No torch import at module level: doctor must run where torch itself is broken.
+interpreter on ``import torchaudio``, so that import runs in a child process (:func:`probe_torch`). This module
+imports torch only inside the checks that report on it (the ``asrkit`` command line itself imports torch at
+start, through :mod:`asrkit.precision`).
 """
 from __future__ import annotations
 
