@@ -22,7 +22,7 @@ help:
 	@echo "              ASR WER without pre-training, with pre-training, with pre-training + mid-training (<= 30 min"
 	@echo "              on 2 CPU cores; recipes/synth/multistage, MULTISTAGE_ARGS=\"...\")"
 	@echo "make reproduce-multistage  install, then the multi-stage paper's Table 1 and Figure 3 in miniature (<= 2 h on"
-	@echo "              2 CPU cores; the grid is GRID_ARGS, the paper's full grid is for a GPU: README)"
+	@echo "              2 CPU cores; the grid is GRID_ARGS, the paper's full grid is for a GPU: docs/reproduction.md)"
 	@echo "make reproduce-superb  install, then SUPERB's KS, IC, PR and SD on the multi-stage recipe's MAE+CLR"
 	@echo "              encoders with and without mid-training: Figure 2 in miniature (<= 1 h on 2 CPU cores;"
 	@echo "              recipes/synth/superb, SUPERB_ARGS=\"--upstreams 'w2v2=CKPT'\" adds other upstreams)"
@@ -83,6 +83,12 @@ demo: install tools engines
 	$(VENV)/bin/asrkit doctor --for demo --exp-dir recipes/synth/w2v2_tiny
 	cd recipes/synth/w2v2_tiny && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh
 
+# The reproduction targets copy their figures and tables into docs/figures/ (as <prefix><name>), where
+# docs/reproduction.md shows them: commit them when they change, so the page and the code agree.
+FIGURES := docs/figures
+figures = @mkdir -p $(FIGURES) && for f in $(2); do test -f $(1)/$$f && cp $(1)/$$f $(FIGURES)/$(3)$$f \
+	  && echo "$(FIGURES)/$(3)$$f updated from $(1)/$$f (commit it with the docs)"; done; true
+
 # SEW-D's Table 1 (Wu et al., 2021) in miniature: W2V2 (demo) vs SEW-D (sew_d_demo, demo's inference time)
 # on the synth corpus. sewd_tiny trains on w2v2_tiny's corpus and LM (stages 3-7); each pre-trained + fine-tuned
 # model is timed on the test set (batch 1, fp32, one thread); `asrkit compare` joins times and test WERs.
@@ -106,6 +112,7 @@ table1: demo
 REPRODUCE_ARGS ?=
 reproduce-w2v2: install tools engines
 	cd $(SYNTH)/w2v2_claims && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(REPRODUCE_ARGS)
+	$(call figures,$(SYNTH)/w2v2_claims/exp,sweep.png sweep.tsv,reproduce_w2v2_)
 
 # The multi-stage paper's first stage (Jain et al., 2024, issue 19): MAE, CLR and MAE+CLR pre-training on the
 # synthetic AV sets, measured by asrkit eval-av (exp/av_eval.tsv), then CTC ASR on sentencepiece units from each
@@ -126,13 +133,14 @@ multistage: install engines
 
 # Table 1 and Figure 3 in miniature (data_grid/, exp_grid/; exp_grid/report_frozen/{table1.md,figure3.png}). The
 # default grid, {MAE, CLR} x {LRS3, Kinetics} x {none, en-it} + no pre-training, and the MAE/LRS3/en-it cell with a
-# second seed, tests each of the paper's three findings once: 68 minutes on 2 CPU cores, measured (README). The
+# second seed, tests each of the paper's three findings once: 68 minutes on 2 CPU cores, measured (docs/reproduction.md). The
 # paper's whole grid (9 pre-trainings, 27 mid-trainings, 37 ASR models: ~4.5 h on 2 cores by the per-run times):
 # GRID_ARGS='--objectives "mae clr mae_clr" --pt-data "lrs3 voxceleb2 kinetics" --midtrain-pairs "en-de en-it en-nl"'
 GRID_ARGS ?= --objectives "mae clr" --pt-data "lrs3 kinetics" --midtrain-pairs en-it \
 	--repeat-cell "mae lrs3 en-it" --repeat-seeds 2
 reproduce-multistage: install engines
 	cd $(SYNTH)/multistage && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --data data_grid --exp exp_grid $(GRID_ARGS)
+	$(call figures,$(SYNTH)/multistage/exp_grid/report_frozen,table1.md figure3.png,multistage_)
 
 # SUPERB's four downstream tasks (issue 21) on the built-in analogs: the multi-stage recipe pre-trains MAE+CLR on
 # its LRS3- and Kinetics-like sets and mid-trains each on en-it (recipes/synth/multistage, data_superb/ and
@@ -141,6 +149,8 @@ reproduce-multistage: install engines
 SUPERB_ARGS ?=
 reproduce-superb: install
 	cd $(SYNTH)/superb && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh $(SUPERB_ARGS)
+	$(call figures,$(SYNTH)/superb/exp/report,figure2.md figure2.png layer_weights.png,superb_)
+	$(call figures,$(SYNTH)/superb/exp,superb_results.tsv,)
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -126,7 +126,7 @@ class SuperbConfig:
 # rates: s3prl's 1e-4 for KS, IC and SD barely moves in 1-2k updates, 1e-3 does (SUPERB lets a submission change
 # the learning rate, and only it); PR keeps s3prl's 1e-2. SD departs further, for time: batches of 8 mixtures
 # without s3prl's 4-fold accumulation and an LSTM of 256 units, not 512 (one SD update of s3prl's size took
-# ~4.5 s on one busy CPU core, 1000 of them over an hour; measured on the built-in analogs, README).
+# ~4.5 s on one busy CPU core, 1000 of them over an hour; measured on the built-in analogs, docs/reproduction.md).
 TASK_DEFAULTS: dict[str, list[str]] = {
     "ks": ["optim.lr=1e-3", "optim.max_updates=2000", "trainer.max_batch_size=32"],
     "ic": ["optim.lr=1e-3", "optim.max_updates=1500", "trainer.max_batch_size=32"],

@@ -38,7 +38,7 @@
 # minutes in all on 2 CPU cores, trainings two at a time where a stage has several: cmd.sh's train_nj): data
 # (stages 0-2) <= 5 min, AV pre-training <= 7 (600 updates of 32 clips), mid-training <= 12 (conf/midtrain.yaml:
 # 6000 updates, what BLEU >= 50 takes), three ASR trainings <= 4 (conf/finetune_conformer.yaml), decoding and
-# scoring <= 1. Measured (24 minutes): README, "The multi-stage chain on 2 CPU cores".
+# scoring <= 1. Measured (24 minutes): docs/reproduction.md, "make multistage".
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -54,7 +54,7 @@ av_opts=""
 av_sets=""       # AV sets stage 0 writes; empty: those of --pt-data
 # `asrkit prepare synth` options: the ASR corpus. Its pre-training pool is unused here (AV pre-training instead),
 # hence 0.02 h; six 10-minute folds make the 1-hour split; 5-minute dev and test sets. espeak-ng only and clean,
-# the corpus the README's results were measured on (drop the options from --engines on for the multi-engine corpus
+# the corpus the results in docs/reproduction.md were measured on (drop the options from --engines on for the multi-engine corpus
 # in recorded conditions); the held-out-engine sets are scored too (stage 6).
 synth_opts="--pretrain-hours 0.02 --dev-minutes 5 --test-minutes 5 --unseen-minutes 5 --engines espeak --rir 0 --noise 0 --eq 0 --gain-db 0 --telephone 0"
 mustc_opts=""    # `asrkit prepare synth-mustc` options: 96 / 6 / 8 talks (1.1 / 0.07 / 0.09 h) by default

@@ -23,7 +23,7 @@
 #                (asrkit superb-report) -> $exp/report/{figure2.md,figure2.tsv,figure2.png,layer_weights.png}
 # Finished stages leave .stageN.done in $data (0-1) or $exp (3-7) and are skipped on re-runs (../../utils/stage.sh).
 #
-# make reproduce-superb on 2 CPU cores, fresh clone, measured (README): 57 minutes: install 1, stages 0-1 2, the
+# make reproduce-superb on 2 CPU cores, fresh clone, measured (docs/reproduction.md): 57 minutes: install 1, stages 0-1 2, the
 # multi-stage recipe's data 7, its two pre-trainings side by side 22 (eval-av included) and two mid-trainings 19,
 # stage 5 and 7 (17 downstream trainings, cmd.sh's train_nj at a time, and Figure 2) 7.
 set -euo pipefail
@@ -35,7 +35,7 @@ force=false
 seed=0
 data=data        # corpora and manifests (stages 0-1)
 exp=exp          # downstream runs, results, Figure 2 (stages 5-7)
-# `asrkit prepare synth`: PR's corpus; espeak-ng only and clean, as the README's results were measured
+# `asrkit prepare synth`: PR's corpus; espeak-ng only and clean, as the results in docs/reproduction.md were measured
 synth_opts="--pretrain-hours 0.02 --dev-minutes 5 --test-minutes 5 --unseen-minutes 0 --engines espeak --rir 0 --noise 0 --eq 0 --gain-db 0 --telephone 0"
 superb_synth_opts=""  # `asrkit prepare synth-superb` options (sizes: asrkit/data/synth/superb_corpus.py)
 ms_data=data_superb  # the multi-stage recipe's --data and --exp for the upstreams (stages 3-4), as that recipe

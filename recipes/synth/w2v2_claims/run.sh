@@ -19,7 +19,7 @@
 # changed setting (--force true redoes it, with a new plan).
 #
 # Stages (the map of every asrkit recipe; 4 midtrain: none here):
-#   0 data       synthesise the corpus (espeak-ng, offline) into $data/synth: --pretrain-hours 9, 10m/1h folds
+#   0 data       synthesise the multi-engine corpus (offline) into $data/synth: --pretrain-hours 9, 10m/1h folds
 #   1 manifests  LibriSpeech-layout prep -> $data/manifests/*.tsv, validated, summary table
 #   2 lm         LM text from the grammar (dev/test sentences held out), 4-gram KenLM, lexicon -> $data/lm
 #   3 pretrain   plan the sweep (timed warm-ups), pre-train -> $exp/pretrain (checkpoint_<k>.pt kept per point)
