@@ -6,6 +6,7 @@ outputs.
   combine, from-kaldi, to-fairseq);
 - :mod:`.lm`: ``lm`` (train, lexicon, eval);
 - :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
+- :mod:`.export`: ``export`` (--to hf): a checkpoint as a transformers directory;
 - :mod:`.decode`: ``decode``, ``score``;
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``, ``multistage-report``, ``eval-av``;
 - :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
@@ -21,6 +22,7 @@ import click
 from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
 from .doctor import doctor_cmd
+from .export import export_cmd
 from .lm import lm
 from .report import benchmark_cmd, compare_cmd, eval_av_cmd, multistage_report_cmd, results_cmd
 from .superb import superb_cmd, superb_report_cmd
@@ -38,9 +40,9 @@ def cli(debug: bool):
     """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D, audio-visual MAE / CLR) and ASR."""
 
 
-for command in (prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd, decode_cmd,
-                score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd, eval_av_cmd, sweep, superb_cmd, superb_report_cmd,
-                doctor_cmd):
+for command in (doctor_cmd, prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd,
+                export_cmd, decode_cmd, score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd,
+                eval_av_cmd, sweep, superb_cmd, superb_report_cmd):
     cli.add_command(command)
 
 __all__ = ["cli"]
