@@ -264,7 +264,7 @@ def code_phone_statistics(counts: np.ndarray) -> dict[str, float]:
     if total <= 0:
         raise AnalysisError("no frame has both a code and a phone")
     joint = counts / total
-    p_code, p_phone = joint.sum(axis=1), joint.sum(axis=0)
+    p_code, p_phone = counts.sum(axis=1) / total, counts.sum(axis=0) / total
     h_phone, h_joint, h_code = _entropy(p_phone), _entropy(joint.ravel()), _entropy(p_code)
     h_cond = max(h_joint - h_code, 0.0)
     mi = max(h_phone - h_cond, 0.0)
