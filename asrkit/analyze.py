@@ -347,13 +347,15 @@ def analyze_codes(checkpoint: str | Path, manifest: str | Path, out_dir: str | P
     rate = cfg.sample_rate
     all_codes, all_labels, missing, short = [], [], [], []
     frames_total = frames_unlabelled = 0
-    for i, (utt, audio) in enumerate(zip(df["id"], df["audio"])):
+    # a row that is a segment of its file (Kaldi segments): ``offset`` samples in, alignment times from there
+    offsets = df["offset"].astype(int) if "offset" in df.columns else [0] * len(df)
+    for utt, audio, offset, num_samples in zip(df["id"], df["audio"], offsets, df["num_samples"]):
         if progress:
             progress("utterances", 1, len(df))
         if utt not in segments:
             missing.append(utt)
             continue
-        wav = read_audio(audio, sample_rate=rate)
+        wav = read_audio(audio, sample_rate=rate, offset=offset, num_frames=num_samples if offset else -1)
         if len(wav) < receptive:
             short.append(utt)
             continue

@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from asrkit.analyze import (LABELS, SILENCE, AnalysisError, code_phone_statistics, combine_groups, cooccurrence,
-                            figure_order, frame_labels, read_alignments, synth_segments)
+                            figure_order, frame_labels, read_alignments, synth_segments, utterance_codes)
 from asrkit.data.phones import PHONES
+from asrkit.models.factory import build_model
+
+from .models.test_checkpoint_export import ARCHS, tiny_config
 
 RATE, STRIDE, FIELD = 16000, 320, 400  # the paper's feature encoder at 16 kHz
 
@@ -102,3 +105,19 @@ def test_alignment_file_folds_timit_and_arpabet_names_and_names_a_bad_line(tmp_p
 def test_figure_orders_codes_by_their_most_frequent_phone_then_by_its_share():
     counts = np.array([[0, 9, 1], [5, 0, 0], [0, 6, 4], [1, 0, 3]])
     assert figure_order(counts).tolist() == [1, 0, 2, 3]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_codes_are_the_targets_the_model_pre_trains_against_one_per_frame(arch):
+    """utterance_codes picks, in eval mode, the quantizer's codes that the pre-training forward pass quantizes
+    (all frames unmasked), for wav2vec 2.0 and the SEW / SEW-D compositions."""
+    torch.manual_seed(0)
+    cfg = tiny_config(arch)
+    model = build_model(cfg).eval()
+    wav = torch.randn(2400)
+    codes = utterance_codes(model, wav)
+    with torch.no_grad():
+        out = model(wav[None], mask=False)
+    assert codes.shape == (int(model.output_lengths(torch.tensor(2400))),)
+    assert torch.equal(codes, combine_groups(out.codes, cfg.latent_vars))
+    assert int(codes.max()) < cfg.latent_vars ** cfg.latent_groups
