@@ -342,11 +342,11 @@ def analyze_codes(checkpoint: str | Path, manifest: str | Path, out_dir: str | P
                                 "metadata/ folder above it); give --alignments or --metadata")
         segments = read_synth_alignments(found, seconds, df["audio"])
         source = f"{found} (espeak-ng phoneme events)"
-    labels = LABELS if silence else LABELS[:-1]
+    labels = LABELS if silence else LABELS[:-1]  # silence is the last label
     receptive, stride = model.feature_encoder.receptive_field, model.feature_encoder.downsample_rate
     rate = cfg.sample_rate
     all_codes, all_labels, missing, short = [], [], [], []
-    frames_total = frames_unlabelled = 0
+    frames_total = frames_unlabelled = frames_silent = 0
     # a row that is a segment of its file (Kaldi segments): ``offset`` samples in, alignment times from there
     offsets = df["offset"].astype(int) if "offset" in df.columns else [0] * len(df)
     for utt, audio, offset, num_samples in zip(df["id"], df["audio"], offsets, df["num_samples"]):
@@ -362,9 +362,12 @@ def analyze_codes(checkpoint: str | Path, manifest: str | Path, out_dir: str | P
         if cfg.normalize:
             wav = normalize_waveform(wav)
         codes = utterance_codes(model, wav.to(device)).cpu().numpy()
-        lab = frame_labels(segments[utt], len(codes), receptive, stride, rate, labels)
+        lab = frame_labels(segments[utt], len(codes), receptive, stride, rate)  # silence competes for the frame
         frames_total += len(codes)
         frames_unlabelled += int((lab < 0).sum())
+        if not silence:  # then the frames silence wins are left out, not given to a phone they hold less of
+            frames_silent += int((lab == LABELS.index(SILENCE)).sum())
+            lab[lab == LABELS.index(SILENCE)] = -1
         all_codes.append(codes[lab >= 0])
         all_labels.append(lab[lab >= 0])
     if not all_codes or not sum(len(c) for c in all_codes):
@@ -396,7 +399,8 @@ def analyze_codes(checkpoint: str | Path, manifest: str | Path, out_dir: str | P
         "utterances_without_alignment": len(missing), "without_alignment": missing[:20],
         "utterances_too_short": len(short),
         "frames": frames_total, "frames_with_phone": frames,
-        "frames_without_phone": frames_unlabelled,  # outside every segment (or silent, with silence off)
+        "frames_without_phone": frames_unlabelled,  # outside every segment
+        "frames_silent_left_out": frames_silent,  # with silence off
         "codes_used": int(len(seen)), "codes_possible": num_vars**groups,
         "top_codes": len(shown), "top_codes_frame_share": float(share),
         **stats,

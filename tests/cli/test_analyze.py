@@ -62,6 +62,9 @@ def test_codes_with_an_alignment_file_and_without_silence(corpus, pretrained, tm
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["utterances_analysed"] == 1 and summary["utterances_without_alignment"] == len(dev) - 1
     assert summary["phone_purity"] == 1.0 and summary["phone_entropy"] == 0.0  # every frame left is aa
+    # the first 3200 samples are silent: frames 0-159 of 30 samples every 20 (frame 159, [3180, 3210), holds 20
+    # silent samples and 10 of aa); silence wins them, so they are left out rather than given to aa
+    assert summary["frames_silent_left_out"] == 160
     assert "sil" not in pd.read_csv(tmp_path / "o" / "code_phone_counts.tsv", sep="\t").columns
 
 
