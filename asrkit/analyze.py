@@ -15,7 +15,9 @@ codes with phones (Baevski et al., 2020, Appendix D and its Figure 3, P(phoneme 
   as on the paper's figure, where silence takes 22 % of the frames. ``silence=False`` leaves silent frames out.
 - The numbers, in bits: phone purity (the frame-weighted mean of max_p P(p | code)), code purity (of
   max_code P(code | p), HuBERT's cluster purity), H(phone | code), I(code; phone) and I / H(phone), HuBERT's
-  phone-normalised mutual information (PNMI).
+  phone-normalised mutual information (PNMI). All are counted on the frames they describe, so they rise with the
+  number of codes used (a code seen once is pure); the held-out phone purity (:func:`heldout_purity`, two-fold over
+  utterances) does not, and is the one to compare between models using different numbers of codes.
 """
 from __future__ import annotations
 
@@ -280,6 +282,20 @@ def code_phone_statistics(counts: np.ndarray) -> dict[str, float]:
     }
 
 
+def heldout_purity(fit: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], num_labels: int
+                   ) -> float:
+    """Phone purity on frames the code-to-phone map was not counted on: the share of ``test``'s (codes, labels)
+    frames whose phone is their code's most frequent phone in ``fit`` (the most frequent phone of ``fit`` for a
+    code it lacks). Purity counted on the frames it is measured on rises with the codes used (a code seen once is
+    pure); this does not."""
+    seen, counts = cooccurrence(*fit, num_labels)
+    codes, labels = (np.asarray(a, dtype=np.int64) for a in test)
+    pos = np.clip(np.searchsorted(seen, codes), 0, len(seen) - 1)
+    known = seen[pos] == codes
+    predicted = np.where(known, counts.argmax(axis=1)[pos], counts.sum(axis=0).argmax())
+    return float((predicted == labels).mean()) if len(labels) else float("nan")
+
+
 def figure_order(counts: np.ndarray) -> np.ndarray:
     """Row order of ``(codes, labels)`` counts for the figure: by the label each code co-occurs with most (labels
     in their order), then by how much of the code's frames that label takes, highest first."""
@@ -375,6 +391,11 @@ def analyze_codes(checkpoint: str | Path, manifest: str | Path, out_dir: str | P
                             f"alignment in {source})")
     seen, counts = cooccurrence(np.concatenate(all_codes), np.concatenate(all_labels), len(labels))
     stats = code_phone_statistics(counts)
+    if len(all_codes) >= 2:  # two-fold over utterances (even, odd), weighted by frames
+        halves = [(np.concatenate(all_codes[k::2]), np.concatenate(all_labels[k::2])) for k in (0, 1)]
+        sizes = [len(h[1]) for h in halves]
+        stats["heldout_phone_purity"] = (heldout_purity(halves[0], halves[1], len(labels)) * sizes[1]
+                                         + heldout_purity(halves[1], halves[0], len(labels)) * sizes[0]) / sum(sizes)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from asrkit.analyze import (LABELS, SILENCE, AnalysisError, code_phone_statistics, combine_groups, cooccurrence,
-                            figure_order, frame_labels, read_alignments, synth_segments, utterance_codes)
+                            figure_order, frame_labels, heldout_purity, read_alignments, synth_segments, utterance_codes)
 from asrkit.data.phones import PHONES
 from asrkit.models.factory import build_model
 
@@ -121,3 +121,12 @@ def test_codes_are_the_targets_the_model_pre_trains_against_one_per_frame(arch):
     assert codes.shape == (int(model.output_lengths(torch.tensor(2400))),)
     assert torch.equal(codes, combine_groups(out.codes, cfg.latent_vars))
     assert int(codes.max()) < cfg.latent_vars ** cfg.latent_groups
+
+
+def test_heldout_purity_maps_codes_to_phones_on_one_half_and_scores_the_other():
+    fit = (np.array([1, 1, 1, 2, 2, 5]), np.array([0, 0, 1, 2, 2, 2]))  # code 1 -> phone 0, 2 -> 2; phone 2 commonest
+    test = (np.array([1, 1, 2, 9]), np.array([0, 1, 2, 2]))  # code 9 unseen: phone 2 predicted
+    assert heldout_purity(fit, test, 3) == pytest.approx(3 / 4)
+    singletons = (np.arange(6), np.array([0, 1, 2, 0, 1, 2]))  # pure on its own frames, says nothing held out
+    assert code_phone_statistics(cooccurrence(*singletons, 3)[1])["phone_purity"] == 1.0
+    assert heldout_purity(singletons, (np.arange(6) + 6, np.array([0, 1, 2, 0, 1, 2])), 3) == pytest.approx(1 / 3)

@@ -64,7 +64,7 @@ def codes_cmd(checkpoint, manifest, alignments, phone_set, metadata, top, silenc
     except (AnalysisError, ConfigError, ManifestError, AudioError) as e:
         fail(str(e))
     s = result.summary
-    table = Table(title=f"codes of {checkpoint} ({s['num_updates']} updates) on {manifest}")
+    table = Table(title=f"codes of {checkpoint.name} ({s['num_updates']} updates) on {manifest.name}")
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("utterances analysed", f"{s['utterances_analysed']} of {s['utterances']}")
@@ -72,6 +72,8 @@ def codes_cmd(checkpoint, manifest, alignments, phone_set, metadata, top, silenc
     table.add_row("codes used", f"{s['codes_used']:,} of {s['codes_possible']:,}")
     table.add_row("code perplexity", f"{s['code_perplexity']:.1f}")
     table.add_row("phone purity", f"{s['phone_purity']:.3f}")
+    if "heldout_phone_purity" in s:
+        table.add_row("held-out phone purity (2-fold)", f"{s['heldout_phone_purity']:.3f}")
     table.add_row("code purity", f"{s['code_purity']:.3f}")
     table.add_row("H(phone) bits", f"{s['phone_entropy']:.3f}")
     table.add_row("H(phone | code) bits", f"{s['conditional_entropy']:.3f}")

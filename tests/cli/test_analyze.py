@@ -43,7 +43,7 @@ def test_codes_of_a_synth_corpus_give_counts_figure_and_summary(corpus, pretrain
     assert summary["utterances_without_alignment"] == 1 and summary["without_alignment"] == ["9999-1-0000"]
     assert summary["receptive_field_samples"] == 30 and summary["stride_samples"] == 20  # tiny_config's convs
     assert summary["codes_possible"] == 8 ** 2 and 1 <= summary["codes_used"] <= 64
-    assert 0 < summary["phone_purity"] <= 1 and 0 <= summary["pnmi"] <= 1
+    assert 0 < summary["phone_purity"] <= 1 and 0 <= summary["pnmi"] <= 1 and 0 <= summary["heldout_phone_purity"] <= 1
     assert summary["mutual_information"] == pytest.approx(summary["phone_entropy"] - summary["conditional_entropy"])
     counts = pd.read_csv(tmp_path / "codes" / "code_phone_counts.tsv", sep="\t")
     assert list(counts.columns[:3]) == ["code", "entries", "frames"] and counts.columns[-1] == "sil"
