@@ -407,7 +407,9 @@ def analyze_codes(checkpoint: str | Path, manifest: str | Path, out_dir: str | P
     share = counts[shown].sum() / frames
     title = (f"P(phone | code): the {len(shown)} most frequent of {len(seen)} codes ({share:.0%} of {frames:,} frames)"
              f"\n{Path(checkpoint).name} ({ckpt.num_updates} updates): phone purity "
-             f"{stats['phone_purity']:.3f}, PNMI {stats['pnmi']:.3f}")
+             f"{stats['phone_purity']:.3f}" + (f" (held out {stats['heldout_phone_purity']:.3f})"
+                                               if "heldout_phone_purity" in stats else "")
+             + f", PNMI {stats['pnmi']:.3f}")
     figure = plot_code_phone(counts[shown], seen[shown], labels, out_dir / "p_phone_given_code.png", title)
     summary = {
         "checkpoint": str(checkpoint), "num_updates": ckpt.num_updates, "manifest": str(manifest),
@@ -475,7 +477,7 @@ def plot_code_phone(counts: np.ndarray, codes: np.ndarray, labels: tuple[str, ..
             ax.axhline(row - 0.5, color="white", linewidth=0.6)
         ax.text(1.01, 1 - (row + n / 2) / len(labels), name, transform=ax.transAxes, fontsize=7, va="center")
         row += n
-    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.13, label="P(phone | code)")
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=min(0.13, 1.0 / width), label="P(phone | code)")  # past the names
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     out_png.parent.mkdir(parents=True, exist_ok=True)
