@@ -10,6 +10,7 @@ outputs.
 - :mod:`.decode`: ``decode``, ``score``;
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``, ``multistage-report``, ``eval-av``;
 - :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
+- :mod:`.analyze`: ``analyze`` (codes): the quantizer's codes against phones (wav2vec 2.0 Appendix D);
 - :mod:`.superb`: ``superb``, ``superb-report``: SUPERB downstream tasks on a frozen upstream, Figure 2;
 - :mod:`.doctor`: ``doctor``: is the installation ready (each check with its fix);
 - :mod:`.ui`: the console, progress bars, one-line errors and tables they share, and the handler of
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import click
 
+from .analyze import analyze
 from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
 from .doctor import doctor_cmd
@@ -42,7 +44,7 @@ def cli(debug: bool):
 
 for command in (doctor_cmd, prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd,
                 export_cmd, decode_cmd, score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd,
-                eval_av_cmd, sweep, superb_cmd, superb_report_cmd):
+                eval_av_cmd, sweep, analyze, superb_cmd, superb_report_cmd):
     cli.add_command(command)
 
 __all__ = ["cli"]
