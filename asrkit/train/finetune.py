@@ -27,7 +27,7 @@ from ..decode.greedy import best_paths
 from ..models.factory import ctc_model, encoder_model, load_model_config
 from ..models.heads import HEADS, CTCModel
 from ..models.wav2vec2 import DROPOUT, MODEL_RANGES
-from ..score import align_many
+from ..score import error_counts
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
@@ -158,9 +158,9 @@ class CTCTask:
             refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
             # the hypotheses' text as the references': through the tokenizer (sentencepiece's own decoding)
             hyps = [self.tokenizer.decode(ids) for ids in best_paths(log_probs, lengths, self.tokenizer.blank)]
-            words = sum(len(r.split()) for r in refs)
-            errors = sum(a.counts().errors for a in align_many([(r.split(), h.split()) for r, h in zip(refs, hyps)]))
-            stats["wer"] = (100.0 * errors / max(words, 1), words)
+            # over a phone tokenizer's space-separated phones this is the phone error rate
+            counts = error_counts([(r.split(), h.split()) for r, h in zip(refs, hyps)])
+            stats["wer"] = (100.0 * counts.errors / max(counts.ref_words, 1), counts.ref_words)
         return loss, n, stats
 
     def on_update(self, model: nn.Module, num_updates: int) -> None:

@@ -9,7 +9,8 @@ import yaml
 from asrkit.config import ConfigError
 from asrkit.data.datasets import speed_perturb
 from asrkit.data.manifest import read_manifest, write_manifest
-from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
+from asrkit.data.tokenizer import (CharTokenizer, PhoneTokenizer, TokenizerError, load_tokenizer,
+                                   train_sentencepiece)
 from asrkit.checkpoint import LAST, load_model, read_checkpoint
 from asrkit.decode.infer import compute_emissions
 from asrkit.decode.greedy import greedy_decode
@@ -28,6 +29,20 @@ def test_char_tokenizer_round_trip_and_errors(tmp_path):
     with pytest.raises(TokenizerError, match="'x'"):
         tok.encode("xylophone")
     assert load_tokenizer(tok.save(tmp_path / "tokens.txt")).tokens == tok.tokens
+
+
+def test_phone_tokenizer_round_trip_and_errors(tmp_path):
+    tok = load_tokenizer("phones")  # data.tokenizer: phones, the 39 of asrkit.data.phones
+    assert isinstance(tok, PhoneTokenizer) and len(tok) == 39 and tok.tokens[0] == "<blank>" and "|" not in tok.tokens
+    ids = tok.encode("dh ah  k ae t")
+    assert len(ids) == 5 and tok.decode(ids) == "dh ah k ae t"
+    with pytest.raises(TokenizerError, match="phone 'zh'"):
+        tok.encode("zh")  # a 61-set phone, folded away
+    own = load_tokenizer(PhoneTokenizer(("a", "b")).save(tmp_path / "tokens.txt"))
+    assert isinstance(own, PhoneTokenizer) and own.tokens == ["<blank>", "a", "b"]
+    (tmp_path / "bad.txt").write_text("<blank>\na b\n")
+    with pytest.raises(TokenizerError, match="bad.txt: phone 'a b'"):
+        load_tokenizer(tmp_path / "bad.txt")
 
 
 def test_sentencepiece_tokenizer(tmp_path):
