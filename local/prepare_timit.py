@@ -2,6 +2,7 @@
 """Phone-recognition manifests for TIMIT (LDC93S1), shared by all recipes.
 
     local/prepare_timit.py DATA/TIMIT --out data/manifests
+    local/prepare_timit.py DATA/TIMIT --check      # the layout only: where TRAIN/ and TEST/ are, or what is missing
 
 Writes ``train.tsv`` (TRAIN without SA: 3,696 utterances), ``dev.tsv`` (Kaldi's 50 dev speakers: 400) and
 ``test.tsv`` (the 24-speaker core test set: 192), their text the 39 phones (61 -> 48 -> 39), and ``tokens.txt``
@@ -15,14 +16,24 @@ from pathlib import Path
 from asrkit.cli.ui import console, dataframe_table, fail
 from asrkit.data.manifest import ManifestError
 from asrkit.data.superb_corpora import counts_frame
-from asrkit.data.timit import SPLIT_UTTERANCES, prepare_timit
+from asrkit.data.timit import SPLIT_UTTERANCES, check_timit, prepare_timit
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus_dir", type=Path, help="TIMIT/ with TRAIN/ and TEST/ (LDC93S1's layout).")
-    parser.add_argument("--out", required=True, type=Path, help="Directory for the manifests and tokens.txt.")
+    parser.add_argument("--out", type=Path, help="Directory for the manifests and tokens.txt.")
+    parser.add_argument("--check", action="store_true", help="Check the layout only; write nothing.")
     args = parser.parse_args(argv)
+    if args.check:
+        try:
+            root, counts = check_timit(args.corpus_dir)
+        except (ManifestError, OSError) as e:
+            fail(str(e))
+        console.print(f"TIMIT at {root}: " + ", ".join(f"{d} {n} SI/SX sentences" for d, n in counts.items()))
+        return
+    if args.out is None:
+        parser.error("--out is required (or --check)")
     try:
         counts = prepare_timit(args.corpus_dir, args.out, progress=lambda s: console.log(f"scanning {s}"))
     except (ManifestError, OSError) as e:

@@ -125,6 +125,17 @@ def _row(spk: str, wav: Path) -> dict:
     return row
 
 
+def check_timit(corpus_dir: str | Path) -> tuple[Path, dict[str, int]]:
+    """Where TRAIN/ and TEST/ are, and the SI/SX sentences each holds (SA left out; 3,696 and 1,344 in the
+    complete corpus), without reading any file; a :class:`ManifestError` naming what is missing otherwise."""
+    root = find_timit_root(corpus_dir)
+    counts = {d: len(_utterances(_child(root, d))) for d in ("TRAIN", "TEST")}
+    empty = [d for d, n in counts.items() if not n]
+    if empty:
+        raise ManifestError(f"{root / empty[0]}: no <speaker>/<utt>.WAV files under its DR1-DR8 directories")
+    return root, counts
+
+
 def prepare_timit(corpus_dir: str | Path, out_dir: str | Path, progress: Callable[[str], None] | None = None,
                   num_threads: int = 8) -> dict[str, dict]:
     """Write ``<out_dir>/{train,dev,test}.tsv`` and ``<out_dir>/tokens.txt`` (the blank and the 38 phones,

@@ -4,7 +4,8 @@ A linear CTC head on the context network, initialised from a pre-training checkp
 or one converted by ``asrkit import-checkpoint``) or trained from scratch for comparison. The
 feature encoder is frozen; only the head learns for the first ``freeze_finetune_updates``
 updates; tri-state LR; time masking with the pre-trained mask embedding and channel masking;
-LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy, sclite alignment) picks the best checkpoint.
+LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy, sclite alignment) picks the best checkpoint;
+over phones (``data.tokenizer: phones``, TIMIT §5.3) the same alignment gives the phone error rate.
 """
 from __future__ import annotations
 
@@ -77,7 +78,9 @@ class FinetuneDataConfig(LabelledDataConfig):
 
     train_manifest: str = "data/manifests/10m.tsv"
     valid_manifest: str = "data/manifests/dev.tsv"
-    tokenizer: str = ""  # tokens.txt (characters) or a sentencepiece .model; "" = LibriSpeech characters
+    # tokens.txt (characters, or phones), a sentencepiece .model, or "phones": the 39-class phone set (TIMIT,
+    # wav2vec 2.0 §5.3; texts are space-separated phones); "" = LibriSpeech characters
+    tokenizer: str = ""
 
     # the validation set is not filtered by max_sample_size (finetune_datasets), only the training set
     min_above_max: ClassVar[str] = "every training utterance would be skipped"

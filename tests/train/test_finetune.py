@@ -179,3 +179,28 @@ def test_sentencepiece_model_finetunes_and_decodes_to_words(pretrained, tone_dat
     decode_manifest(tmp_path / "ft" / "checkpoint_last.pt", tone_data[1], tmp_path / "dec", DecodeOptions())
     hyp = (tmp_path / "dec" / "hyp.trn").read_text().splitlines()
     assert len(hyp) == len(read_manifest(tone_data[1]))
+
+
+def test_phone_model_finetunes_validates_per_and_decodes_phones(tone_data, tmp_path):
+    import dataclasses
+
+    from asrkit.decode.run import DecodeOptions, decode_manifest
+    from asrkit.score import read_trn
+
+    manifests = []
+    for path, phones in zip(tone_data, ("dh ah k ae t", "s ae t")):
+        df = read_manifest(path).assign(text=phones)
+        manifests.append(write_manifest(df, tmp_path / path.name))
+    cfg = finetune_config(tmp_path, manifests, None, max_updates=2)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tokenizer="phones"))
+    run_finetune(cfg, tmp_path / "ft")
+    ckpt = read_checkpoint(tmp_path / "ft" / LAST)
+    assert list(ckpt.tokens) == PhoneTokenizer().tokens
+    assert isinstance(load_tokenizer(tmp_path / "ft" / "tokens.txt"), PhoneTokenizer)
+    result = decode_manifest(tmp_path / "ft" / LAST, manifests[1], tmp_path / "dec", DecodeOptions())
+    assert "per" in result and "wer" not in result
+    assert set(read_trn(tmp_path / "dec" / "ref.trn").values()) == {"s ae t"}
+    hyps = read_trn(tmp_path / "dec" / "hyp.trn").values()
+    assert all(p in PhoneTokenizer().tokens[1:] for h in hyps for p in h.split())
+    with pytest.raises(ValueError, match="a phone model .* decodes greedily"):
+        decode_manifest(tmp_path / "ft" / LAST, manifests[1], tmp_path / "lm", DecodeOptions(lm="x.bin", lexicon="l"))
