@@ -107,11 +107,9 @@ def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top,
 
     \b
     Examples:
-      asrkit score --ref exp/pretrained_10m/test_greedy/ref.trn --hyp exp/pretrained_10m/test_greedy/hyp.trn
       asrkit score --ref exp/pretrained_10m/test_4gram/ref.trn --hyp exp/pretrained_10m/test_4gram/hyp.trn \\
           --results exp/results.tsv --exp pretrained_10m --decoder 4gram --split test
-      asrkit score --ref exp/pretrained/core_test_greedy/ref.trn --hyp exp/pretrained/core_test_greedy/hyp.trn \\
-          --unit phone
+      asrkit score --ref exp/finetune/test_greedy/ref.trn --hyp exp/finetune/test_greedy/hyp.trn --unit phone
     """
     from ..score import append_result, read_trn, score, text_unit
 
