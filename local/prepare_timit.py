@@ -5,9 +5,9 @@
     local/prepare_timit.py DATA/TIMIT --check      # the layout only: where TRAIN/ and TEST/ are, or what is missing
 
 Writes ``train.tsv`` (TRAIN without SA: 3,696 utterances), ``dev.tsv`` (Kaldi's 50 dev speakers: 400) and
-``test.tsv`` (the 24-speaker core test set: 192), their text the 39 phones (61 -> 48 -> 39), and ``tokens.txt``
-(the blank and the 38 phones of the 39-class set, silence dropped) with :func:`asrkit.data.timit.prepare_timit`. DATA/TIMIT holds TRAIN/ and TEST/ (in
-either case, or one directory below).
+``test.tsv`` (the 24-speaker core test set: 192), their text the 39-class phones (61 -> 48 -> 39), and
+``tokens.txt`` (the blank and the 38 phones of the 39-class set, silence dropped) with
+:func:`asrkit.data.timit.prepare_timit`. DATA/TIMIT holds TRAIN/ and TEST/ (in either case, or one directory below).
 """
 import argparse
 import sys

@@ -5,7 +5,8 @@
 - ``SentencePieceTokenizer``: a sentencepiece model (unigram/BPE), index 0 the blank and the
   pieces after it;
 - ``PhoneTokenizer``: phones (by default the 39-class set of :mod:`asrkit.data.phones`, TIMIT's scoring
-  set, wav2vec 2.0 §5.3: 38 phones, its silence class has no token; 39 outputs with the blank), index 0 the blank; a text is its space-separated phones, with no word boundary.
+  set, wav2vec 2.0 §5.3: 38 phones, its silence class has no token; 39 outputs with the blank), index 0
+  the blank; a text is its space-separated phones, with no word boundary.
 
 Each saves to / loads from one file (``tokens.txt`` or ``*.model``; ``data.tokenizer: phones`` names
 the 39 phones without a file) and exposes ``tokens`` (the list the decoders use), ``encode`` and

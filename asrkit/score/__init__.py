@@ -1,5 +1,5 @@
-"""Scoring: WER/CER (and PER over phones) identical to NIST sclite (:mod:`asrkit.score.wer`), and the frame-level diarization error
-rate of SUPERB's speaker diarization task (:mod:`asrkit.score.der`; its function ``der`` is not re-exported, so that
+"""Scoring: WER/CER (and PER over phones) identical to NIST sclite (:mod:`asrkit.score.wer`), and the frame-level
+diarization error rate of SUPERB's speaker diarization task (:mod:`asrkit.score.der`; its function ``der`` is not re-exported, so that
 ``asrkit.score.der`` stays the module, as ``asrkit.score.wer`` is)."""
 from asrkit.score.der import (
     THRESHOLDS,
@@ -31,6 +31,6 @@ from asrkit.score.wer import (
 
 __all__ = [
     "PHONE_RESULT_COLUMNS", "RESULT_COLUMNS", "THRESHOLDS", "UNITS", "Alignment", "DerResult", "ErrorCounts",
-    "ScoreReport", "align", "align_many", "append_result", "best_threshold", "error_counts", "frames_to_segments", "median_filter", "no_score_frames",
-    "read_results", "read_trn", "rttm_to_frames", "score", "speaker_of", "text_unit", "write_trn",
+    "ScoreReport", "align", "align_many", "append_result", "best_threshold", "error_counts", "frames_to_segments",
+    "median_filter", "no_score_frames", "read_results", "read_trn", "rttm_to_frames", "score", "speaker_of", "text_unit", "write_trn",
 ]

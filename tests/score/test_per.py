@@ -52,7 +52,8 @@ def test_score_command_scores_phones_as_per(tmp_path):
     (tmp_path / "hyp.trn").write_text("".join(f"{t} ({u})\n" for u, t in HYPS.items()))
     for unit in ("auto", "phone"):
         res = run_cli("score", "--ref", tmp_path / "ref.trn", "--hyp", tmp_path / "hyp.trn", "--unit", unit,
-                      "--results", tmp_path / f"{unit}.tsv", "--exp", "e", "--decoder", "greedy", "--split", "core_test")
+                      "--results", tmp_path / f"{unit}.tsv", "--exp", "e", "--decoder", "greedy",
+                      "--split", "core_test")
         assert res.exit_code == 0, res.output
         assert "36.36" in res.output and "per" in res.output and "cer" not in res.output
         header, row = (tmp_path / f"{unit}.tsv").read_text().splitlines()
