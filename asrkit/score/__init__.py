@@ -1,6 +1,6 @@
 """Scoring: WER/CER (and PER over phones) identical to NIST sclite (:mod:`asrkit.score.wer`), and the frame-level
-diarization error rate of SUPERB's speaker diarization task (:mod:`asrkit.score.der`; its function ``der`` is not re-exported, so that
-``asrkit.score.der`` stays the module, as ``asrkit.score.wer`` is)."""
+diarization error rate of SUPERB's speaker diarization task (:mod:`asrkit.score.der`; its function ``der`` is not
+re-exported, so that ``asrkit.score.der`` stays the module, as ``asrkit.score.wer`` is)."""
 from asrkit.score.der import (
     THRESHOLDS,
     DerResult,
