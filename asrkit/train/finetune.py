@@ -146,10 +146,12 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDat
 
 
 class CTCTask:
-    """CTC loss summed over utterances (fairseq ``sentence_avg``); greedy WER in validation."""
+    """CTC loss summed over utterances (fairseq ``sentence_avg``); greedy WER in validation (``per``, the phone
+    error rate, for a phone tokenizer)."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
+        self.metric = "per" if getattr(tokenizer, "kind", "") == "phone" else "wer"
 
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
         log_probs, lengths = model(batch["source"], batch["padding_mask"])
@@ -163,14 +165,14 @@ class CTCTask:
             hyps = [self.tokenizer.decode(ids) for ids in best_paths(log_probs, lengths, self.tokenizer.blank)]
             # over a phone tokenizer's space-separated phones this is the phone error rate
             counts = error_counts([(r.split(), h.split()) for r, h in zip(refs, hyps)])
-            stats["wer"] = (100.0 * counts.errors / max(counts.ref_words, 1), counts.ref_words)
+            stats[self.metric] = (100.0 * counts.errors / max(counts.ref_words, 1), counts.ref_words)
         return loss, n, stats
 
     def on_update(self, model: nn.Module, num_updates: int) -> None:
         model.set_num_updates(num_updates)
 
     def valid_metric(self, stats: dict[str, float]) -> float:
-        return stats["wer"]
+        return stats[self.metric]
 
 
 def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int) -> tuple[np.ndarray, list[tuple[str, str]]]:

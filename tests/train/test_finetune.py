@@ -194,6 +194,8 @@ def test_phone_model_finetunes_validates_per_and_decodes_phones(tone_data, tmp_p
     cfg = finetune_config(tmp_path, manifests, None, max_updates=2)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tokenizer="phones"))
     run_finetune(cfg, tmp_path / "ft")
+    valid = read_metrics(tmp_path / "ft" / "metrics.tsv")["valid"]
+    assert [u for u, _ in valid["per"]] == [2] and "wer" not in valid  # the phone error rate picks the best
     ckpt = read_checkpoint(tmp_path / "ft" / LAST)
     assert list(ckpt.tokens) == PhoneTokenizer().tokens
     assert isinstance(load_tokenizer(tmp_path / "ft" / "tokens.txt"), PhoneTokenizer)
