@@ -81,7 +81,7 @@ def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Pa
             result = decode_manifest(checkpoint, manifest, out_dir, opts, progress=update, log=console.log)
     except (ValueError, ManifestError, AudioError, TokenizerError, LMError, TokenMismatch) as e:
         fail(str(e))
-    wer = f", WER {result['wer']:.2f} %" if "wer" in result else ""
+    wer = "".join(f", {k.upper()} {result[k]:.2f} %" for k in ("wer", "per") if k in result)
     bleu = f", BLEU {result['bleu']:.2f} ({result['bleu_signature']})" if "bleu" in result else ""
     console.print(f"decoded {result['utterances']} utterances -> {out_dir}/hyp.trn{wer}{bleu}")
 
@@ -99,19 +99,23 @@ def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Pa
 @click.option("--decoder", default="", help="Decoder name for the results row (e.g. greedy, 4gram).")
 @click.option("--split", default="", help="Data split for the results row (e.g. test).")
 @click.option("--top", default=10, help="Most frequent substitutions, deletions and insertions to show.")
-def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top):
-    """WER and CER with sclite-identical alignments, per speaker, and the top error pairs.
+@click.option("--unit", type=click.Choice(["auto", "word", "phone"]), default="auto",
+              help="word: WER and CER; phone: the phone error rate (PER) over space-separated phones; auto: phone "
+                   "when every reference token is one of the 39 phones (asrkit.data.phones), else word.")
+def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top, unit):
+    """WER and CER (or PER over phones) with sclite-identical alignments, per speaker, and the top error pairs.
 
     \b
     Examples:
-      asrkit score --ref exp/pretrained_10m/test_greedy/ref.trn --hyp exp/pretrained_10m/test_greedy/hyp.trn
       asrkit score --ref exp/pretrained_10m/test_4gram/ref.trn --hyp exp/pretrained_10m/test_4gram/hyp.trn \\
           --results exp/results.tsv --exp pretrained_10m --decoder 4gram --split test
+      asrkit score --ref exp/finetune/test_greedy/ref.trn --hyp exp/finetune/test_greedy/hyp.trn --unit phone
     """
-    from ..score import append_result, read_trn, score
+    from ..score import append_result, read_trn, score, text_unit
 
     try:
-        report = score(read_trn(ref_trn), read_trn(hyp_trn))
+        refs = read_trn(ref_trn)
+        report = score(refs, read_trn(hyp_trn), unit=text_unit(refs.values()) if unit == "auto" else unit)
     except ValueError as e:
         fail(str(e))
     report.write_tables(out_dir or hyp_trn.parent)
@@ -122,11 +126,12 @@ def score_cmd(ref_trn, hyp_trn, out_dir, results, exp_name, decoder, split, top)
     table.add_row(*(str(v) for v in summary.values()))
     console.print(table)
     spk = Table(title="per speaker")
-    for col in ("speaker", "sentences", "words", "sub", "del", "ins", "wer", "cer"):
+    counts = ("speaker", "sentences", "phones" if report.unit == "phone" else "words", "sub", "del", "ins")
+    rates = ("per",) if report.unit == "phone" else ("wer", "cer")
+    for col in counts + rates:
         spk.add_column(col, justify="right")
     for r in report.per_speaker.to_dict("records"):
-        spk.add_row(*(str(r[c]) for c in ("speaker", "sentences", "words", "sub", "del", "ins")),
-                    f"{r['wer']:.2f}", f"{r['cer']:.2f}")
+        spk.add_row(*(str(r[c]) for c in counts), *(f"{r[c]:.2f}" for c in rates))
     console.print(spk)
     pairs = Table(title=f"top {top} errors per kind")
     for col in ("kind", "pair", "count"):

@@ -9,7 +9,8 @@ Official layouts::
 Libri-light's fine-tuning sets are nested: ``10m`` = fold 0 of ``1h``, ``10h`` = ``1h`` + ``9h``.
 The built-in synthetic corpus uses the same layout, plus ``metadata/<split>.jsonl`` side
 files whose translation (Italian by default, or German or Dutch) and intent become extra
-manifest columns.
+manifest columns, and whose phoneme timings (espeak-ng's mnemonics) give its phone transcription
+(:func:`prepare_synth_phone_manifests`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from typing import Callable
 import pandas as pd
 
 from ..utf8 import read_utf8
-from .manifest import COLUMNS, ManifestError, manifest_row, write_manifest
+from .manifest import COLUMNS, ManifestError, manifest_row, read_manifest, write_manifest
+from .phones import PhoneError, fold_espeak
 from .synth.grammar import TRANSLATION_KEYS
 
 FINETUNE_DIR = "librispeech_finetuning"
@@ -148,3 +150,59 @@ def prepare_librispeech(
     if not written:
         raise ManifestError(f"{corpus_dir}: no LibriSpeech-layout splits found")
     return written
+
+
+# manifest name -> the metadata file of its utterances (Libri-light's sets are cut from the 1h split)
+SYNTH_METADATA = {"10m": "1h", "1h": "1h", "10h": "1h"}
+
+
+def synth_phones(meta_file: str | Path) -> dict[str, str]:
+    """``{utterance id: phones}`` of a built-in corpus's ``metadata/<split>.jsonl``: the phoneme events
+    espeak-ng reported while speaking it (what it said, not a lexicon's guess; flite's and festival's phones are
+    stored in espeak's set) folded to the 39-class set by :func:`~asrkit.data.phones.fold_espeak`,
+    space-separated."""
+    meta_file = Path(meta_file)
+    if not meta_file.is_file():
+        raise ManifestError(f"{meta_file}: not found; give the directory `asrkit prepare synth` wrote")
+    phones = {}
+    for lineno, line in enumerate(read_utf8(meta_file, ManifestError).splitlines(), 1):
+        if line.strip():
+            utt = json.loads(line)
+            if "phonemes" not in utt:
+                raise ManifestError(f"{meta_file}:{lineno}: utterance {utt.get('id')} has no phoneme timings "
+                                    "(a corpus written before they were stored): regenerate it")
+            try:
+                phones[utt["id"]] = " ".join(fold_espeak(p for _, p in utt["phonemes"]))
+            except PhoneError as e:
+                raise ManifestError(f"{meta_file}: utterance {utt['id']}: {e}") from None
+    return phones
+
+
+def prepare_synth_phone_manifests(corpus_dir: str | Path, manifest_dir: str | Path, out_dir: str | Path,
+                                  splits: list[str] | None = None) -> dict[str, dict]:
+    """The built-in corpus's phone transcription: each word manifest ``<manifest_dir>/<split>.tsv`` (what
+    ``asrkit prepare librispeech`` wrote for it) again as ``<out_dir>/<split>.tsv`` whose ``text`` is the
+    utterance's phones (:func:`synth_phones`), the words kept in a ``words`` column. ``splits``: by default
+    every manifest with a metadata file (``pretrain`` left out: it is not transcribed). Utterances without
+    phones are left out and counted (``dropped``)."""
+    corpus_dir, manifest_dir, out_dir = Path(corpus_dir), Path(manifest_dir), Path(out_dir)
+    if splits is None:
+        splits = sorted(p.stem for p in manifest_dir.glob("*.tsv") if p.stem != "pretrain"
+                        and (corpus_dir / "metadata" / f"{SYNTH_METADATA.get(p.stem, p.stem)}.jsonl").is_file())
+        if not splits:
+            raise ManifestError(f"{manifest_dir}: no manifests of the built-in corpus in {corpus_dir} "
+                                "(run `asrkit prepare librispeech` on it first)")
+    counts: dict[str, dict] = {}
+    for split in splits:
+        phones = synth_phones(corpus_dir / "metadata" / f"{SYNTH_METADATA.get(split, split)}.jsonl")
+        df = read_manifest(manifest_dir / f"{split}.tsv")
+        missing = [u for u in df["id"] if u not in phones]
+        if missing:
+            raise ManifestError(f"{manifest_dir / f'{split}.tsv'}: utterance {missing[0]} (and {len(missing) - 1} "
+                                f"more) not in {corpus_dir / 'metadata'}: manifests of another corpus?")
+        df = df.assign(words=df["text"], text=[phones[u] for u in df["id"]])
+        kept = df[df["text"] != ""].reset_index(drop=True)
+        write_manifest(kept, out_dir / f"{split}.tsv")
+        counts[split] = {"utterances": len(kept), "hours": round(float(kept["duration"].sum()) / 3600.0, 3),
+                         "speakers": int(kept["speaker"].nunique()), "dropped": len(df) - len(kept)}
+    return counts

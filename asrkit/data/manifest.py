@@ -34,7 +34,8 @@ from ..utf8 import read_utf8
 COLUMNS = ["id", "audio", "num_samples", "sample_rate", "duration", "speaker", "text"]
 AV_COLUMNS = ["video", "num_frames", "fps", "width", "height"]
 _STR_COLUMNS = {"id": str, "audio": str, "speaker": str, "text": str, "video": str, "label": str, "language": str,
-                "translation": str, "intent": str, "action": str, "object": str, "location": str, "phones": str}
+                "translation": str, "intent": str, "action": str, "object": str, "location": str, "phones": str,
+                "phones48": str, "words": str}
 _PATH_COLUMNS = ("audio", "video")
 
 

@@ -1,8 +1,10 @@
 """One phone set for every phone task: the 39 classes of Lee & Hon (1989), the TIMIT folding every TIMIT
 result reports (wav2vec 2.0 §5.3 / Table 3), here without its silence class, and the foldings into it.
 
-- TIMIT's 61 phones -> 39 (:func:`fold_timit`): Lee & Hon's table; the closures, pauses and epenthetic silence
-  (their ``sil``) and the glottal stop ``q`` are dropped, as CTC needs no silence token;
+- TIMIT's 61 phones -> 48 -> 39 (:func:`fold_timit`, :func:`fold_timit_48`): Lee & Hon's table in two steps, as
+  Kaldi's ``egs/timit/s5/conf/phones.60-48-39.map`` writes it (the 48 phones are what TIMIT systems train on
+  and the 39 what they score); the glottal stop ``q`` is dropped in the first step, the closures, pauses and
+  epenthetic silence (the 39-set's ``sil``) in the second, as CTC needs no silence token;
 - the CMU Pronouncing Dictionary's ARPAbet (39 phonemes with stress digits, what LibriSpeech phone recognition
   reads through a lexicon, s3prl ``libriphone``) -> 39 (:func:`fold_arpabet`): stress removed, ``AO`` -> ``aa``
   and ``ZH`` -> ``sh`` (Lee & Hon fold TIMIT's ``ao`` and ``zh`` the same way);
@@ -18,13 +20,26 @@ from collections.abc import Iterable
 PHONES = ("iy", "ih", "eh", "ae", "ah", "uw", "uh", "aa", "ey", "ay", "oy", "aw", "ow", "er", "l", "r", "y", "w",
           "m", "n", "ng", "ch", "jh", "dh", "b", "d", "dx", "g", "p", "t", "k", "z", "v", "f", "th", "s", "sh", "hh")
 
-# TIMIT 61 -> 39 (Lee & Hon): what is not listed maps to itself; None: dropped (silence classes and q)
-TIMIT_FOLD = {
-    "ao": "aa", "ax": "ah", "ax-h": "ah", "axr": "er", "hv": "hh", "ix": "ih", "el": "l", "em": "m", "en": "n",
-    "nx": "n", "eng": "ng", "zh": "sh", "ux": "uw",
-    "pcl": None, "tcl": None, "kcl": None, "bcl": None, "dcl": None, "gcl": None, "h#": None, "pau": None,
-    "epi": None, "q": None,
+# TIMIT 61 -> 48 (Lee & Hon; Kaldi's phones.60-48-39.map, column 2): what is not listed maps to itself; None: q
+TIMIT_TO_48 = {
+    "ax-h": "ax", "axr": "er", "bcl": "vcl", "dcl": "vcl", "gcl": "vcl", "pcl": "cl", "tcl": "cl", "kcl": "cl",
+    "em": "m", "eng": "ng", "nx": "n", "hv": "hh", "ux": "uw", "h#": "sil", "pau": "sil", "q": None,
 }
+PHONES_48 = (*PHONES, "ao", "ax", "ix", "el", "en", "zh", "cl", "vcl", "epi", "sil")
+# 48 -> 39 (column 3): what is not listed maps to itself; None: the silence classes (the 39-set's sil)
+FOLD_48_TO_39 = {"ao": "aa", "ax": "ah", "ix": "ih", "el": "l", "en": "n", "zh": "sh",
+                 "cl": None, "vcl": None, "epi": None, "sil": None}
+# TIMIT's 61 phones: the 48 less the classes TIMIT_TO_48 merges into (cl, vcl, sil), and those it folds
+TIMIT_PHONES = (*(p for p in PHONES_48 if p not in ("cl", "vcl", "sil")), *TIMIT_TO_48)
+
+
+def _fold_61_to_39(p: str) -> str | None:
+    q = TIMIT_TO_48.get(p, p)
+    return None if q is None else FOLD_48_TO_39.get(q, q)
+
+
+# TIMIT 61 -> 39 in one step (the two tables composed): what is not listed maps to itself; None: dropped
+TIMIT_FOLD = {p: _fold_61_to_39(p) for p in TIMIT_PHONES if _fold_61_to_39(p) != p}
 
 # CMUdict's 39 phonemes (stress digits removed)
 ARPABET = frozenset("AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W "
@@ -68,18 +83,36 @@ class PhoneError(ValueError):
     """A phone no folding knows; the message names it."""
 
 
-def fold_timit(phones: Iterable[str]) -> list[str]:
-    """TIMIT's 61-phone transcription (``.PHN`` labels) -> the 39 phones; silences and ``q`` dropped."""
+def fold_timit_48(phones: Iterable[str]) -> list[str]:
+    """TIMIT's 61-phone transcription (``.PHN`` labels) -> the 48 phones of Lee & Hon; ``q`` dropped."""
     out = []
     for p in phones:
         p = p.lower()
-        q = TIMIT_FOLD.get(p, p)
+        q = TIMIT_TO_48.get(p, p)
         if q is None:
             continue
-        if q not in PHONES:
+        if q not in PHONES_48:
             raise PhoneError(f"{p!r} is not a TIMIT phone")
         out.append(q)
     return out
+
+
+def fold_48(phones: Iterable[str]) -> list[str]:
+    """The 48 phones -> the 39; the silence classes dropped."""
+    out = []
+    for p in phones:
+        if p not in PHONES_48:
+            raise PhoneError(f"{p!r} is not one of the 48 TIMIT training phones")
+        q = FOLD_48_TO_39.get(p, p)
+        if q is not None:
+            out.append(q)
+    return out
+
+
+def fold_timit(phones: Iterable[str]) -> list[str]:
+    """TIMIT's 61-phone transcription (``.PHN`` labels) -> the 39 phones (61 -> 48 -> 39); silences and ``q``
+    dropped."""
+    return fold_48(fold_timit_48(phones))
 
 
 def fold_arpabet(phones: Iterable[str]) -> list[str]:

@@ -519,25 +519,13 @@ def prepare_synth_phones(root: str | Path, out_dir: str | Path, splits: Mapping[
     own phoneme events (``metadata/<split>.jsonl``, what it actually said) folded by
     :func:`~asrkit.data.phones.fold_espeak`, not a lexicon's. Splits ``{name: corpus split}``: by default the
     1-hour fine-tuning split for training (its six folds), and the dev and test speakers."""
-    import json
-
-    from .phones import fold_espeak
+    from .librispeech import synth_phones
     from .synth.corpus import FINETUNE_DIR
 
     root, out_dir = Path(root), Path(out_dir)
     written = {}
     for name, split in dict(SYNTH_PHONE_SPLITS if splits is None else splits).items():
-        meta_path = root / "metadata" / f"{split}.jsonl"
-        if not meta_path.is_file():
-            raise ManifestError(f"{meta_path}: not found; give the directory `asrkit prepare synth` wrote")
-        phones = {}
-        for line in read_utf8(meta_path, ManifestError).splitlines():
-            if line.strip():
-                utt = json.loads(line)
-                try:
-                    phones[utt["id"]] = " ".join(fold_espeak(p for _, p in utt["phonemes"]))
-                except PhoneError as e:
-                    raise ManifestError(f"{meta_path}: utterance {utt['id']}: {e}") from None
+        phones = synth_phones(root / "metadata" / f"{split}.jsonl")
         df = scan_split(root / FINETUNE_DIR / split if split == "1h" else root / split)
         df["phones"] = [phones.get(u, "") for u in df["id"]]
         df = df[df["phones"] != ""].reset_index(drop=True)

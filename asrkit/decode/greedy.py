@@ -3,7 +3,8 @@ validation WER of fine-tuning (``best_paths``).
 
 Emissions are log-probabilities ``(N, T, V)`` with valid lengths ``(N,)``; index ``blank`` is
 the CTC blank. Tokens are characters, where ``word_boundary`` (``|``, as wav2vec 2.0 §3.3) separates
-words, or sentencepiece pieces, where ``\u2581`` starts one.
+words, sentencepiece pieces, where ``\u2581`` starts one, or phones, written separated by spaces
+(:func:`asrkit.data.tokenizer.token_unit` tells them apart).
 """
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..data.tokenizer import WORD_BOUNDARY
-
-SPM_WORD_START = "\u2581"  # sentencepiece's mark of a word start
+from ..data.tokenizer import SPM_WORD_START, WORD_BOUNDARY, token_unit
 
 
 def check_emissions(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None,
@@ -53,11 +52,13 @@ def best_paths(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | 
 
 def tokens_to_text(ids: Sequence[int], tokens: Sequence[str], word_boundary: str = WORD_BOUNDARY) -> str:
     """Text of a path: characters with ``word_boundary`` between words (single spaces, none at the edges),
-    or, for a token list without it, sentencepiece pieces whose ``\u2581`` starts a word."""
-    text = "".join(tokens[i] for i in ids)
+    or, for a token list without it, sentencepiece pieces whose ``\u2581`` starts a word, or else phones
+    separated by spaces."""
     if word_boundary in tokens:
-        return " ".join(text.replace(word_boundary, " ").split())
-    return text.replace(SPM_WORD_START, " ").strip()
+        return " ".join("".join(tokens[i] for i in ids).replace(word_boundary, " ").split())
+    if token_unit(tokens) == "phone":
+        return " ".join(tokens[i] for i in ids)
+    return "".join(tokens[i] for i in ids).replace(SPM_WORD_START, " ").strip()
 
 
 def greedy_decode(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None,

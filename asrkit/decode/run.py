@@ -26,6 +26,7 @@ import yaml
 
 from ..checkpoint import load_model
 from ..config import check_ranges, field_error, from_dict, load_config, to_dict
+from ..data.tokenizer import token_unit
 from ..precision import Precision
 from ..score import score, write_trn
 from . import write_hyp_trn, write_scores_tsv
@@ -84,8 +85,9 @@ def load_decode_options(config: str | Path | None = None, overrides: Mapping[str
 
 def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str | Path, opts: DecodeOptions,
                     *, progress: Callable[[str, int, int], None] | None = None, log=print) -> dict:
-    """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}`` (``task: st``:
-    :func:`asrkit.decode.translate.translate_manifest`'s BLEU and chrF)."""
+    """Decode ``manifest``; returns ``{"wer": ..., "lm_weight": ..., "word_score": ...}`` (``"per"`` for a
+    model over phones, which decodes greedily; ``task: st``: :func:`asrkit.decode.translate.translate_manifest`'s
+    BLEU and chrF)."""
     if opts.task == "st":
         from .translate import translate_manifest
 
@@ -98,7 +100,11 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
     out_dir = Path(out_dir)
     model, ckpt = load_model(checkpoint, kinds=("ctc",))
     tokens = list(ckpt.tokens)
+    unit = token_unit(tokens)
     decoder = None
+    if unit == "phone" and (opts.lm or opts.lexicon):
+        raise ValueError(f"{checkpoint}: a phone model ({len(tokens) - 1} phones) decodes greedily: a lexicon "
+                         "spells words in characters; leave out --lm and --lexicon")
     if opts.lm or opts.lexicon:
         if not (opts.lm and opts.lexicon):
             raise ValueError("beam search needs both --lm and --lexicon (greedy decoding needs neither)")
@@ -171,5 +177,7 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
     (out_dir / "decode.yaml").write_text(yaml.safe_dump(used, sort_keys=False))
     result = {"lm_weight": lm_weight, "word_score": word_score, "utterances": len(em.ids)}
     if any(r.split() for r in em.refs):
-        result["wer"] = score(dict(zip(em.ids, em.refs)), dict(zip(em.ids, hyps))).total.wer
+        phones = unit == "phone"
+        report = score(dict(zip(em.ids, em.refs)), dict(zip(em.ids, hyps)), unit="phone" if phones else "word")
+        result["per" if phones else "wer"] = report.total.wer
     return result

@@ -21,6 +21,12 @@ The speaker of ``(1234-5678-0001)`` is ``1234``: with ``-i rm`` sclite takes the
 id before its first ``-``, or before its first ``_`` when there is no ``-``
 (``extract_speaker`` in ``src/sclite/align.c``).
 
+The phone error rate (PER: TIMIT, wav2vec 2.0 §5.3; SUPERB's phoneme recognition) is the same
+alignment over phone tokens: ``score(..., unit="phone")``, where the reference's "words" are its
+space-separated phones (:func:`error_counts` sums it over many pairs, as validation does).
+:func:`text_unit` tells phone transcripts (every token one of the 39 phones of
+:mod:`asrkit.data.phones`) from word ones.
+
 CER is the same alignment over the characters (code points) of the words, spaces left
 out: what ``sclite -e utf-8 -c`` scores; without ``-e utf-8`` sclite would split non-ASCII
 letters into bytes. sclite's special tokens (``@`` as an empty word, ``{ a / b }``
@@ -36,13 +42,14 @@ from __future__ import annotations
 import math
 import string
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..data.phones import PHONES
 from ..utf8 import read_utf8
 
 SUB_COST = 4  # sclite wwd_WORD: substitution
@@ -54,6 +61,8 @@ _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # 
 _BATCH_CELLS = 1 << 22  # DP cells (back-pointer bytes) per numpy batch: fastest of 2^18..2^24
 
 RESULT_COLUMNS = ["wer", "cer", "sub", "del", "ins", "words", "sentences", "sentence_error_rate"]
+PHONE_RESULT_COLUMNS = ["per", "sub", "del", "ins", "phones", "sentences", "sentence_error_rate"]  # unit="phone"
+UNITS = ("word", "phone")
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,25 @@ def align_many(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], *,
             i, j = i + (op != "I"), j + (op != "D")
         alignments.append(Alignment(tuple(ref_col), tuple(hyp_col), tuple(ops)))
     return alignments
+
+
+def error_counts(pairs: Sequence[tuple[Sequence[str], Sequence[str]]], *,
+                 case_sensitive: bool = False) -> ErrorCounts:
+    """The errors of many (ref, hyp) token-sequence pairs, summed: over words the WER's counts, over phones
+    the phone error rate's (``.wer`` is then the PER), one sclite alignment for both."""
+    return sum((_counts(ops) for ops in _edit_ops(pairs, case_sensitive)), ErrorCounts())
+
+
+def text_unit(texts: Iterable[str]) -> str:
+    """``"phone"`` when every token of ``texts`` (at least one) is one of the 39 phones
+    (:data:`asrkit.data.phones.PHONES`, lowercase as the phone manifests write them), else ``"word"``."""
+    phones, seen = frozenset(PHONES), False
+    for text in texts:
+        for token in text.split():
+            if token not in phones:
+                return "word"
+            seen = True
+    return "phone" if seen else "word"
 
 
 def _counts(ops: str) -> ErrorCounts:
@@ -266,18 +294,25 @@ class ScoreReport:
     """Everything :func:`score` measures. Rates are percentages; a rate over zero reference
     words is NaN in the tables. ``per_speaker`` columns: speaker, sentences, words, cor, sub,
     del, ins, errors, wer, sentence_errors, ser, chars, char_errors, cer; ``per_utt`` has
-    utt_id before them and the ref and hyp texts after."""
+    utt_id before them and the ref and hyp texts after. With ``unit == "phone"`` the tokens are
+    phones: ``words`` and ``wer`` are named ``phones`` and ``per``, and there is no CER (``cer``
+    is None, the char columns absent)."""
 
     total: ErrorCounts
-    cer: ErrorCounts  # over characters, spaces excluded (sclite -c)
+    cer: ErrorCounts | None  # over characters, spaces excluded (sclite -c); None over phones
     per_utt: pd.DataFrame  # one row per utterance, in ref order
     per_speaker: pd.DataFrame  # one row per speaker, in order of first appearance
     error_pairs: pd.DataFrame  # kind (sub/del/ins), ref, hyp, pair, count; most frequent first
     alignments: dict[str, Alignment] = field(repr=False)
+    unit: str = "word"
 
     def summary(self) -> dict[str, float | int]:
-        """The results-TSV columns :data:`RESULT_COLUMNS`; add exp, decoder and split."""
+        """The results-TSV columns :data:`RESULT_COLUMNS` (:data:`PHONE_RESULT_COLUMNS` over phones); add exp,
+        decoder and split."""
         t = self.total
+        if self.unit == "phone":
+            return {"per": round(t.wer, 2), "sub": t.sub, "del": t.dele, "ins": t.ins, "phones": t.ref_words,
+                    "sentences": t.sentences, "sentence_error_rate": round(t.sentence_error_rate, 2)}
         return {
             "wer": round(t.wer, 2), "cer": round(self.cer.wer, 2), "sub": t.sub, "del": t.dele,
             "ins": t.ins, "words": t.ref_words, "sentences": t.sentences,
@@ -299,17 +334,22 @@ class ScoreReport:
         return paths
 
 
-def score(refs: Mapping[str, str], hyps: Mapping[str, str], *, case_sensitive: bool = False) -> ScoreReport:
-    """Score ``hyps`` against ``refs`` ({utt_id: text}); both must hold the same ids."""
+def score(refs: Mapping[str, str], hyps: Mapping[str, str], *, case_sensitive: bool = False,
+          unit: str = "word") -> ScoreReport:
+    """Score ``hyps`` against ``refs`` ({utt_id: text}); both must hold the same ids. ``unit``: ``"word"``
+    (WER and CER) or ``"phone"`` (PER: the texts are space-separated phones)."""
+    if unit not in UNITS:
+        raise ValueError(f"unit {unit!r}: choose one of {', '.join(UNITS)}")
     _check_same_ids(refs, hyps)
     if not any(text.split() for text in refs.values()):
-        raise ValueError(f"the {len(refs)} reference utterances hold zero words: WER is undefined")
+        raise ValueError(f"the {len(refs)} reference utterances hold zero {unit}s: "
+                         f"{'PER' if unit == 'phone' else 'WER'} is undefined")
     speakers = {utt_id: speaker_of(utt_id) for utt_id in refs}
 
     ids = list(refs)
     word_alignments = align_many([(refs[u].split(), hyps[u].split()) for u in ids], case_sensitive=case_sensitive)
     char_ops = _edit_ops([(list("".join(refs[u].split())), list("".join(hyps[u].split()))) for u in ids],
-                         case_sensitive)
+                         case_sensitive) if unit == "word" else [""] * len(ids)
     rows = []
     words_by_spk: dict[str, ErrorCounts] = {}
     chars_by_spk: dict[str, ErrorCounts] = {}
@@ -322,28 +362,32 @@ def score(refs: Mapping[str, str], hyps: Mapping[str, str], *, case_sensitive: b
         for op, r, h in zip(ali.ops, ali.ref, ali.hyp):
             if op != "C":
                 pairs[({"S": "sub", "D": "del", "I": "ins"}[op], r or "*", h or "*")] += 1
-        rows.append({"utt_id": utt_id, "speaker": spk, **_row(w, c), "ref": ref, "hyp": hyp})
+        rows.append({"utt_id": utt_id, "speaker": spk, **_row(w, c, unit), "ref": ref, "hyp": hyp})
 
     per_speaker = pd.DataFrame(
-        [{"speaker": spk, **_row(w, chars_by_spk[spk])} for spk, w in words_by_spk.items()]
+        [{"speaker": spk, **_row(w, chars_by_spk[spk], unit)} for spk, w in words_by_spk.items()]
     )
     return ScoreReport(
         total=sum(words_by_spk.values(), ErrorCounts()),
-        cer=sum(chars_by_spk.values(), ErrorCounts()),
+        cer=sum(chars_by_spk.values(), ErrorCounts()) if unit == "word" else None,
         per_utt=pd.DataFrame(rows),
         per_speaker=per_speaker,
         error_pairs=_error_pair_table(pairs),
         alignments=dict(zip(ids, word_alignments)),
+        unit=unit,
     )
 
 
-def _row(w: ErrorCounts, c: ErrorCounts) -> dict[str, float | int]:
-    return {
-        "sentences": w.sentences, "words": w.ref_words, "cor": w.cor, "sub": w.sub, "del": w.dele,
-        "ins": w.ins, "errors": w.errors, "wer": _percent(w.errors, w.ref_words),
+def _row(w: ErrorCounts, c: ErrorCounts, unit: str = "word") -> dict[str, float | int]:
+    tokens, rate = ("phones", "per") if unit == "phone" else ("words", "wer")
+    row = {
+        "sentences": w.sentences, tokens: w.ref_words, "cor": w.cor, "sub": w.sub, "del": w.dele,
+        "ins": w.ins, "errors": w.errors, rate: _percent(w.errors, w.ref_words),
         "sentence_errors": w.sentence_errors, "ser": _percent(w.sentence_errors, w.sentences),
-        "chars": c.ref_words, "char_errors": c.errors, "cer": _percent(c.errors, c.ref_words),
     }
+    if unit == "word":
+        row.update({"chars": c.ref_words, "char_errors": c.errors, "cer": _percent(c.errors, c.ref_words)})
+    return row
 
 
 def _percent(num: int, den: int) -> float:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_ctc_checkpoint(path: str | Path, encoder_config: dict, seed: int = 0) -> Path:
-    """A CTC model over the LibriSpeech characters with random weights (``torch.manual_seed(seed)``)
-    on an encoder of ``encoder_config`` (:class:`asrkit.models.wav2vec2.Wav2Vec2Config` fields),
-    saved in asrkit's checkpoint format (``asrkit.checkpoint``, kind ``ctc``)."""
+def write_ctc_checkpoint(path: str | Path, encoder_config: dict, seed: int = 0, tokens: list[str] | None = None
+                         ) -> Path:
+    """A CTC model over the LibriSpeech characters (or ``tokens``, blank first, e.g. ``PhoneTokenizer().tokens``)
+    with random weights (``torch.manual_seed(seed)``) on an encoder of ``encoder_config``
+    (:class:`asrkit.models.wav2vec2.Wav2Vec2Config` fields), saved in asrkit's checkpoint format
+    (``asrkit.checkpoint``, kind ``ctc``)."""
     import torch
 
     from ..checkpoint import checkpoint_header
@@ -15,7 +17,7 @@ def write_ctc_checkpoint(path: str | Path, encoder_config: dict, seed: int = 0) 
     from ..models import Wav2Vec2Config, wav2vec2_model
     from ..models.heads import Wav2Vec2ForCTC
 
-    tokens = CharTokenizer().tokens
+    tokens = list(tokens) if tokens is not None else CharTokenizer().tokens
     torch.manual_seed(seed)
     encoder = wav2vec2_model(Wav2Vec2Config.from_dict(encoder_config))
     model = Wav2Vec2ForCTC(encoder, len(tokens))

@@ -4,7 +4,8 @@ A linear CTC head on the context network, initialised from a pre-training checkp
 or one converted by ``asrkit import-checkpoint``) or trained from scratch for comparison. The
 feature encoder is frozen; only the head learns for the first ``freeze_finetune_updates``
 updates; tri-state LR; time masking with the pre-trained mask embedding and channel masking;
-LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy, sclite alignment) picks the best checkpoint.
+LayerDrop; CTC with ``zero_infinity``. Validation WER (greedy, sclite alignment) picks the best checkpoint;
+over phones (``data.tokenizer: phones``, TIMIT §5.3) the same alignment gives the phone error rate.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from ..decode.greedy import best_paths
 from ..models.factory import ctc_model, encoder_model, load_model_config
 from ..models.heads import HEADS, CTCModel
 from ..models.wav2vec2 import DROPOUT, MODEL_RANGES
-from ..score import align_many
+from ..score import error_counts
 from .experiment import open_experiment
 from .loop import Trainer, TrainerConfig
 from .optim import OptimConfig
@@ -77,7 +78,9 @@ class FinetuneDataConfig(LabelledDataConfig):
 
     train_manifest: str = "data/manifests/10m.tsv"
     valid_manifest: str = "data/manifests/dev.tsv"
-    tokenizer: str = ""  # tokens.txt (characters) or a sentencepiece .model; "" = LibriSpeech characters
+    # tokens.txt (characters, or phones), a sentencepiece .model, or "phones": the 39-class phone set (TIMIT,
+    # wav2vec 2.0 §5.3; texts are space-separated phones); "" = LibriSpeech characters
+    tokenizer: str = ""
 
     # the validation set is not filtered by max_sample_size (finetune_datasets), only the training set
     min_above_max: ClassVar[str] = "every training utterance would be skipped"
@@ -143,10 +146,12 @@ def build_ctc_model(cfg: FinetuneModelConfig, vocab_size: int, data: FinetuneDat
 
 
 class CTCTask:
-    """CTC loss summed over utterances (fairseq ``sentence_avg``); greedy WER in validation."""
+    """CTC loss summed over utterances (fairseq ``sentence_avg``); greedy WER in validation (``per``, the phone
+    error rate, for a phone tokenizer)."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
+        self.metric = "per" if getattr(tokenizer, "kind", "") == "phone" else "wer"
 
     def loss(self, model: nn.Module, batch: dict, generator: torch.Generator | None = None):
         log_probs, lengths = model(batch["source"], batch["padding_mask"])
@@ -158,16 +163,16 @@ class CTCTask:
             refs = [self.tokenizer.decode(t[:k].tolist()) for t, k in zip(batch["target"], batch["target_lengths"])]
             # the hypotheses' text as the references': through the tokenizer (sentencepiece's own decoding)
             hyps = [self.tokenizer.decode(ids) for ids in best_paths(log_probs, lengths, self.tokenizer.blank)]
-            words = sum(len(r.split()) for r in refs)
-            errors = sum(a.counts().errors for a in align_many([(r.split(), h.split()) for r, h in zip(refs, hyps)]))
-            stats["wer"] = (100.0 * errors / max(words, 1), words)
+            # over a phone tokenizer's space-separated phones this is the phone error rate
+            counts = error_counts([(r.split(), h.split()) for r, h in zip(refs, hyps)])
+            stats[self.metric] = (100.0 * counts.errors / max(counts.ref_words, 1), counts.ref_words)
         return loss, n, stats
 
     def on_update(self, model: nn.Module, num_updates: int) -> None:
         model.set_num_updates(num_updates)
 
     def valid_metric(self, stats: dict[str, float]) -> float:
-        return stats["wer"]
+        return stats[self.metric]
 
 
 def check_labels(df, tokenizer, frames_fn, where: str, sample_rate: int) -> tuple[np.ndarray, list[tuple[str, str]]]:

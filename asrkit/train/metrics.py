@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 # shown on the progress bar, in this order, when the task reports them
-BAR_FIELDS = ("loss", "accuracy", "code_perplexity", "wer", "lr", "audio_s_per_s")
+BAR_FIELDS = ("loss", "accuracy", "code_perplexity", "wer", "per", "lr", "audio_s_per_s")
 
 
 class MetricsLogger:
@@ -79,7 +79,8 @@ def plot_curves(metrics_tsv: Path, out_png: Path) -> Path:
 
     data = read_metrics(metrics_tsv)
     train, valid = data.get("train", {}), data.get("valid", {})
-    names = [m for m in ("loss", "accuracy", "code_perplexity", "prob_perplexity", "wer", "lr") if m in train or m in valid]
+    names = [m for m in ("loss", "accuracy", "code_perplexity", "prob_perplexity", "wer", "per", "lr")
+             if m in train or m in valid]
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
     for ax, name in zip(axes[0], names):
         for split, series in (("train", train), ("valid", valid)):

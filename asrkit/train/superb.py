@@ -48,7 +48,7 @@ from ..models.factory import encoder_model
 from ..models.superb import DiarizationLSTM, FrameCTC, SuperbModel, UtteranceClassifier, WeightedSum
 from ..objectives.pit import pit_bce_loss
 from ..precision import autocast, resolve_precision
-from ..score import align_many
+from ..score import error_counts
 from ..score.der import best_threshold, der, rttm_to_frames
 from .distributed import init_distributed, is_dist, world
 from .experiment import open_experiment
@@ -236,9 +236,8 @@ class PhoneTask(_SuperbTask):
         if not model.training:
             refs = [[PHONE_TOKENS[i] for i in t[:k].tolist()] for t, k in zip(batch["target"], batch["target_lengths"])]
             hyps = [[PHONE_TOKENS[i] for i in ids] for ids in best_paths(log_probs, frames, 0)]
-            errors = sum(a.counts().errors for a in align_many(list(zip(refs, hyps))))
-            phones = sum(len(r) for r in refs)
-            stats["per"] = (100.0 * errors / max(phones, 1), phones)
+            counts = error_counts(list(zip(refs, hyps)))  # the PER of `asrkit score --unit phone`
+            stats["per"] = (100.0 * counts.errors / max(counts.ref_words, 1), counts.ref_words)
         return loss, n, stats
 
     def valid_metric(self, stats):

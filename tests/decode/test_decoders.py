@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from asrkit.data.tokenizer import PhoneTokenizer, token_unit
 from asrkit.decode import write_hyp_trn, write_scores_tsv
 from asrkit.decode.beam import DecodeResult, LexiconBeamDecoder, TokenMismatch
 from asrkit.decode.greedy import greedy_decode
@@ -103,6 +104,14 @@ def test_greedy_joins_sentencepiece_pieces_and_characters():
     ids = torch.tensor([TOKENS.index(c) for c in "HI|HI"])
     assert greedy_decode(torch.nn.functional.one_hot(ids, V).float()[None], None, TOKENS) == ["HI HI"]
     assert greedy_decode(torch.zeros(1, 0, len(pieces)), None, pieces) == [""]
+
+
+def test_greedy_writes_phones_separated_by_spaces():
+    phones = PhoneTokenizer().tokens  # <blank> and the 39 phones: no word boundary, no sentencepiece piece
+    assert token_unit(phones) == "phone" and token_unit(TOKENS) == "char"
+    ids = torch.tensor([phones.index(p) for p in ["dh", "dh", "<blank>", "ah", "<blank>", "ah", "k"]])
+    frames = torch.nn.functional.one_hot(ids, len(phones)).float()
+    assert greedy_decode(frames[None], None, phones) == ["dh ah ah k"]
 
 
 # The three greedy decoders of e44333c, written out: decode/greedy.py (characters), decode/run.greedy_text

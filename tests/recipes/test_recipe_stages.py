@@ -294,3 +294,47 @@ def test_bad_stage_options_are_refused(synth):
     assert res.returncode != 0 and "--stage takes a stage number" in res.stderr
     res = synth.run("--force", "yes")
     assert res.returncode != 0 and "--force takes true or false" in res.stderr
+
+
+FAKE_PREPARE_PHONES = r"""#!/usr/bin/env bash
+# Fake local/prepare_synth_phones.py CORPUS MANIFESTS --out DIR: logs, writes the phone manifests' names.
+echo "prepare_synth_phones $*" >> "$FAKE_LOG"
+mkdir -p "$4"
+for s in 10m dev test test_unseen_engine; do touch "$4/$s.tsv"; done
+"""
+
+
+def test_w2v2_phone_reads_w2v2_tiny_s_corpus_and_model_and_pretrains_only_without_it(sandbox, synth):
+    """w2v2_phone on w2v2_tiny's data (--corpus): its phone manifests, markers and trainings stay in its own --data
+    and --exp; w2v2_tiny's checkpoint is fine-tuned when it exists (no stage 3), else stage 3 pre-trains."""
+    write_exe(sandbox / "local" / "prepare_synth_phones.py", FAKE_PREPARE_PHONES)
+    phone = Recipe(sandbox, "synth/w2v2_phone", exp="phone_exp")
+    phone.data = sandbox / "phone_data"
+    corpus = sandbox / "data"
+    assert synth.run("--stage", 0, "--stop-stage", 1).returncode == 0
+    (corpus / "manifests").mkdir(parents=True)
+    (corpus / "manifests" / "10m.tsv").touch()
+    (corpus / "synth" / "metadata").mkdir(parents=True)
+    pretrained = sandbox / "tiny_exp" / "pretrain" / "checkpoint_best.pt"
+    pretrained.parent.mkdir(parents=True)
+    pretrained.write_bytes(b"weights")
+    before = sorted(p.relative_to(corpus) for p in corpus.rglob("*"))
+
+    res = phone.run("--corpus", corpus, "--pretrained", pretrained, "--finetune-updates", 4)
+    assert res.returncode == 0, out(res)
+    assert sorted(p.relative_to(corpus) for p in corpus.rglob("*")) == before  # read only
+    assert [c.split()[0] for c in res.calls] == ["prepare_synth_phones", "manifest", *["finetune"] * 2,
+                                                 *["decode"] * 4, *["score"] * 4, "results"]
+    finetunes = [c for c in res.calls if c.startswith("finetune")]
+    assert f"--init {pretrained} " in finetunes[0] and "--init  " in finetunes[1]
+    assert all("--set data.tokenizer=phones" in c and "optim.max_updates=4" in c for c in finetunes)
+    assert all(" --unit phone " in c for c in res.calls if c.startswith("score"))
+    assert all(phone.marker(n).exists() for n in (0, 1)) and not phone.marker(3).exists()
+    assert "Stage 3: pre-trained model" in res.stdout
+
+    res = phone.run("--stage", 3, "--corpus", corpus, "--pretrained", sandbox / "none.pt", "--finetune-updates", 4)
+    assert res.returncode != 0 and "init:" in res.stderr  # stage 5 would start from another model
+    res = phone.run("--stage", 3, "--corpus", corpus, "--pretrained", "", "--finetune-updates", 4, "--force", "true")
+    assert res.returncode == 0, out(res)
+    assert [c.split()[0] for c in res.calls][:3] == ["pretrain", "finetune", "finetune"]
+    assert f"--init {phone.exp / 'pretrain' / 'checkpoint_best.pt'} " in res.calls[1]

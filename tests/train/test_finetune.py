@@ -9,7 +9,8 @@ import yaml
 from asrkit.config import ConfigError
 from asrkit.data.datasets import speed_perturb
 from asrkit.data.manifest import read_manifest, write_manifest
-from asrkit.data.tokenizer import CharTokenizer, TokenizerError, load_tokenizer, train_sentencepiece
+from asrkit.data.tokenizer import (CharTokenizer, PhoneTokenizer, TokenizerError, load_tokenizer,
+                                   train_sentencepiece)
 from asrkit.checkpoint import LAST, load_model, read_checkpoint
 from asrkit.decode.infer import compute_emissions
 from asrkit.decode.greedy import greedy_decode
@@ -28,6 +29,20 @@ def test_char_tokenizer_round_trip_and_errors(tmp_path):
     with pytest.raises(TokenizerError, match="'x'"):
         tok.encode("xylophone")
     assert load_tokenizer(tok.save(tmp_path / "tokens.txt")).tokens == tok.tokens
+
+
+def test_phone_tokenizer_round_trip_and_errors(tmp_path):
+    tok = load_tokenizer("phones")  # data.tokenizer: phones, the 39 of asrkit.data.phones
+    assert isinstance(tok, PhoneTokenizer) and len(tok) == 39 and tok.tokens[0] == "<blank>" and "|" not in tok.tokens
+    ids = tok.encode("dh ah  k ae t")
+    assert len(ids) == 5 and tok.decode(ids) == "dh ah k ae t"
+    with pytest.raises(TokenizerError, match="phone 'zh'"):
+        tok.encode("zh")  # a 61-set phone, folded away
+    own = load_tokenizer(PhoneTokenizer(("a", "b")).save(tmp_path / "tokens.txt"))
+    assert isinstance(own, PhoneTokenizer) and own.tokens == ["<blank>", "a", "b"]
+    (tmp_path / "bad.txt").write_text("<blank>\na b\n")
+    with pytest.raises(TokenizerError, match="bad.txt: phone 'a b'"):
+        load_tokenizer(tmp_path / "bad.txt")
 
 
 def test_sentencepiece_tokenizer(tmp_path):
@@ -164,3 +179,30 @@ def test_sentencepiece_model_finetunes_and_decodes_to_words(pretrained, tone_dat
     decode_manifest(tmp_path / "ft" / "checkpoint_last.pt", tone_data[1], tmp_path / "dec", DecodeOptions())
     hyp = (tmp_path / "dec" / "hyp.trn").read_text().splitlines()
     assert len(hyp) == len(read_manifest(tone_data[1]))
+
+
+def test_phone_model_finetunes_validates_per_and_decodes_phones(tone_data, tmp_path):
+    import dataclasses
+
+    from asrkit.decode.run import DecodeOptions, decode_manifest
+    from asrkit.score import read_trn
+
+    manifests = []
+    for path, phones in zip(tone_data, ("dh ah k ae t", "s ae t")):
+        df = read_manifest(path).assign(text=phones)
+        manifests.append(write_manifest(df, tmp_path / path.name))
+    cfg = finetune_config(tmp_path, manifests, None, max_updates=2)
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tokenizer="phones"))
+    run_finetune(cfg, tmp_path / "ft")
+    valid = read_metrics(tmp_path / "ft" / "metrics.tsv")["valid"]
+    assert [u for u, _ in valid["per"]] == [2] and "wer" not in valid  # the phone error rate picks the best
+    ckpt = read_checkpoint(tmp_path / "ft" / LAST)
+    assert list(ckpt.tokens) == PhoneTokenizer().tokens
+    assert isinstance(load_tokenizer(tmp_path / "ft" / "tokens.txt"), PhoneTokenizer)
+    result = decode_manifest(tmp_path / "ft" / LAST, manifests[1], tmp_path / "dec", DecodeOptions())
+    assert "per" in result and "wer" not in result
+    assert set(read_trn(tmp_path / "dec" / "ref.trn").values()) == {"s ae t"}
+    hyps = read_trn(tmp_path / "dec" / "hyp.trn").values()
+    assert all(p in PhoneTokenizer().tokens[1:] for h in hyps for p in h.split())
+    with pytest.raises(ValueError, match="a phone model .* decodes greedily"):
+        decode_manifest(tmp_path / "ft" / LAST, manifests[1], tmp_path / "lm", DecodeOptions(lm="x.bin", lexicon="l"))

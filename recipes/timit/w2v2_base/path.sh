@@ -1,0 +1,1 @@
+../../librispeech/w2v2_base/path.sh
