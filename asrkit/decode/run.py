@@ -117,8 +117,6 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
             if not Path(opts.rescore_lm).is_file() or not is_transformer_lm(opts.rescore_lm):
                 raise ValueError(f"--rescore-lm {opts.rescore_lm}: not a Transformer LM checkpoint "
                                  "(asrkit lm train --type transformer writes one)")
-    elif opts.rescore_lm:
-        raise ValueError("--rescore-lm ranks the N-best lists of a beam search: give --lm and --lexicon too")
         decoder = LexiconBeamDecoder(tokens, opts.lexicon, opts.lm, beam_size=opts.beam_size,
                                      beam_threshold=opts.beam_threshold, lm_weight=opts.lm_weight,
                                      word_score=opts.word_score)
@@ -127,6 +125,8 @@ def decode_manifest(checkpoint: str | Path, manifest: str | Path, out_dir: str |
             log(f"warning: {opts.lexicon}: {len(missing)} of its {words} words are not in the LM {opts.lm}, e.g. "
                 f"{', '.join(missing[:5])}; the search scores them as <unk>: use the lexicon made from this LM's "
                 "vocabulary (`asrkit lm train` writes both)")
+    elif opts.rescore_lm:
+        raise ValueError("--rescore-lm ranks the N-best lists of a beam search: give --lm and --lexicon too")
 
     def emissions(path, what):
         # the progress total; compute_emissions reads (and checks) the manifest itself
