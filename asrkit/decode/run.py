@@ -7,6 +7,10 @@ word insertion score in [-5, 5]) and the best pair decodes the test manifest. Ou
 manifest order with one line per utterance: ``hyp.trn``, ``ref.trn`` (sclite), ``scores.tsv``,
 and ``decode.yaml`` with the settings used (``tune.tsv`` with every trial when tuning).
 
+With ``rescore_lm`` (a Transformer LM checkpoint) the beam search keeps ``nbest`` hypotheses per utterance and
+:mod:`.rescore` ranks them again (its two weights tuned on dev with ``tune``, after the first pass's; the N-best
+search runs in this process).
+
 The network runs once per manifest; the beam search, single-threaded, dominates the time when
 tuning (every trial searches the whole dev set). ``num_workers`` > 1 splits the utterances of
 each trial and of the final decode across that many processes (:mod:`.parallel`), with the same
