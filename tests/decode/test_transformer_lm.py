@@ -73,10 +73,11 @@ def test_lexicon_beam_search_with_the_transformer_lm_picks_the_lm_preferred_word
     assert decoder.lm_kind == "transformer"
     assert decoder.decode(emissions("A CA? "))[0].text == "A CAT"
     assert decoder.decode(emissions("THE CA? "))[0].text == "THE CAB"
-    # the acoustics alone cannot tell: without the LM both contexts get the same last word
-    acoustic = decoder.with_weights(0.0, 0.0)
+    # the acoustics alone cannot tell: without the LM, CAT and CAB score the same
+    acoustic = decoder.with_weights(0.0, 0.0, nbest=2)
     assert acoustic.scorer is decoder.scorer  # the checkpoint is loaded once
-    assert {acoustic.decode(emissions(s))[0].text.split()[-1] for s in ("A CA? ", "THE CA? ")} in ({"CAT"}, {"CAB"})
+    (first, s1), (second, s2) = acoustic.decode_nbest(emissions("A CA? ")[0])
+    assert {first, second} == {("A", "CAT"), ("A", "CAB")} and s1 == pytest.approx(s2)
     nbest = decoder.with_weights(2.0, 0.0, nbest=3).decode_nbest(emissions("A CA? ")[0])
     assert nbest[0][0] == ("A", "CAT") and ("A", "CAB") in [w for w, _ in nbest]
 
@@ -105,3 +106,27 @@ def test_perplexity_counts_like_kenlm_eval(lm_path, tmp_path):
     logprob = sum(scorer.sentence_logprobs([["A", "CAT", "SAT"], ["THE", "<unk>", "SAT"]]))
     assert stats["ppl"] == pytest.approx(math.exp(-logprob / 8))
     assert stats["ppl"] < 10  # trained on these sentences
+
+
+def test_sentencepiece_units_score_words_of_several_pieces_exactly(tmp_path):
+    from asrkit.data.tokenizer import train_sentencepiece
+
+    (tmp_path / "text.txt").write_text("\n".join(TEXT) + "\n")
+    train_sentencepiece(tmp_path / "text.txt", tmp_path / "sp", vocab_size=14, model_type="bpe")
+    cfg = load_lm_config(None, [f"data.train_text={tmp_path / 'text.txt'}", f"data.sentencepiece={tmp_path / 'sp.model'}",
+                                "optim.max_updates=5", "trainer.tensorboard=false", "model.dropout=0.0",
+                                "model.embed_dim=16", "model.ffn_dim=32", "model.num_heads=2"])
+    run_lm_training(cfg, tmp_path / "exp")
+    scorer = TransformerLMScorer(tmp_path / "exp" / "checkpoint_last.pt")
+    assert scorer.vocab.sp is not None and max(len(scorer.vocab.word_units(w)) for w in LEXICON) > 1
+    lm = transformer_decoder_lm(scorer, LEXICON)
+    root = lm.start(False)
+    for sentence in (["A", "CAT", "SAT"], ["A", "CAB"], ["THE", "CAB", "SAT"]):
+        state, total = root, 0.0
+        for w in sentence:
+            state, s = lm.score(state, LEXICON.index(w))
+            total += s
+        total += lm.finish(state)[1]
+        assert total == pytest.approx(scorer.sentence_logprobs([sentence])[0] / LOG10, abs=1e-5)
+    stats = lm_perplexity(tmp_path / "exp" / "checkpoint_last.pt", tmp_path / "text.txt")
+    assert stats["words"] == sum(len(s.split()) for s in TEXT) and stats["oov"] == 0
