@@ -75,6 +75,10 @@ def test_decode_with_the_transformer_lm_and_with_nbest_rescoring(texts, tmp_path
                     "--lm", tlm, "--lexicon", lexicon, "--beam-size", 5)
     assert first.exit_code == 0, first.output
     assert len((tmp_path / "first" / "hyp.trn").read_text().splitlines()) == 2
+    pool = run_cli("decode", "--checkpoint", ckpt, "--manifest", manifest, "--out-dir", tmp_path / "pool",
+                   "--lm", tlm, "--lexicon", lexicon, "--beam-size", 5, "--num-workers", 2)
+    assert pool.exit_code == 0, pool.output  # each worker loads the Transformer LM itself
+    assert (tmp_path / "pool" / "scores.tsv").read_text() == (tmp_path / "first" / "scores.tsv").read_text()
     res = run_cli("decode", "--checkpoint", ckpt, "--manifest", manifest, "--out-dir", tmp_path / "rescored",
                   "--lm", tmp_path / "lm" / "3gram.bin", "--lexicon", lexicon, "--beam-size", 5,
                   "--rescore-lm", tlm, "--nbest", 4, "--tune", manifest, "--trials", 3)
