@@ -104,6 +104,7 @@ class LMTextDataset:
         if max_units:  # learned positions end somewhere: longer sentences are cut there
             encoded = [u[:max_units - 1] for u in encoded]
         self.units = encoded
+        self.words = [len(s) for s in sentences]  # a word may span several sentencepiece units
         self.sizes = np.array([len(u) + 1 for u in encoded], dtype=np.int64)
         self.ids = [f"line{i + 1}" for i in range(len(encoded))]
         self.eos = vocab.eos
@@ -111,19 +112,21 @@ class LMTextDataset:
     def __len__(self) -> int:
         return len(self.units)
 
-    def __getitem__(self, i: int) -> tuple[str, list[int]]:
-        return self.ids[i], self.units[i]
+    def __getitem__(self, i: int) -> tuple[str, list[int], int]:
+        return self.ids[i], self.units[i], self.words[i]
 
     def set_epoch(self, epoch: int) -> None:
         pass
 
-    def collate(self, items: list[tuple[str, list[int]]]) -> dict:
+    def collate(self, items: list[tuple[str, list[int], int]]) -> dict:
         """``source`` ``</s> w1 .. wn`` and ``target`` ``w1 .. wn </s>`` (N, L), right-padded: the padding,
-        after every real position, is invisible to the causal attention; its targets are -100 (ignored)."""
-        width = max(len(u) for _, u in items) + 1
+        after every real position, is invisible to the causal attention; its targets are -100 (ignored).
+        ``words``: the batch's words (for per-word perplexity)."""
+        width = max(len(u) for _, u, _ in items) + 1
         source = torch.full((len(items), width), self.eos, dtype=torch.long)
         target = torch.full((len(items), width), -100, dtype=torch.long)
-        for i, (_, u) in enumerate(items):
+        for i, (_, u, _) in enumerate(items):
             source[i, 1:len(u) + 1] = torch.tensor(u, dtype=torch.long)
             target[i, :len(u) + 1] = torch.tensor([*u, self.eos], dtype=torch.long)
-        return {"ids": [utt for utt, _ in items], "source": source, "target": target}
+        return {"ids": [utt for utt, _, _ in items], "source": source, "target": target,
+                "words": sum(w for _, _, w in items)}

@@ -74,22 +74,6 @@ class LMTask:
         return stats["loss"]
 
 
-class _WordCounting(LMTextDataset):
-    """The dataset with the words of each batch counted (a word may span several sentencepiece units)."""
-
-    def __init__(self, sentences, vocab: LMVocabulary, max_units: int = 0):
-        super().__init__(sentences, vocab, max_units)
-        self.words = [len(s) for s in sentences]
-
-    def __getitem__(self, i: int):
-        return (*super().__getitem__(i), self.words[i])
-
-    def collate(self, items):
-        batch = super().collate([(utt, u) for utt, u, _ in items])
-        batch["words"] = sum(w for _, _, w in items)
-        return batch
-
-
 def lm_datasets(cfg: LMDataConfig, max_units: int = 0) -> tuple[LMVocabulary, LMTextDataset, LMTextDataset | None]:
     """The vocabulary (of the training sentences) and the training and validation sets."""
     train = read_sentences(cfg.train_text)
@@ -102,7 +86,7 @@ def lm_datasets(cfg: LMDataConfig, max_units: int = 0) -> tuple[LMVocabulary, LM
             raise LMTextError(f"{cfg.train_text}: nothing left to train on after holding out "
                               f"data.valid_fraction={cfg.valid_fraction}")
     vocab = LMVocabulary.build(train, min_count=cfg.min_count, sentencepiece=cfg.sentencepiece or None)
-    return vocab, _WordCounting(train, vocab, max_units), _WordCounting(valid, vocab, max_units) if valid else None
+    return vocab, LMTextDataset(train, vocab, max_units), LMTextDataset(valid, vocab, max_units) if valid else None
 
 
 def run_lm_training(cfg: LMTrainConfig, exp_dir: str | Path, *, resume: bool | Path = True, console=None,
