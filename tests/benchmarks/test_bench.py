@@ -122,7 +122,8 @@ def test_bench_rejects_an_unknown_category_or_section_before_timing(capsys):
     assert "--categories: unknown huge (choose from tiny, small, mid, base, large)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--sections", "inference,profil"])
-    assert "--sections: unknown profil (choose from data, pretrain, av, inference, profile)" in capsys.readouterr().err
+    assert "--sections: unknown profil (choose from data, pretrain, av, inference, profile, lm_decode)" in \
+        capsys.readouterr().err
 
 
 AV_MICRO = {"model_type": "av", "max_frames": 16, "encoder_layers": 1, "encoder_embed_dim": 16,
