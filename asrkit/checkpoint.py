@@ -344,8 +344,8 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
                ) -> tuple[nn.Module, Checkpoint]:
     """The whole model of the checkpoint's kind, in eval mode on ``device``: a ``Wav2Vec2Model`` for pretrain
     (``AudioVisualModel`` for an AV one), a ``CTCModel`` over ``ckpt.tokens`` for ctc, an
-    ``EncoderDecoderModel`` for midtrain (its decoder config in the task's ``model.decoder``). ``kinds``: the
-    kinds the caller accepts."""
+    ``EncoderDecoderModel`` for midtrain (its decoder config in the task's ``model.decoder``), a ``TransformerLM``
+    for lm. ``kinds``: the kinds the caller accepts."""
     ckpt = read_checkpoint(path, kinds)
     if ckpt.kind == "ctc":
         if not ckpt.tokens:
