@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .ui import CONTEXT, console, fail
+from .ui import CONTEXT, console, fail, given_options
 
 
 def _prune_counts(ctx, param, value: str) -> list[int] | None:
@@ -67,6 +67,11 @@ def lm_train(text: Path, lm_type: str, out_prefix: Path, order: int, lexicon: Pa
       asrkit lm train data/lm/text.txt --type transformer --valid-text data/lm/valid.txt --out exp/transformer_lm \\
           --set model=paper --set trainer.precision=bf16
     """
+    ctx = click.get_current_context()
+    given = {p.opts[0] for p in ctx.command.params if p.name in given_options(ctx, ctx.params)}
+    other = sorted(given & (_NGRAM_ONLY if lm_type == "transformer" else _TRANSFORMER_ONLY))
+    if other:
+        fail(f"{', '.join(other)}: not an option of --type {lm_type}")
     if lm_type == "transformer":
         _train_transformer(text, valid_text, out_prefix, config_path, overrides, resume, allow_changes)
         return
@@ -80,6 +85,10 @@ def lm_train(text: Path, lm_type: str, out_prefix: Path, order: int, lexicon: Pa
         fail(str(e))
     console.print(f"wrote {lm_files.arpa}, {lm_files.binary} and {lm_files.lexicon} ({lm_files.words} words, "
                   f"{len(lm_files.skipped)} outside the token set)")
+
+
+_NGRAM_ONLY = {"--order", "--lexicon", "--tokens", "--memory", "--prune", "--tools-dir"}
+_TRANSFORMER_ONLY = {"--valid-text", "--config", "--set", "--resume", "--allow-changes"}
 
 
 def _train_transformer(text: Path, valid_text: Path | None, exp_dir: Path, config_path: Path | None,

@@ -107,6 +107,10 @@ def test_bad_text_empty_vocabulary_and_wrong_checkpoint_kind_are_one_line_errors
                             "--set", "data.min_count=1000"), "empty vocabulary")
     _one_line_error(run_cli("lm", "train", train, "--type", "transformer", "--out", tmp_path / "d",
                             "--set", "model=huge"), "no Transformer LM config 'huge'")
+    _one_line_error(run_cli("lm", "train", train, "--type", "transformer", "--out", tmp_path / "e", "--order", 3),
+                    "--order: not an option of --type transformer")
+    _one_line_error(run_cli("lm", "train", train, "--out", tmp_path / "f", "--valid-text", train),
+                    "--valid-text: not an option of --type ngram")
     ctc = write_ctc_checkpoint(tmp_path / "ctc.pt", MICRO_MODEL)
     _one_line_error(run_cli("lm", "eval", ctc, train), "a fine-tuned CTC model", "Transformer language model")
     manifest = make_tone_manifest(tmp_path, 1, name="test.tsv")
