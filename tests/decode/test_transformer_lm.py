@@ -87,6 +87,8 @@ def test_rescoring_picks_the_hypothesis_the_lm_prefers_over_the_acoustics(lm_pat
     sentences = [("A", "CAB", "SAT"), ("A", "CAT", "SAT"), ("A", "CAT", "SAT", "SAT")]
     am = [-10.0, -10.5, -14.0]  # the acoustics prefer the first (wrong) one
     lm = [s / LOG10 for s in scorer.sentence_logprobs(sentences)]
+    # batched (right-padded) as one at a time
+    assert lm == pytest.approx([scorer.sentence_log10(s) for s in sentences], abs=1e-5)
     nbest = [NBestHyp(w, a, l) for w, a, l in zip(sentences, am, lm)]
     assert best_hypothesis(nbest, 0.0, 0.0) == 0
     assert best_hypothesis(nbest, 1.0, 0.0) == 1
