@@ -6,11 +6,11 @@ code. Every checkpoint asrkit reads goes through here, fairseq's too (``load_fai
 unless the user trusts the file with ``--trust-checkpoint``). Its keys::
 
     format: "asrkit", version: 2
-    kind: "pretrain" | "midtrain" | "ctc" | "superb"
+    kind: "pretrain" | "midtrain" | "ctc" | "superb" | "lm"
     model_config: the full config of the model (the encoder's, for ctc), including the input it was trained
         on (``sample_rate``, ``normalize``): a ``Wav2Vec2Config`` (wav2vec 2.0, SEW, SEW-D) or an ``AVConfig``
         (the audio-visual model; a ctc model on its Conformer audio encoder), told apart by ``model_type``
-    tokens: the output tokens of a ctc model, blank first
+    tokens: the output tokens of a ctc model, blank first; the vocabulary of an lm
     task: metadata of the run (its resolved config), or where an imported model came from
     model: the state dict
     trainer: optimizer, scheduler, grad scaler, sampler position, RNG states, counters and an
@@ -52,6 +52,7 @@ from .models.av import AVConfig
 from .models.factory import (ENCODER_PREFIX, build_model, ctc_model, encoder_model, model_config_from_dict,
                              wav2vec2_model)
 from .models.seq2seq import DecoderConfig, EncoderDecoderModel, TransformerDecoder
+from .models.transformer_lm import transformer_lm
 from .models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 
 FORMAT, VERSION = "asrkit", 2
@@ -62,6 +63,8 @@ KINDS = {  # kind -> what it is and what writes it, for error messages
     # model_config: the frozen upstream's; model: the downstream's weights only; task: the run's config, naming
     # the upstream checkpoint
     "superb": "a SUPERB downstream model on a frozen upstream (asrkit superb)",
+    # model_config: a TransformerLMConfig; tokens: the LM's vocabulary (words or sentencepiece units)
+    "lm": "a Transformer language model (asrkit lm train --type transformer)",
 }
 ENCODER_KINDS = ("pretrain", "midtrain", "ctc")  # the kinds that hold an encoder's weights
 HEADS = ("quantizer.", "final_proj.")  # pre-training heads: fine-tuning drops them, imports may lack them
@@ -341,8 +344,8 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
                ) -> tuple[nn.Module, Checkpoint]:
     """The whole model of the checkpoint's kind, in eval mode on ``device``: a ``Wav2Vec2Model`` for pretrain
     (``AudioVisualModel`` for an AV one), a ``CTCModel`` over ``ckpt.tokens`` for ctc, an
-    ``EncoderDecoderModel`` for midtrain (its decoder config in the task's ``model.decoder``). ``kinds``: the
-    kinds the caller accepts."""
+    ``EncoderDecoderModel`` for midtrain (its decoder config in the task's ``model.decoder``), a ``TransformerLM``
+    for lm. ``kinds``: the kinds the caller accepts."""
     ckpt = read_checkpoint(path, kinds)
     if ckpt.kind == "ctc":
         if not ckpt.tokens:
@@ -353,6 +356,8 @@ def load_model(path: str | Path, kinds: Iterable[str] = ENCODER_KINDS, device: s
                           **{k: head[k] for k in ("head", "head_layers", "head_dim", "head_dropout") if k in head})
     elif ckpt.kind == "midtrain":
         model = _st_model(ckpt)
+    elif ckpt.kind == "lm":
+        model = transformer_lm(ckpt.model_config)
     else:
         model = build_model(ckpt.model_config)
     try:

@@ -18,7 +18,11 @@ Timing goals live here, never in tests. Sections:
 - profile: where that time goes, for the same models, utterances and rounds: ms per utterance in the
   feature encoder, the positional convolution and the Transformer blocks (their attention and
   feed-forward parts), asrkit and ``transformers`` side by side, and the speed-up asrkit would reach
-  with a free feature encoder and positional convolution. Written to ``profile.tsv`` / ``profile.md``.
+  with a free feature encoder and positional convolution. Written to ``profile.tsv`` / ``profile.md``;
+- lm_decode: the lexicon beam search's real-time factor (search seconds per second of audio, one thread, the
+  network's emissions computed beforehand) with the 4-gram and with the Transformer LM (wav2vec 2.0 §4.4), at the
+  same beam, on the demo recipe's model, LMs and test set (``--lm-decode-dir``, after ``make demo`` and
+  ``asrkit lm train --type transformer``), and the incremental Transformer forwards per second of audio.
 """
 from __future__ import annotations
 
@@ -587,7 +591,40 @@ def write_av_pretrain(rows: list[dict], out: Path, console=None) -> Path:
     return path
 
 
-SECTIONS = ("data", "pretrain", "av", "inference", "profile")
+def bench_lm_decode(checkpoint: Path, manifest: Path, lexicon: Path, lms: dict[str, Path], beam_size: int = 50,
+                    max_utterances: int = 20, lm_weight: float = 1.0) -> list[dict]:
+    """Real-time factor of the lexicon beam search with each of ``lms`` (name -> KenLM file or Transformer LM
+    checkpoint) on the first ``max_utterances`` of ``manifest``: the same emissions, beam and weights for every LM."""
+    from asrkit.checkpoint import load_model
+    from asrkit.data.manifest import read_manifest
+    from asrkit.decode.beam import LexiconBeamDecoder
+    from asrkit.decode.infer import compute_emissions
+
+    model, ckpt = load_model(checkpoint, kinds=("ctc",))
+    df = read_manifest(manifest).head(max_utterances)
+    # the subset, written elsewhere, names its audio by absolute paths
+    df["audio"] = [str((Path(manifest).parent / a).resolve()) for a in df["audio"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        df.to_csv(Path(tmp) / "subset.tsv", sep="\t", index=False)
+        em = compute_emissions(model, Path(tmp) / "subset.tsv", precision="fp32")
+    audio_s = float(df["num_samples"].sum()) / model.sample_rate
+    rows = []
+    for name, lm in lms.items():
+        decoder = LexiconBeamDecoder(list(ckpt.tokens), lexicon, lm, beam_size=beam_size, lm_weight=lm_weight)
+        start = time.perf_counter()
+        for lp in em.log_probs:
+            decoder.decode(lp[None])
+        seconds = time.perf_counter() - start
+        note = f"beam {beam_size}, {len(em.ids)} utts, {audio_s:.0f} s of audio"
+        rows.append(_row("lm_decode", f"{name} beam search", seconds / audio_s, "x real time (RTF)", note))
+        if decoder.lm_kind == "transformer":
+            rows.append(_row("lm_decode", f"{name} forwards", decoder.custom_lm.forwards / audio_s,
+                             "forwards per s of audio", "one per LM state the search extended"))
+    return rows
+
+
+SECTIONS = ("data", "pretrain", "av", "inference", "profile", "lm_decode")
+DEFAULT_SECTIONS = SECTIONS[:-1]  # lm_decode needs a trained demo and Transformer LM: asked for by name
 
 
 def _machine() -> str:
@@ -599,9 +636,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--hours", type=float, default=0.25, help="size of the synthesised pool to time")
-    parser.add_argument("--sections", default=",".join(SECTIONS),
+    parser.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                         help="comma-separated: data, pretrain, av (audio-visual pre-training), inference, "
-                             "profile (where the inference time goes)")
+                             "profile (where the inference time goes), lm_decode (beam search with the 4-gram and "
+                             "the Transformer LM; not in the default)")
     parser.add_argument("--categories", default=",".join(TABLE2),
                         help="inference and profile sections: SEW-D Table 2 inference-time categories to time")
     parser.add_argument("--precisions", default="fp32,bf16",
@@ -611,6 +649,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="av section: comma-separated AV model configs (names or YAML paths)")
     parser.add_argument("--av-objectives", default="mae,clr,mae_clr",
                         help="av section: comma-separated pre-training objectives (mae, clr, mae_clr)")
+    parser.add_argument("--lm-decode-dir", type=Path, default=Path("recipes/synth/w2v2_tiny"),
+                        help="lm_decode section: a recipe directory with data/lm/{4gram.bin,lexicon.txt}, "
+                             "exp/transformer_lm/checkpoint_best.pt, exp/scratch_10m/checkpoint_best.pt and "
+                             "data/manifests/test.tsv")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="inference and profile sections: rounds per utterance, the fastest kept "
@@ -620,6 +662,14 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [name for name in sections if name not in SECTIONS]
     if unknown:
         parser.error(f"--sections: unknown {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
+    if "lm_decode" in sections:  # before any timing
+        d = args.lm_decode_dir
+        needed = [d / p for p in ("exp/scratch_10m/checkpoint_best.pt", "data/manifests/test.tsv", "data/lm/lexicon.txt",
+                                  "data/lm/4gram.bin", "exp/transformer_lm/checkpoint_best.pt")]
+        missing = [str(p) for p in needed if not p.is_file()]
+        if missing:
+            parser.error(f"--sections lm_decode: missing {', '.join(missing)} (make demo, then asrkit lm train "
+                         f"{d}/data/lm/text.txt --type transformer --out {d}/exp/transformer_lm)")
     from asrkit.precision import PRECISIONS, resolve_precision
 
     unknown = sorted(set(args.precisions.split(",")) - set(PRECISIONS))
@@ -687,6 +737,11 @@ def main(argv: list[str] | None = None) -> None:
             profile = bench_profile(categories, precisions, repeats=args.repeats,
                                     progress=_ProgressBars(bar))
         write_profile(profile, args.out, console)
+    if "lm_decode" in sections:
+        d = args.lm_decode_dir
+        rows += bench_lm_decode(d / "exp/scratch_10m/checkpoint_best.pt", d / "data/manifests/test.tsv",
+                                d / "data/lm/lexicon.txt", {"4-gram": d / "data/lm/4gram.bin",
+                                                            "Transformer LM": d / "exp/transformer_lm/checkpoint_best.pt"})
     if not rows:  # only the profile section
         return
     path = write_table(rows, args.out)

@@ -4,7 +4,7 @@ outputs.
 
 - :mod:`.data`: ``prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech), ``manifest`` (validate, summary,
   combine, from-kaldi, to-fairseq);
-- :mod:`.lm`: ``lm`` (train, lexicon, eval);
+- :mod:`.lm`: ``lm`` (train: KenLM n-gram or Transformer LM, lexicon, eval);
 - :mod:`.train`: ``pretrain``, ``finetune``, ``import-checkpoint``;
 - :mod:`.export`: ``export`` (--to hf): a checkpoint as a transformers directory;
 - :mod:`.decode`: ``decode``, ``score``;

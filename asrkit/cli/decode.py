@@ -23,7 +23,8 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="YAML file of decode options: the options below, snake_case (beam_size: 1500); "
                    "options given on the command line override it.")
-@click.option("--lm", default="", help="KenLM model (binary or ARPA); with --lexicon: lexicon beam search.")
+@click.option("--lm", default="", help="KenLM model (binary or ARPA) or Transformer LM checkpoint (asrkit lm train "
+                                       "--type transformer); with --lexicon: lexicon beam search.")
 @click.option("--lexicon", default="", help="Flashlight lexicon (written by `asrkit lm train`).")
 @click.option("--beam-size", default=50, help="Beam size (paper: 500 when tuning, 1500 at test).")
 @click.option("--tune-beam-size", default=0,
@@ -55,19 +56,26 @@ from .ui import CONTEXT, console, fail, given_options, progress_bars
 @click.option("--len-penalty", default=1.0, help="st: rank hypotheses by log P / length ** LEN_PENALTY.")
 @click.option("--max-len-a", default=0.0, help="st: at most MAX_LEN_A * encoder frames + MAX_LEN_B tokens.")
 @click.option("--max-len-b", default=200, help="st: see --max-len-a.")
+@click.option("--rescore-lm", default="",
+              help="Transformer LM checkpoint: rank the --lm beam's --nbest hypotheses again with it.")
+@click.option("--nbest", default=1, help="Hypotheses the beam search keeps per utterance (for --rescore-lm).")
+@click.option("--rescore-weight", default=1.0, help="Weight of the --rescore-lm log10 score (ignored with --tune).")
+@click.option("--rescore-word-score", default=0.0, help="Word score of the rescoring (ignored with --tune).")
 @click.pass_context
 def decode_cmd(ctx: click.Context, checkpoint: Path, manifest: Path, out_dir: Path, config_path: Path | None,
                **options):
-    """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram LM; or
-    translate it with a mid-trained model (--task st).
+    """Decode a manifest with a fine-tuned model: greedy CTC, or lexicon beam search with an n-gram or
+    Transformer LM, optionally with N-best rescoring by a Transformer LM; or translate it with a mid-trained
+    model (--task st).
 
     \b
     Examples:
       asrkit decode --checkpoint exp/pretrained_10m/checkpoint_best.pt --manifest data/manifests/test.tsv \\
           --out-dir exp/pretrained_10m/test_greedy
       asrkit decode --checkpoint exp/pretrained_10m/checkpoint_best.pt --manifest data/manifests/test.tsv \\
-          --out-dir exp/pretrained_10m/test_4gram --lm data/lm/4gram.bin --lexicon data/lm/lexicon.txt \\
-          --tune data/manifests/dev.tsv --beam-size 500 --tune-beam-size 50 --num-workers 2
+          --out-dir exp/pretrained_10m/test_4gram_tlm --lm data/lm/4gram.bin --lexicon data/lm/lexicon.txt \\
+          --tune data/manifests/dev.tsv --beam-size 500 --tune-beam-size 50 --num-workers 2 \\
+          --rescore-lm exp/transformer_lm/checkpoint_best.pt --nbest 50
     """
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError

@@ -1,8 +1,10 @@
 """Decoding CTC emissions: greedy, lexicon beam search with an n-gram LM.
 
 - :mod:`.greedy`: best path, no LM;
-- :mod:`.beam`: flashlight lexicon beam search with a KenLM (torchaudio ``ctc_decoder``);
+- :mod:`.beam`: flashlight lexicon beam search with a KenLM or a Transformer LM (torchaudio ``ctc_decoder``);
 - :mod:`.lm`: KenLM training (``make tools``), perplexity, lexicon;
+- :mod:`.transformer_lm`: a Transformer LM checkpoint as the search's LM (cached, incremental) and for perplexity;
+- :mod:`.rescore`: N-best rescoring with a second LM;
 - :mod:`.tune`: LM weight / word score search on dev (wav2vec 2.0 §4.4);
 - :mod:`.infer`: emissions of a fine-tuned model over a manifest.
 

@@ -165,6 +165,11 @@ def lexicon_words_missing_from_lm(lexicon_path: str | Path, lm_path: str | Path)
     twin when one lies next to it (``asrkit lm train`` writes both)."""
     lm_path = Path(lm_path)
     words = [line.split()[0] for line in read_utf8(lexicon_path, LMError).splitlines() if line.split()]
+    from .transformer_lm import is_transformer_lm, load_scorer
+
+    if is_transformer_lm(lm_path):
+        vocab = load_scorer(lm_path).vocab
+        return list(dict.fromkeys(w for w in words if vocab.is_oov(w))), len(words)
     twin = lm_path.with_suffix(".arpa")
     arpa = lm_path if check_lm(lm_path) == "arpa" else twin if twin.is_file() and check_lm(twin) == "arpa" else None
     if arpa is not None:
@@ -237,12 +242,19 @@ def sentence_perplexity(lm_path: str | Path, sentences: Iterable[str]) -> dict[s
 
 def lm_perplexity(lm_path: str | Path, text_file: str | Path) -> dict[str, float | int]:
     """:func:`sentence_perplexity` of a text file, one sentence per line, or of the transcripts
-    of a manifest (``*.tsv``) -> ``{"ppl", "oov", "sentences", "words"}``."""
+    of a manifest (``*.tsv``) -> ``{"ppl", "oov", "sentences", "words"}``. ``lm_path``: a KenLM file or a
+    Transformer LM checkpoint (told apart by content), counted the same way."""
+    from .transformer_lm import is_transformer_lm, load_scorer
+
     if Path(text_file).suffix == ".tsv":
         from ..data.manifest import read_manifest
 
-        return sentence_perplexity(lm_path, read_manifest(text_file)["text"])
-    return sentence_perplexity(lm_path, read_utf8(text_file, LMError).splitlines())
+        sentences = list(read_manifest(text_file)["text"])
+    else:
+        sentences = read_utf8(text_file, LMError).splitlines()
+    if is_transformer_lm(lm_path):
+        return load_scorer(lm_path).perplexity(sentences)
+    return sentence_perplexity(lm_path, sentences)
 
 
 def lexicon_tokens(tokens_path: str | Path | None = None) -> Sequence[str]:

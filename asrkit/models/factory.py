@@ -30,6 +30,7 @@ from asrkit.models.heads import CTCModel, Wav2Vec2ForCTC
 from asrkit.models.quantizer import GumbelVectorQuantizer
 from asrkit.models.sew import fbank_feature_encoder, predictor_head, squeezed_context_network
 from asrkit.models.sew_d import disentangled_transformer
+from asrkit.models.transformer_lm import TransformerLMConfig
 from asrkit.models.vit import VideoEncoder, init_vit_params, vit_block
 from asrkit.models.vit import video_encoder as vision_transformer
 from asrkit.models.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model, load_wav2vec2_config
@@ -179,6 +180,7 @@ MODEL_CONFIGS: dict[str, type] = {
     "sew": Wav2Vec2Config,
     "sew_d": Wav2Vec2Config,
     "av": AVConfig,
+    "transformer_lm": TransformerLMConfig,  # the LM of beam search (wav2vec 2.0 §4.4), no encoder
 }
 
 

@@ -122,7 +122,8 @@ def test_bench_rejects_an_unknown_category_or_section_before_timing(capsys):
     assert "--categories: unknown huge (choose from tiny, small, mid, base, large)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--sections", "inference,profil"])
-    assert "--sections: unknown profil (choose from data, pretrain, av, inference, profile)" in capsys.readouterr().err
+    assert "--sections: unknown profil (choose from data, pretrain, av, inference, profile, lm_decode)" in \
+        capsys.readouterr().err
 
 
 AV_MICRO = {"model_type": "av", "max_frames": 16, "encoder_layers": 1, "encoder_embed_dim": 16,
@@ -176,3 +177,29 @@ def test_bench_rejects_an_unknown_av_config_or_objective_before_timing(capsys):
     with pytest.raises(SystemExit):
         main(["--sections", "av", "--av-objectives", "mae,w2v2"])
     assert "--av-objectives: unknown w2v2 (choose from mae, clr, mae_clr)" in capsys.readouterr().err
+
+
+def test_lm_decode_rows_time_both_lms_on_the_same_emissions(tmp_path):
+    from asrkit.testing import make_tone_manifest
+    from asrkit.testing.ctc import write_ctc_checkpoint
+    from asrkit.train.lm import load_lm_config, run_lm_training
+    from benchmarks.bench import bench_lm_decode
+
+    from ..decode.test_lm import tools_or_skip
+    from ..train.conftest import MICRO_MODEL
+
+    tools_or_skip()
+    from asrkit.decode.lm import train_lm
+
+    (tmp_path / "text.txt").write_text("THE CAT SAT\nA DOG SAT\nTHE DOG\n" * 20)
+    ngram = train_lm(tmp_path / "text.txt", tmp_path / "lm" / "3gram", 3, memory="64M")
+    cfg = load_lm_config(None, [f"data.train_text={tmp_path / 'text.txt'}", "optim.max_updates=2",
+                                "trainer.tensorboard=false", "model.embed_dim=16", "model.ffn_dim=32",
+                                "model.num_heads=2"])
+    run_lm_training(cfg, tmp_path / "tlm")
+    rows = bench_lm_decode(write_ctc_checkpoint(tmp_path / "ctc.pt", MICRO_MODEL),
+                           make_tone_manifest(tmp_path, 2, name="test.tsv"), ngram.lexicon,
+                           {"4-gram": ngram.binary, "Transformer LM": tmp_path / "tlm" / "checkpoint_last.pt"},
+                           beam_size=5)
+    assert [r["what"] for r in rows] == ["4-gram beam search", "Transformer LM beam search", "Transformer LM forwards"]
+    assert all(r["section"] == "lm_decode" and r["value"] >= 0 for r in rows)
