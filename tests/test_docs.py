@@ -65,7 +65,7 @@ def test_docs_exist_and_the_readme_links_each():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in ("recipes", "benchmarks", "reproduction", "data", "guarantees"):
         assert (ROOT / "docs" / f"{name}.md").is_file()
-        assert f"(docs/{name}.md)" in readme
+        assert f"(docs/{name}.md)" in readme, name
 
 
 def test_readme_is_a_front_door():
