@@ -17,9 +17,12 @@ def mkl_packed_linear_available() -> bool:
 
 
 def onednn_packed_linear_available() -> bool:
-    """oneDNN's prepacked linear with a fused post-op (inductor's frozen bf16 CPU linears) is in this torch."""
+    """oneDNN's prepacked linear with a fused post-op (inductor's frozen bf16 CPU linears) is in this torch, and
+    this CPU runs oneDNN's bf16 path: its weight reorder needs AVX-512 (BW, VL, DQ) or AVX-NE-CONVERT and raises
+    on an AVX2-only CPU, where bf16 autocast falls back to the plain linear (emulated bf16)."""
     return (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-            and hasattr(torch.ops.mkldnn, "_reorder_linear_weight"))
+            and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+            and getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)())
 
 
 @dataclass(frozen=True)

@@ -134,3 +134,18 @@ def test_fast_transformer_encoder_matches_the_reference(layer_norm_first, precis
     assert out.shape == ref.shape and torch.isfinite(out).all()
     assert (out - ref).abs().max() < tolerance and (grad.detach() - ref).abs().max() < tolerance
     assert attention_dtype(x) == torch.float32
+
+
+def test_onednn_packed_linear_is_off_where_the_cpu_has_no_onednn_bf16(monkeypatch):
+    """oneDNN's bf16 weight reorder raises on AVX2-only CPUs: there the bf16 fast path must not be chosen."""
+    from asrkit.models.fast.options import onednn_packed_linear_available
+
+    class NoBf16:  # stands in for torch.ops.mkldnn on such a CPU
+        _linear_pointwise = _reorder_linear_weight = object()
+
+        @staticmethod
+        def _is_mkldnn_bf16_supported():
+            return False
+
+    monkeypatch.setattr(torch.ops, "mkldnn", NoBf16(), raising=False)
+    assert onednn_packed_linear_available() is False
