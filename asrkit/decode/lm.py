@@ -252,6 +252,8 @@ def lm_perplexity(lm_path: str | Path, text_file: str | Path) -> dict[str, float
         sentences = list(read_manifest(text_file)["text"])
     else:
         sentences = read_utf8(text_file, LMError).splitlines()
+    if not any(line.strip() for line in sentences):
+        raise LMError(f"{text_file}: no sentence to compute a perplexity on (one sentence per line)")
     if is_transformer_lm(lm_path):
         return load_scorer(lm_path).perplexity(sentences)
     return sentence_perplexity(lm_path, sentences)

@@ -78,10 +78,8 @@ class TransformerLMScorer:
         :func:`asrkit.decode.lm.sentence_perplexity` reports a KenLM's."""
         split = [line.split() for line in sentences]
         split = [s for s in split if s]
-        if not split:
-            from .lm import LMError
-
-            raise LMError("no sentence to compute a perplexity on")
+        if not split:  # lm_perplexity names the file before it gets here
+            raise ValueError("no sentence to compute a perplexity on")
         logprob = sum(self.sentence_logprobs(split))
         words = sum(len(s) for s in split)
         oov = sum(self.vocab.is_oov(w) for s in split for w in s)

@@ -113,6 +113,7 @@ def test_bad_text_empty_vocabulary_and_wrong_checkpoint_kind_are_one_line_errors
                     "--valid-text: not an option of --type ngram")
     ctc = write_ctc_checkpoint(tmp_path / "ctc.pt", MICRO_MODEL)
     _one_line_error(run_cli("lm", "eval", ctc, train), "a fine-tuned CTC model", "Transformer language model")
+    _one_line_error(run_cli("lm", "eval", ctc, tmp_path / "empty.txt"), "empty.txt: no sentence to compute")
     manifest = make_tone_manifest(tmp_path, 1, name="test.tsv")
     (tmp_path / "lexicon.txt").write_text("CAT\tC A T |\n")
     _one_line_error(run_cli("decode", "--checkpoint", ctc, "--manifest", manifest, "--out-dir", tmp_path / "o",
