@@ -20,7 +20,16 @@ _job_pids=()
 _job_logs=()
 _job_parallel=false
 
-jobs_begin() { if [ "${train_nj:-1}" -gt 1 ] && [ "$1" -gt 1 ]; then _job_parallel=true; else _job_parallel=false; fi; }
+jobs_begin() {
+  if [ "${train_nj:-1}" -gt 1 ] && [ "$1" -gt 1 ]; then
+    _job_parallel=true
+    # only while background jobs may run: elsewhere a signal reaches the foreground command as before
+    trap '_jobs_stop INT' INT
+    trap '_jobs_stop TERM' TERM
+  else
+    _job_parallel=false
+  fi
+}
 
 _jobs_stop() {
   local sig=$1 pid
@@ -33,8 +42,6 @@ _jobs_stop() {
   trap - "$sig"
   kill -s "$sig" $$
 }
-trap '_jobs_stop INT' INT
-trap '_jobs_stop TERM' TERM
 
 _job_running() {  # the number of background jobs still running
   local pid n=0
@@ -65,8 +72,8 @@ job() {
 
 jobs_wait() {
   local what=$1 out rc failed=()
-  if [ "${#_job_pids[@]}" -eq 0 ]; then return 0; fi
-  wait "${_job_pids[@]}" 2>/dev/null || true
+  if [ "${#_job_pids[@]}" -gt 0 ]; then wait "${_job_pids[@]}" 2>/dev/null || true; fi
+  if [ "$_job_parallel" = true ]; then trap - INT TERM; fi  # jobs_begin's: every job has ended
   for out in "${_job_logs[@]}"; do
     rc=$(cat "$out.status" 2>/dev/null || echo "?")
     rm -f "$out.status"
