@@ -233,11 +233,28 @@ def test_settings_of_later_stages_are_checked(synth):
     assert all(synth.marker(n).exists() for n in (0, 1, 2, 3, 5, 6, 7))
     finetune = [c for c in synth.log.read_text().splitlines() if c.startswith("finetune")]
     assert len(finetune) == 2 and all("--set optim.max_updates=4" in c for c in finetune)
-    assert f"--init {synth.exp}/pretrain/checkpoint_best.pt " in finetune[0] and "--init  " in finetune[1]
+    # side by side where cmd.sh's train_nj (nproc) > 1, so either may start first
+    assert sorted(f"--init {synth.exp}/pretrain/checkpoint_best.pt " in c for c in finetune) == [False, True]
+    assert sum("--init  " in c for c in finetune) == 1
     assert synth.run(*UPDATES, "--trials", 2).calls == []  # all skipped
     res = synth.run(*UPDATES, "--trials", 2, "--beam", 50)
     assert res.returncode != 0 and "Stage 6: done already" in res.stderr and "beam: '500' -> '50'" in res.stderr
     assert synth.run(*UPDATES, "--trials", 2, "--finetune-updates", 5).returncode != 0
+
+
+def test_fine_tunings_run_one_after_the_other_with_train_nj_1(synth):
+    """cmd.sh's train_nj=1: stage 5's two fine-tunings in the foreground, pre-trained first, torch's own threads;
+    train_nj=2: side by side, one thread each, each one's output in its run.log."""
+    res = synth.run("--stage", 0, "--stop-stage", 5, *UPDATES, train_nj="1")
+    assert res.returncode == 0, out(res)
+    finetune = [c for c in res.calls if c.startswith("finetune")]
+    assert len(finetune) == 2 and "--init  " in finetune[1] and not any("trainer.threads" in c for c in finetune)
+    assert not (synth.exp / "scratch_10m" / "run.log").exists()
+    res = synth.run("--stage", 5, "--stop-stage", 5, *UPDATES, "--force", "true", train_nj="2")
+    assert res.returncode == 0, out(res)
+    finetune = [c for c in res.calls if c.startswith("finetune")]
+    assert len(finetune) == 2 and all("--set trainer.threads=1" in c for c in finetune)
+    assert all((synth.exp / f"{init}_10m" / "run.log").exists() for init in ("pretrained", "scratch"))
 
 
 def test_markers_from_before_settings_were_recorded_still_skip(synth):

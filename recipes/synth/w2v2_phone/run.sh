@@ -29,14 +29,15 @@ pretrain_config=../w2v2_tiny/conf/pretrain.yaml
 pretrain_opts=""           # extra `asrkit pretrain` options
 finetune_config=../w2v2_tiny/conf/finetune_10m.yaml   # w2v2_tiny's fine-tuning; run.sh sets data.tokenizer=phones
 finetune_opts=""           # extra `asrkit finetune` options
-finetune_updates=auto      # as w2v2_tiny: auto = 600 where training runs in bf16, else the config's 300
+finetune_updates=""        # fine-tuning updates per model; empty: the config's (600)
 synth_opts=""              # `asrkit prepare synth` options when stage 0 has to make the corpus
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--corpus DIR] [--data DIR] [--exp DIR] [--pretrained CKPT] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N|auto] [--synth-opts \"...\"]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--corpus DIR] [--data DIR] [--exp DIR] [--pretrained CKPT] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--synth-opts \"...\"]"
 
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
+. ../../utils/jobs.sh    # jobs_begin, job, jobs_wait: cmd.sh's train_nj runs of a stage side by side
 
 mkdir -p "$data" "$exp"
 
@@ -79,23 +80,24 @@ elif run_stage 3 --after 0 --resumes "$exp/pretrain" pretrain_config pretrain_op
   stage_done 3
 fi
 
-if selected 5 && [ "$finetune_updates" = auto ]; then  # resolved first: stage 5 records the number it trains for
-  finetune_updates=$(python -c 'from asrkit.precision import cpu_has_native_bf16; print(600 if cpu_has_native_bf16() else "")') ||
-    die "--finetune-updates auto: cannot tell whether this CPU trains in bf16"
-fi
 if run_stage 5 --after "$after5" --resumes "$exp/pretrained_10m" --resumes "$exp/scratch_10m" \
      init finetune_config finetune_opts finetune_updates data; then
   opts=$finetune_opts
   if [ -n "$finetune_updates" ]; then opts="--set optim.max_updates=$finetune_updates $opts"; fi
+  # side by side (cmd.sh's train_nj), one torch thread each, as w2v2_tiny
+  if [ "${train_nj:-1}" -gt 1 ]; then opts="--set trainer.threads=1 $opts"; fi
   log "Stage 5: CTC on the 10-minute split's phones, pre-trained and from scratch ($finetune_config${finetune_updates:+, $finetune_updates updates})"
-  for model in pretrained scratch; do
-    ckpt=""
-    if [ $model = pretrained ]; then ckpt=$init; fi
+  finetune_one() {  # finetune_one pretrained|scratch
+    local ckpt=""
+    if [ "$1" = pretrained ]; then ckpt=$init; fi
     # shellcheck disable=SC2086
-    asrkit finetune --config "$finetune_config" --exp-dir "$exp/${model}_10m" --init "$ckpt" \
+    asrkit finetune --config "$finetune_config" --exp-dir "$exp/$1_10m" --init "$ckpt" \
       --set data.train_manifest="$data/manifests/10m.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
       --set data.tokenizer=phones $opts
-  done
+  }
+  jobs_begin 2
+  for model in pretrained scratch; do job "$exp/${model}_10m/run.log" finetune_one "$model"; done
+  jobs_wait "Stage 5"
   stage_done 5
 fi
 

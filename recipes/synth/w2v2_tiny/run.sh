@@ -30,23 +30,20 @@ pretrain_config=conf/pretrain.yaml
 pretrain_opts="" # extra `asrkit pretrain` options, e.g. "--set optim.max_updates=100"
 finetune_config=conf/finetune_10m.yaml
 finetune_opts="" # extra `asrkit finetune` options
-# Fine-tuning updates. auto: 600 where training runs in bf16 (CPUs with AVX-512 BF16 / AMX, about twice as
-# fast), so that make demo spends there the budget the fp32 machines need for 300 (the config's value).
-# On a 2-core Xeon with AMX, from the same pre-trained model (frozen feature encoder, no speed
-# perturbation): 300 updates gave test WER 93.5 / 74.5 % (greedy / 4-gram), 600 gave 83.4 / 53.7 %.
-finetune_updates=auto
+finetune_updates="" # fine-tuning updates per model; empty: the config's (600)
 trials=20        # LM weight / word score tuning trials on dev (paper: 128; 2.8 s each here with 2 workers)
 beam=500         # beam of the test decode (paper §4.4: 1500 at test, 500 when tuning)
 tune_beam=50     # beam of the tuning trials on dev: ten times cheaper than the test's
 decode_opts=""   # extra `asrkit decode` options for the LM decode, e.g. "--beam-threshold 50"
 lm_sentences=200000
 synth_opts=""   # extra `asrkit prepare synth` options, e.g. "--pretrain-hours 1 --train-speakers 60"
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N|auto] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N]"
 
 . ./path.sh
 . ./cmd.sh
 . ../../utils/parse_options.sh
 . ../../utils/stage.sh   # log, die, to_file, selected, run_stage, stage_done
+. ../../utils/jobs.sh    # jobs_begin, job, jobs_wait: cmd.sh's train_nj runs of a stage side by side
 
 mkdir -p "$data" "$exp"
 
@@ -96,23 +93,24 @@ if run_stage 3 --after 1 --resumes "$exp/pretrain" pretrain_config pretrain_opts
   stage_done 3
 fi
 
-if selected 5 && [ "$finetune_updates" = auto ]; then  # resolved first: stage 5 records the number it trains for
-  finetune_updates=$(python -c 'from asrkit.precision import cpu_has_native_bf16; print(600 if cpu_has_native_bf16() else "")') ||
-    die "--finetune-updates auto: cannot tell whether this CPU trains in bf16"
-fi
 if run_stage 5 --after "1 3" --resumes "$exp/pretrained_10m" --resumes "$exp/scratch_10m" \
      finetune_config finetune_opts finetune_updates data; then
   opts=$finetune_opts
   if [ -n "$finetune_updates" ]; then opts="--set optim.max_updates=$finetune_updates $opts"; fi
+  # side by side (cmd.sh's train_nj), one torch thread each: ~1.5x the work of one two-thread run after the other
+  if [ "${train_nj:-1}" -gt 1 ]; then opts="--set trainer.threads=1 $opts"; fi
   log "Stage 5: CTC fine-tuning on 10 minutes, pre-trained and from scratch ($finetune_config${finetune_updates:+, $finetune_updates updates})"
-  for init in pretrained scratch; do
-    ckpt=""
-    if [ $init = pretrained ]; then ckpt="$exp/pretrain/checkpoint_best.pt"; fi
+  finetune_one() {  # finetune_one pretrained|scratch
+    local ckpt=""
+    if [ "$1" = pretrained ]; then ckpt="$exp/pretrain/checkpoint_best.pt"; fi
     # shellcheck disable=SC2086
-    asrkit finetune --config "$finetune_config" --exp-dir "$exp/${init}_10m" --init "$ckpt" \
+    asrkit finetune --config "$finetune_config" --exp-dir "$exp/$1_10m" --init "$ckpt" \
       --set data.train_manifest="$data/manifests/10m.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
       $opts
-  done
+  }
+  jobs_begin 2
+  for init in pretrained scratch; do job "$exp/${init}_10m/run.log" finetune_one "$init"; done
+  jobs_wait "Stage 5"
   stage_done 5
 fi
 
