@@ -53,16 +53,14 @@ pretrain_config=conf/pretrain.yaml
 pretrain_opts=""        # extra `asrkit pretrain` options (also in the timed warm-up)
 finetune_config=conf/finetune_10m.yaml  # the demo's (a link to ../w2v2_tiny/conf/): every run fine-tunes alike
 finetune_opts=""        # extra `asrkit finetune` options, every run alike
-# Fine-tuning updates, every run alike. auto: 600 where training runs in bf16 (CUDA, or CPUs with AVX-512 BF16 /
-# AMX), as the demo's --finetune-updates auto; elsewhere the config's 300.
-finetune_updates=auto
+finetune_updates=""     # fine-tuning updates, every run alike; empty: the config's (600)
 trials=20               # LM weight / word score tuning trials on dev
 beam=500                # beam of the dev and test decodes (paper §4.4: 1500 at test, 500 when tuning)
 tune_beam=50            # beam of the tuning trials
 decode_opts=""          # extra `asrkit decode` options for the LM decodes
 lm_sentences=200000
 synth_opts="--pretrain-hours 9"  # `asrkit prepare synth` options (replace them all when given)
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--budget-minutes M] [--pretrain-updates N|auto] [--pretrain-max-updates N] [--sweep-first N] [--margin F] [--decode-minutes M] [--estimate-updates N] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N|auto] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--budget-minutes M] [--pretrain-updates N|auto] [--pretrain-max-updates N] [--sweep-first N] [--margin F] [--decode-minutes M] [--estimate-updates N] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N]"
 
 . ./path.sh
 . ./cmd.sh
@@ -108,12 +106,6 @@ if run_stage 2 --after 1 lm_sentences; then
   stage_done 2
 fi
 
-if { selected 3 || selected 5; } && [ "$finetune_updates" = auto ]; then  # the plan times a run of this length
-  finetune_updates=$(python -c 'import torch
-from asrkit.precision import cpu_has_native_bf16
-print(600 if torch.cuda.is_available() or cpu_has_native_bf16() else "")') ||
-    die "--finetune-updates auto: cannot tell whether this machine trains in bf16"
-fi
 finetune_set=()
 if [ -n "$finetune_updates" ]; then finetune_set=(--set "optim.max_updates=$finetune_updates"); fi
 pretrain_data=(--set "data.train_manifest=$data/manifests/pretrain.tsv" --set "data.valid_manifest=$data/manifests/dev.tsv"
