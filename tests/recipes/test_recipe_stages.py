@@ -257,6 +257,27 @@ def test_fine_tunings_run_one_after_the_other_with_train_nj_1(synth):
     assert all((synth.exp / f"{init}_10m" / "run.log").exists() for init in ("pretrained", "scratch"))
 
 
+def test_transformer_lm_is_trained_decoded_and_scored_only_when_asked(synth):
+    """--transformer-lm true: stage 2 trains it after the 4-gram, stage 6 decodes the test set with it in the
+    search (tlm) and rescoring the 4-gram's N-best (4gram_tlm), both tuned on dev, and stage 7 scores both; the
+    default runs none of it."""
+    res = synth.run(*UPDATES, "--trials", 2)
+    assert res.returncode == 0, out(res)
+    assert not any("--type transformer" in c or "--rescore-lm" in c or "transformer/" in c for c in res.calls)
+    res = synth.run(*UPDATES, "--trials", 2, "--stage", 2, "--transformer-lm", "true", "--nbest", 7, "--force", "true")
+    assert res.returncode == 0, out(res)
+    lm = [c for c in res.calls if c.startswith("lm ")]
+    assert [c.split()[:2] for c in lm] == [["lm", "train"], ["lm", "eval"]] * 2 and "--type transformer" in lm[2]
+    tlm = f"{synth.data}/lm/transformer/checkpoint_best.pt"
+    decodes = [c for c in res.calls if c.startswith("decode") and ("test_tlm" in c or "test_4gram_tlm" in c)]
+    assert len(decodes) == 4 and all("--tune" in c for c in decodes)
+    assert sum(f"--lm {tlm} " in c for c in decodes) == 2
+    assert sum(f"--rescore-lm {tlm} --nbest 7" in c for c in decodes) == 2
+    scored = [c for c in res.calls if c.startswith("score")]
+    assert sum("--decoder tlm " in c for c in scored) == 2 and sum("--decoder 4gram_tlm " in c for c in scored) == 2
+    assert not any("--decoder tlm --split test_unseen" in c for c in scored)
+
+
 def test_markers_from_before_settings_were_recorded_still_skip(synth):
     synth.data.mkdir()
     synth.exp.mkdir()

@@ -7,11 +7,14 @@
 # Stages (one map for every asrkit recipe):
 #   0 data       synthesise the corpus (espeak-ng, flite, festival; rooms, noise, telephone; offline) into $data/synth
 #   1 manifests  LibriSpeech-layout prep -> $data/manifests/*.tsv, validated, summary table
-#   2 lm         LM text from the grammar (dev/test sentences held out), 4-gram KenLM, lexicon -> $data/lm
+#   2 lm         LM text from the grammar (dev/test sentences held out), 4-gram KenLM, lexicon -> $data/lm;
+#                with --transformer-lm true also the tiny word-level Transformer LM (wav2vec 2.0 §4.4) -> $data/lm/transformer
 #   3 pretrain   wav2vec 2.0 self-supervised pre-training on the unlabeled pool -> $exp/pretrain
 #   5 finetune   CTC on the 10-minute split, from the pre-trained model and from scratch -> $exp/{pretrained,scratch}_10m
 #   6 decode     test sets (test; test_unseen_engine and its telephone copy: an engine and speaker never heard in
-#                training): greedy, and lexicon beam search with the 4-gram (LM weight/word score tuned on dev)
+#                training): greedy, and lexicon beam search with the 4-gram (LM weight/word score tuned on dev);
+#                with --transformer-lm true the test set also with the Transformer LM in the beam search (tlm) and
+#                with the 4-gram's N-best list rescored by it (4gram_tlm), each tuned on dev
 #   7 score      sclite-exact WER/CER per decode, one results table -> $exp/results.tsv
 # Finished stages leave .stageN.done in $data (0-2) or $exp (3-7), holding the settings they ran with, and are
 # skipped on re-runs; a re-run with other settings for a finished stage (--seed, --synth-opts, a config, ...) is
@@ -36,8 +39,14 @@ beam=500         # beam of the test decode (paper §4.4: 1500 at test, 500 when 
 tune_beam=50     # beam of the tuning trials on dev: ten times cheaper than the test's
 decode_opts=""   # extra `asrkit decode` options for the LM decode, e.g. "--beam-threshold 50"
 lm_sentences=200000
+# The Transformer LM of wav2vec 2.0 §4.4 in miniature (asrkit lm train --type transformer, `tiny`: 2 x 128): off
+# in make demo, whose 25 minutes it would exceed (its training, and a beam search that runs one LM forward per new
+# word history in Python, ~12x KenLM's time; docs/reproduction.md)
+transformer_lm=false
+tlm_opts="--set optim.max_updates=1000"  # extra `asrkit lm train --type transformer` options
+nbest=20         # hypotheses of the 4-gram beam the Transformer LM rescores
 synth_opts=""   # extra `asrkit prepare synth` options, e.g. "--pretrain-hours 1 --train-speakers 60"
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N] [--transformer-lm true|false] [--tlm-opts \"...\"] [--nbest N]"
 
 . ./path.sh
 . ./cmd.sh
@@ -75,12 +84,20 @@ if run_stage 1 --after 0; then
   stage_done 1
 fi
 
-if run_stage 2 --after 1 lm_sentences; then
-  log "Stage 2: LM text, 4-gram KenLM and lexicon"
+tlm_settings=()  # stage 2 records the Transformer LM's settings only where it trains one
+if [ "$transformer_lm" = true ]; then tlm_settings=(transformer_lm tlm_opts); fi
+if run_stage 2 --after 1 lm_sentences "${tlm_settings[@]}"; then
+  log "Stage 2: LM text, 4-gram KenLM and lexicon$([ "$transformer_lm" = true ] && echo ", Transformer LM")"
   asrkit prepare lm-text "$data/lm/text.txt" --sentences "$lm_sentences" \
     --exclude "$data/manifests/dev.tsv" --exclude "$data/manifests/test.tsv"
   asrkit lm train "$data/lm/text.txt" --order 4 --out "$data/lm/4gram"
   asrkit lm eval "$data/lm/4gram.bin" "$data/manifests/dev.tsv"
+  if [ "$transformer_lm" = true ]; then
+    rm -rf "$data/lm/transformer"
+    # shellcheck disable=SC2086
+    asrkit lm train "$data/lm/text.txt" --type transformer --out "$data/lm/transformer" $tlm_opts
+    asrkit lm eval "$data/lm/transformer/checkpoint_best.pt" "$data/manifests/dev.tsv"
+  fi
   stage_done 2
 fi
 
@@ -114,7 +131,9 @@ if run_stage 5 --after "1 3" --resumes "$exp/pretrained_10m" --resumes "$exp/scr
   stage_done 5
 fi
 
-if run_stage 6 --after "1 2 5" trials beam tune_beam decode_opts data; then
+tlm_decode=()  # stage 6 records the Transformer LM decodes' settings only where it runs them
+if [ "$transformer_lm" = true ]; then tlm_decode=(transformer_lm nbest); fi
+if run_stage 6 --after "1 2 5" trials beam tune_beam decode_opts data "${tlm_decode[@]}"; then
   log "Stage 6: decode the test sets (greedy; 4-gram lexicon beam search tuned on dev)"
   for init in pretrained scratch; do
     model="$exp/${init}_10m/checkpoint_best.pt"
@@ -124,6 +143,18 @@ if run_stage 6 --after "1 2 5" trials beam tune_beam decode_opts data; then
     asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram" \
       --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
       --trials "$trials" --beam-size "$beam" --tune-beam-size "$tune_beam" --num-workers "$nj" $decode_opts
+    if [ "$transformer_lm" = true ]; then  # the test set with the Transformer LM: in the search, and rescoring
+      rm -rf "$exp/${init}_10m/test_tlm" "$exp/${init}_10m/test_4gram_tlm"
+      # shellcheck disable=SC2086
+      asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_tlm" \
+        --lm "$data/lm/transformer/checkpoint_best.pt" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
+        --trials "$trials" --beam-size "$beam" --tune-beam-size "$tune_beam" --num-workers "$nj" $decode_opts
+      # shellcheck disable=SC2086
+      asrkit decode --checkpoint "$model" --manifest "$data/manifests/test.tsv" --out-dir "$exp/${init}_10m/test_4gram_tlm" \
+        --lm "$data/lm/4gram.bin" --lexicon "$data/lm/lexicon.txt" --tune "$data/manifests/dev.tsv" \
+        --rescore-lm "$data/lm/transformer/checkpoint_best.pt" --nbest "$nbest" \
+        --trials "$trials" --beam-size "$beam" --tune-beam-size "$tune_beam" --num-workers "$nj" $decode_opts
+    fi
     # the held-out-engine sets (clean and telephone) with the weights tuned on dev
     for set in $(test_sets); do
       [ "$set" = test ] && continue
@@ -143,8 +174,9 @@ if run_stage 7 --after 6; then
   rm -f "$exp/results.tsv"
   for set in $(test_sets); do
     for init in pretrained scratch; do
-      for dec in greedy 4gram; do
+      for dec in greedy 4gram tlm 4gram_tlm; do
         d="$exp/${init}_10m/${set}_$dec"
+        if [[ $dec == *tlm ]] && [ ! -f "$d/hyp.trn" ]; then continue; fi  # the test set with --transformer-lm true
         to_file "$d/score.txt" asrkit score --ref "$d/ref.trn" --hyp "$d/hyp.trn" --results "$exp/results.tsv" \
           --exp "${init}_10m" --decoder "$dec" --split "$set"
       done
