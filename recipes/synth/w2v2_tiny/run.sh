@@ -43,7 +43,7 @@ lm_sentences=200000
 # in make demo, whose 25 minutes it would exceed (its training, and a beam search that runs one LM forward per new
 # word history in Python, ~12x KenLM's time; docs/reproduction.md)
 transformer_lm=false
-tlm_opts="--set optim.max_updates=1000"  # extra `asrkit lm train --type transformer` options
+tlm_opts="--set optim.max_updates=500"  # extra `asrkit lm train --type transformer` options
 nbest=20         # hypotheses of the 4-gram beam the Transformer LM rescores
 synth_opts=""   # extra `asrkit prepare synth` options, e.g. "--pretrain-hours 1 --train-speakers 60"
 usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--seed S] [--data DIR] [--exp DIR] [--synth-opts \"...\"] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--lm-sentences N] [--transformer-lm true|false] [--tlm-opts \"...\"] [--nbest N]"
