@@ -250,8 +250,9 @@ def sort_runs(df: pd.DataFrame) -> pd.DataFrame:
 def table6(results: pd.DataFrame, rows: Sequence[str] = LADDER) -> pd.DataFrame:
     """A line per row of ``rows`` that has runs, in the ladder's order: its seeds' mean WERs and time, their
     geometric mean time ratio, the WERs' spread over seeds (max - min; NaN for one seed) and the time ratio's
-    (``spread_time``: max / min - 1), the change from the row it builds on (NaN when that
-    row has no run), and the paper's numbers and change."""
+    (``spread_time``: max / min - 1), the change from the row it builds on in WER and time
+    (``step_time``: the ratio of their time ratios; NaN when that row has no run), and the paper's numbers and
+    changes."""
     lines = []
     for k in rows:
         mine = results[results["row"] == k]
@@ -272,10 +273,12 @@ def table6(results: pd.DataFrame, rows: Sequence[str] = LADDER) -> pd.DataFrame:
     df = pd.DataFrame(lines)
     if df.empty:
         raise AblationError("no run of the selected rows in the results table")
-    wer = {r["row"]: r for r in lines}
+    ran = {r["row"]: r for r in lines}
     for dec in ("greedy", "4gram"):
-        df[f"delta_{dec}"] = [r[f"wer_{dec}"] - wer[r["builds_on"]][f"wer_{dec}"] if r["builds_on"] in wer
+        df[f"delta_{dec}"] = [r[f"wer_{dec}"] - ran[r["builds_on"]][f"wer_{dec}"] if r["builds_on"] in ran
                               else math.nan for r in lines]
+    df["step_time"] = [r["time_ratio"] / ran[r["builds_on"]]["time_ratio"] if r["builds_on"] in ran else math.nan
+                       for r in lines]
     df["paper_params_m"] = [ROWS[k].params_m for k in df["row"]]
     df["paper_infer_s"] = [ROWS[k].infer_s for k in df["row"]]
     df["paper_wer"] = [ROWS[k].wer for k in df["row"]]
@@ -284,6 +287,8 @@ def table6(results: pd.DataFrame, rows: Sequence[str] = LADDER) -> pd.DataFrame:
                          for k in df["row"]]
     df["paper_delta_lm"] = [ROWS[k].wer_lm - ROWS[ROWS[k].builds_on].wer_lm if ROWS[k].builds_on else math.nan
                             for k in df["row"]]
+    df["paper_step_time"] = [ROWS[k].infer_s / ROWS[ROWS[k].builds_on].infer_s if ROWS[k].builds_on else math.nan
+                             for k in df["row"]]
     return df
 
 
@@ -294,9 +299,10 @@ def seed_noise(table: pd.DataFrame, decoder: str) -> float:
 
 
 def findings(table: pd.DataFrame) -> list[str]:
-    """One line per step whose two rows ran: the WER change greedy and with the 4-gram against the seed spread (a
-    change larger than the largest spread between two seeds of one row counts as beyond the noise), the paper's
-    change; and whether every row kept row 2's inference time (+-10 %, paired ratios)."""
+    """One line per step whose two rows ran: its change in inference time, the WER change greedy and with the
+    4-gram against the seed spread (a change larger than the largest spread between two seeds of one row counts as
+    beyond the noise), the paper's changes; and whether every row kept row 2's inference time (+-10 %, paired
+    ratios)."""
     noise = {dec: seed_noise(table, dec) for dec in ("greedy", "4gram")}
     lines = []
     if math.isnan(noise["greedy"]):
@@ -314,10 +320,10 @@ def findings(table: pd.DataFrame) -> list[str]:
     for r in table.to_dict("records"):
         if math.isnan(r["delta_greedy"]):
             continue
-        lines.append(f"row {r['builds_on']} -> {r['row']} ({r['adds']}): greedy {r['delta_greedy']:+.1f} "
-                     f"({verdict(r['delta_greedy'], 'greedy')}), 4-gram {r['delta_4gram']:+.1f} "
-                     f"({verdict(r['delta_4gram'], '4gram')}); paper {r['paper_delta']:+.1f} / "
-                     f"{r['paper_delta_lm']:+.1f}")
+        lines.append(f"row {r['builds_on']} -> {r['row']} ({r['adds']}): time x{r['step_time']:.2f}, greedy "
+                     f"{r['delta_greedy']:+.1f} ({verdict(r['delta_greedy'], 'greedy')}), 4-gram "
+                     f"{r['delta_4gram']:+.1f} ({verdict(r['delta_4gram'], '4gram')}); paper: time "
+                     f"x{r['paper_step_time']:.2f}, WER {r['paper_delta']:+.1f} / {r['paper_delta_lm']:+.1f}")
     reference = table[table["row"] == REFERENCE]
     if len(reference) and not math.isnan(reference["spread_time"].iloc[0]):
         lines.append(f"timing noise: the seeds of row {REFERENCE} (one architecture, other weights) timed "

@@ -129,8 +129,9 @@ def test_table6_takes_each_step_from_the_row_it_builds_on(tmp_path, ladder):
     assert table.at["8", "paper_delta_lm"] == pytest.approx(13.4 - 14.4)
     lines = findings(table.reset_index())
     assert lines[0].startswith("seed noise") and "greedy 2.0, 4-gram 1.0" in lines[0]
-    assert any(line.startswith("row 6 -> 7 (MLP predictor heads): greedy -5.0 (lower, beyond the noise), "
-                               "4-gram -3.0 (lower, beyond the noise)") for line in lines)
+    assert table.at["9", "step_time"] == pytest.approx(1.3 / 1.06) and table.at["9", "paper_step_time"] == 7.5 / 6.7
+    assert "row 6 -> 7 (MLP predictor heads): time x1.01, greedy -5.0 (lower, beyond the noise), 4-gram -3.0 (lower, " \
+           "beyond the noise); paper: time x1.00, WER -0.7 / -0.1" in lines
     assert any(line.startswith("row 7 -> 8") and "4-gram -5.0 (lower, beyond the noise)" in line
                and "greedy +4.5 (not lower)" in line for line in lines)
     assert any(line.startswith("row 7 -> 9 (filter-bank front end") for line in lines)
