@@ -16,9 +16,8 @@ Nothing is trained or timed here; the recipe's outputs are joined:
 - every utterance's time (``asrkit benchmark --times-out``) of ONE benchmark run that timed every run interleaved,
   utterance by utterance: each run's time against the reference row's (row 2; the geometric mean of its seeds'
   times) as a paired ratio, the geometric mean over utterances of ``t_run / t_reference`` with a 95 % interval
-  (normal, on the logs). Load
-  from other processes falls on both sides of each ratio, which separate runs' means do not share (10-30 % swings
-  on a shared VM).
+  (normal, on the logs). Load from other processes falls on both sides of each ratio, which separate runs' means
+  do not share (10-30 % swings on a shared VM).
 
 :func:`collect` keeps ONE results table, a line per run: a run collected again is replaced, a new one appended, so
 a re-run with more rows adds to it. :func:`table6` averages each row's seeds and takes the change from the row it

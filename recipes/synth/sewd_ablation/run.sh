@@ -23,9 +23,9 @@
 # a changed setting refused (--force true redoes the selected runs). Trainings of one stage run train_nj at a time
 # (cmd.sh, ../../utils/jobs.sh), each in one thread, its output in $exp/<run>/stageN.log.
 #
-# Time (estimated from timed updates, not yet measured end to end): the miniature rows train at 1.2-1.6x the demo
+# Time (estimated from timed updates, not yet measured end to end): the miniature rows train at 1.1-1.5x the demo
 # model's time per update (one thread, 20 s batches, 2-core AMD EPYC, fp32), ~15 min per run on 2 cores; the
-# default's 8 runs two at a time ~1.5 h, the benchmark ~5 min (docs/recipes.md).
+# default's 8 runs two at a time ~1.5 h, the benchmark ~5 min (docs/reproduction.md, make reproduce-sewd).
 set -euo pipefail
 cd "$(dirname "$0")"
 
