@@ -217,8 +217,10 @@ def collect(runs_tsv: str | Path, times_tsv: str | Path, out_tsv: str | Path, *,
         "utterances": joined["utterances"],
     }, columns=COLUMNS)
     out_tsv = Path(out_tsv)
-    old = read_results(out_tsv) if out_tsv.is_file() else pd.DataFrame(columns=COLUMNS)
-    table = sort_runs(pd.concat([old[~old["run"].isin(new["run"])], new], ignore_index=True))
+    if out_tsv.is_file():
+        old = read_results(out_tsv)
+        new = pd.concat([old[~old["run"].isin(new["run"])], new], ignore_index=True)
+    table = sort_runs(_numbers(new))
     out_tsv.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_tsv, sep="\t", index=False, float_format="%.6g")
     return table
@@ -227,13 +229,19 @@ def collect(runs_tsv: str | Path, times_tsv: str | Path, out_tsv: str | Path, *,
 def read_results(path: str | Path) -> pd.DataFrame:
     """The results table :func:`collect` writes, numbers as numbers."""
     df = read_table(path, COLUMNS, "an ablation results table (asrkit ablation collect)")
-    for col in ("params_m", "wer_greedy", "wer_4gram", "infer_mean_ms", "infer_std_ms", "time_ratio",
-                "time_ratio_low", "time_ratio_high"):
-        df[col] = pd.to_numeric(df[col], errors="coerce")
-    df["seed"] = df["seed"].astype(int)
     unknown = sorted(set(df["row"]) - set(ROWS))
     if unknown:
         raise AblationError(f"{path}: unknown row(s) {', '.join(unknown)}")
+    return _numbers(df)
+
+
+def _numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """The results table's numeric columns as numbers (NaN where a cell is not one)."""
+    for col in ("params_m", "wer_greedy", "wer_4gram", "infer_mean_ms", "infer_std_ms", "time_ratio",
+                "time_ratio_low", "time_ratio_high"):
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    for col in ("seed", "threads", "utterances"):
+        df[col] = df[col].astype(int)
     return df
 
 

@@ -99,6 +99,7 @@ def test_collect_keeps_one_line_per_run_and_a_rerun_adds_to_it(tmp_path, ladder)
     assert list(table["run"]) == [r["run"] for r in ladder] and not table["run"].duplicated().any()
     assert set(table["timed"]) == {"t2"}
     assert len(read_results(out)) == 6
+    assert out.read_text().splitlines()[1].split("\t")[9] == "1"  # numbers written as numbers (%.6g)
     # runs collected alone (row 9 with the reference): the others' lines are kept as they were
     again = collect(*write_inputs(tmp_path, [ladder[0], ladder[1], ladder[5]], "third.tsv"), out, now="t3")
     assert len(again) == 6 and dict(zip(again["run"], again["timed"]))["row7_s1"] == "t2"
