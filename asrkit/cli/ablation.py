@@ -43,7 +43,7 @@ def rows_cmd(spec, paper, describe):
 
     table = Table(title="SEW-D's ablation ladder (Table 6) and Figure 1's sizes")
     for col in ("row", "paper's model", "adds", "on", "config", "paper: params (M), s, WER / +LM"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "config")
     for r in rows:
         table.add_row(r.id, r.name, r.adds, r.builds_on, r.config if paper else r.mini,
                       f"{r.params_m}, {r.infer_s}, {r.wer} / {r.wer_lm}")
