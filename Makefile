@@ -7,12 +7,15 @@ STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
-.PHONY: install tools sclite engines test test-fast demo table1 reproduce-w2v2 reproduce-av multistage reproduce-multistage \
-	reproduce-superb bench clean help
+.PHONY: install tools sclite engines test test-fast demo table1 reproduce-sewd reproduce-w2v2 reproduce-av multistage \
+	reproduce-multistage reproduce-superb bench clean help
 
 help:
 	@echo "make demo     install, check the machine (asrkit doctor), then run the synth recipe (recipes/synth/w2v2_tiny)"
 	@echo "make table1   make demo, then SEW-D on its corpus (recipes/synth/sewd_tiny): SEW-D Table 1 in miniature"
+	@echo "make reproduce-sewd  install, then SEW-D's Table 6 ablation ladder and Figure 1 in miniature on the demo's"
+	@echo "              corpus and budgets (recipes/synth/sewd_ablation; ROWS=2-8 by default, ROWS=\"1 9 figure1\" adds"
+	@echo "              the rest to the same table; ~1.5 h on 2 CPU cores by timed updates, not yet measured)"
 	@echo "make reproduce-w2v2  install, then WER against pre-training compute (recipes/synth/w2v2_claims; <= 2 h"
 	@echo "              on 2 CPU cores, minutes on a GPU; REPRODUCE_ARGS=\"--budget-minutes 90\" or \"--pretrain-updates 3200\")"
 	@echo "make reproduce-av  install, then audio-visual pre-training (MAE, CLR, MAE+CLR on the LRS3-like set),"
@@ -105,6 +108,19 @@ table1: demo
 	$(VENV)/bin/asrkit compare --out $(TABLE1) \
 	  --model "W2V2 (demo)" $(SYNTH)/w2v2_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/w2v2_tiny/exp/results.tsv \
 	  --model "SEW-D (sew_d_demo)" $(SYNTH)/sewd_tiny/exp/pretrained_10m/benchmark_test.tsv $(SYNTH)/sewd_tiny/exp/results.tsv
+
+# SEW-D's Table 6 ablation ladder and Figure 1 in miniature (issue 26): recipes/synth/sewd_ablation on the demo's corpus
+# and LM (w2v2_tiny's stages 0-2, made first where missing) and budgets. Each row of ROWS (asrkit ablation rows: 1-9,
+# ranges, w2v2_mid, sewd_small, sewd_mid, figure1, all; row 2 also with a second seed) is pre-trained, fine-tuned and
+# decoded as make demo trains its model, every run is timed on the test set in one interleaved benchmark (ratios to
+# row 2 paired by utterance), and ONE results table (exp/ablation.tsv) gains a line per run: a later ROWS adds to it
+# without training finished rows. Table 6 and Figure 1 in exp/report/.
+ROWS ?= 2-8
+SEWD_ARGS ?=
+reproduce-sewd: install tools engines
+	cd $(SYNTH)/sewd_ablation && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --rows "$(ROWS)" $(SEWD_ARGS)
+	$(call figures,$(SYNTH)/sewd_ablation/exp/report,figure1.png table6.txt,reproduce_sewd_)
+	$(call figures,$(SYNTH)/sewd_ablation/exp,ablation.tsv,reproduce_sewd_)
 
 # wav2vec 2.0's claims in miniature (issue 18): does pre-training help, more with more of it, and less as labels
 # grow? A 9-hour pool, pre-training planned into --budget-minutes (120) by timed warm-ups, identical fine-tuning

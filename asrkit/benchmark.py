@@ -7,8 +7,10 @@ after pre-training, §3.3); inference time of the encoder, one utterance at a ti
 - **parameters**: every parameter except ``quantizer.*`` and ``final_proj.*``;
 - **inference**: the forward pass of the encoder (feature encoder, projection, context network;
   ``Wav2Vec2Model.extract_features``) on each utterance at batch 1 under ``torch.inference_mode``,
-  after ``warmup`` utterances that are run untimed first; mean and standard deviation over the
-  utterances; real-time factor = mean time / mean duration;
+  after ``warmup`` utterances that are run untimed first (with ``repeats`` > 1 each utterance's fastest
+  of that many rounds); mean and standard deviation over the utterances; real-time factor = mean time /
+  mean duration. Each utterance's time is kept too (:func:`benchmark_models_and_times`), so that models
+  timed in one run can be compared utterance by utterance (paired ratios: ``asrkit.sewd_ablation``);
 - **pre-training throughput**: seconds of audio per second of one update (forward with span masking
   and distractor sampling, contrastive + diversity + feature-penalty loss, backward, AdamW step) on a
   batch of utterances from the same manifest, cropped to the shortest as in pre-training.
@@ -56,13 +58,15 @@ class BenchmarkOptions:
     device: str = "auto"  # auto: cuda when available, else cpu
     pretrain_batch: int = 4  # utterances in the pre-training batch; 0 skips the throughput measurement
     pretrain_steps: int = 3  # timed updates (after one untimed)
+    repeats: int = 1  # rounds per utterance, its time the fastest (timeit's rule: the least disturbed by other load)
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.precisions if p not in PRECISIONS]
         if unknown or not self.precisions:
             raise ValueError(f"precision must be among {', '.join(PRECISIONS)}, got {', '.join(self.precisions)}")
-        if min(self.max_utterances, self.warmup, self.threads, self.pretrain_batch) < 0 or self.pretrain_steps < 1:
-            raise ValueError("counts must be >= 0 (pretrain_steps >= 1)")
+        if min(self.max_utterances, self.warmup, self.threads, self.pretrain_batch) < 0 or self.pretrain_steps < 1 \
+                or self.repeats < 1:
+            raise ValueError("counts must be >= 0 (pretrain_steps and repeats >= 1)")
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -252,6 +256,19 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     fairer than one between separate runs. Every model gets the utterances all of them can take (at
     least the largest receptive field), each read at its own config's sample rate and normalised as it says.
     """
+    return benchmark_models_and_times(manifest, models, opts, progress=progress)[0]
+
+
+TIME_COLUMNS = ["model", "precision", "utterance", "duration_s", "ms"]
+
+
+def benchmark_models_and_times(manifest: str | Path, models: Sequence[tuple[str | Path | None, str | Path | None]],
+                               opts: BenchmarkOptions = BenchmarkOptions(), *,
+                               progress: Callable[[str, int, int], None] | None = None):
+    """``benchmark_models``'s rows, and each utterance's time: a data frame of :data:`TIME_COLUMNS` (one
+    line per model, precision and utterance, in manifest order), for comparisons paired by utterance."""
+    import pandas as pd
+
     if not models:
         raise ValueError("no model to time")
     loaded = [load_benchmark_model(config, checkpoint) for config, checkpoint in models]
@@ -266,18 +283,23 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
     receptive = max(model.feature_encoder.receptive_field for model, _ in loaded)
     versions = {}  # the manifest's audio, read once per (sample rate, normalisation) the models ask for
     for inputs in dict.fromkeys(_inputs(model) for model, _ in loaded):
-        _, versions[inputs], short = load_utterances(manifest, sample_rate=inputs[0], normalize=inputs[1],
-                                                     max_utterances=opts.max_utterances, min_samples=receptive)
+        ids, versions[inputs], short = load_utterances(manifest, sample_rate=inputs[0], normalize=inputs[1],
+                                                       max_utterances=opts.max_utterances, min_samples=receptive)
     wavs = {key: versions[_inputs(model)] for key, (model, _) in zip(keys, loaded)}
     rows: list[list[dict]] = [[] for _ in loaded]
+    per_utterance = []
     with num_threads(opts.threads) as threads:
         for precision in dict.fromkeys(resolve_precision(p, device) for p in opts.precisions):
             what = f"{', '.join(name for _, name in loaded)} {precision}"
             count = len(wavs[keys[0]])
             report = (lambda k, what=what, count=count: progress(what, k, count)) if progress else None
             times = time_inference({key: encoder_forward(model) for key, (model, _) in zip(keys, loaded)}, wavs,
-                                   precision=precision, device=device, warmup=opts.warmup, progress=report)
+                                   precision=precision, device=device, warmup=opts.warmup, repeats=opts.repeats,
+                                   progress=report)
             for out, key, (model, name) in zip(rows, keys, loaded):
+                rate = model.cfg.sample_rate
+                per_utterance += [(name, precision, utt, len(w) / rate, t * 1e3)
+                                  for utt, w, t in zip(ids, wavs[key], times[key])]
                 row = {"model": name, "precision": precision, "device": device.type, "threads": threads,
                        "params_m": count_parameters(model) / 1e6, "skipped": len(short),
                        **summarize(times[key], wavs[key], model.cfg.sample_rate), "pretrain_batch": 0,
@@ -287,7 +309,7 @@ def benchmark_models(manifest: str | Path, models: Sequence[tuple[str | Path | N
                         model, wavs[key], precision=precision, device=device, batch_size=opts.pretrain_batch,
                         steps=opts.pretrain_steps)
                 out.append({c: row[c] for c in COLUMNS})
-    return rows
+    return rows, pd.DataFrame(per_utterance, columns=TIME_COLUMNS)
 
 
 def _inputs(model: Wav2Vec2Model) -> tuple[int, bool]:

@@ -11,8 +11,9 @@ import torch
 import yaml
 from click.testing import CliRunner
 
-from asrkit.benchmark import (COLUMNS, BenchmarkOptions, benchmark, benchmark_models, count_parameters,
-                              load_benchmark_model, load_utterances, time_inference)
+from asrkit.benchmark import (COLUMNS, TIME_COLUMNS, BenchmarkOptions, benchmark, benchmark_models,
+                              benchmark_models_and_times, count_parameters, load_benchmark_model, load_utterances,
+                              time_inference)
 from asrkit.cli import cli
 from asrkit.config import ConfigError, to_dict
 from asrkit.data.manifest import read_manifest
@@ -117,6 +118,30 @@ def test_several_models_are_timed_together(tmp_path, config, manifest):
     assert res.exit_code == 1 and "--out given 1 times for 2 model(s)" in res.output
     res = run("--config", config, "--config", wide, "--checkpoint", tmp_path / "x.pt", "--manifest", manifest)
     assert res.exit_code == 1 and "--config given 2 times and --checkpoint 1 times" in res.output
+
+
+def test_each_utterances_time_is_kept_for_paired_comparisons(tmp_path, config, manifest):
+    """benchmark_models_and_times: the rows of benchmark_models and a line per model, precision and utterance
+    (manifest order) whose mean and std are the row's; the CLI writes them with --times-out, --repeats rounds each."""
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(yaml.safe_dump({**TINY, "encoder_embed_dim": 48, "encoder_ffn_embed_dim": 96}))
+    opts = BenchmarkOptions(precisions=("fp32",), warmup=0, pretrain_batch=0, repeats=2)
+    ((small,), (large,)), times = benchmark_models_and_times(manifest, [(config, None), (wide, None)], opts)
+    assert list(times.columns) == TIME_COLUMNS and len(times) == 8
+    ids = list(read_manifest(manifest)["id"])
+    for row in (small, large):
+        mine = times[times["model"] == row["model"]]
+        assert list(mine["utterance"]) == ids and set(mine["precision"]) == {"fp32"}
+        assert mine["ms"].mean() == pytest.approx(row["mean_ms"]) and mine["ms"].std() == pytest.approx(row["std_ms"])
+        assert mine["duration_s"].sum() == pytest.approx(row["audio_s"], abs=1e-3)
+    with pytest.raises(ValueError, match="repeats >= 1"):
+        BenchmarkOptions(repeats=0)
+    res = run("--config", config, "--config", wide, "--manifest", manifest, "--precision", "fp32", "--warmup", 0,
+              "--pretrain-batch", 0, "--repeats", 2, "--max-utterances", 3, "--times-out", tmp_path / "t" / "times.tsv")
+    assert res.exit_code == 0, res.output
+    written = pd.read_csv(tmp_path / "t" / "times.tsv", sep="\t")
+    assert list(written.columns) == TIME_COLUMNS and list(written["model"]) == ["tiny"] * 3 + ["wide"] * 3
+    assert list(written["utterance"]) == ids[:3] * 2 and (written["ms"] > 0).all()
 
 
 def test_repeated_timing_keeps_the_fastest_round_per_utterance():

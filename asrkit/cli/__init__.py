@@ -10,6 +10,7 @@ outputs.
 - :mod:`.decode`: ``decode``, ``score``;
 - :mod:`.report`: ``results``, ``benchmark``, ``compare``, ``multistage-report``, ``eval-av``;
 - :mod:`.sweep`: ``sweep`` (plan, report): a sweep over pre-training compute;
+- :mod:`.ablation`: ``ablation`` (rows, collect, report): SEW-D's Table 6 ablation ladder and Figure 1;
 - :mod:`.analyze`: ``analyze`` (codes): the quantizer's codes against phones (wav2vec 2.0 Appendix D);
 - :mod:`.superb`: ``superb``, ``superb-report``: SUPERB downstream tasks on a frozen upstream, Figure 2;
 - :mod:`.doctor`: ``doctor``: is the installation ready (each check with its fix);
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import click
 
+from .ablation import ablation
 from .analyze import analyze
 from .data import manifest, prepare
 from .decode import decode_cmd, score_cmd
@@ -44,7 +46,7 @@ def cli(debug: bool):
 
 for command in (doctor_cmd, prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd,
                 export_cmd, decode_cmd, score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd,
-                eval_av_cmd, sweep, analyze, superb_cmd, superb_report_cmd):
+                eval_av_cmd, sweep, ablation, analyze, superb_cmd, superb_report_cmd):
     cli.add_command(command)
 
 __all__ = ["cli"]

@@ -45,8 +45,14 @@ def results_cmd(results_tsv: Path):
 @click.option("--device", default="auto", help="auto (cuda when available), cpu or cuda.")
 @click.option("--pretrain-batch", default=4, help="Utterances in the pre-training batch (0: skip that measurement).")
 @click.option("--pretrain-steps", default=3, help="Timed pre-training updates.")
+@click.option("--repeats", default=1, type=click.IntRange(min=1),
+              help="Time each utterance this many rounds and keep its fastest (timeit's rule: the round least "
+                   "disturbed by other load).")
+@click.option("--times-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write every utterance's time (model, precision, utterance, duration_s, ms) as TSV, for "
+                   "comparisons paired by utterance (asrkit ablation collect).")
 def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, threads, precision, device,
-                  pretrain_batch, pretrain_steps):
+                  pretrain_batch, pretrain_steps, repeats, times_out):
     """Parameters, inference time per utterance at batch 1 (mean ± std, real-time factor) and
     pre-training throughput, as SEW-D (Wu et al., 2021) compares models.
 
@@ -56,7 +62,7 @@ def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, 
       asrkit benchmark --checkpoint exp/pretrained_10m/checkpoint_best.pt --manifest data/manifests/test.tsv \\
           --precision fp32 --threads 1 --out exp/pretrained_10m/benchmark_test.tsv
     """
-    from ..benchmark import BenchmarkOptions, benchmark_models, results_table, write_tsv
+    from ..benchmark import BenchmarkOptions, benchmark_models_and_times, results_table, write_tsv
     from ..config import ConfigError
     from ..data.audio import AudioError
     from ..data.manifest import ManifestError
@@ -70,9 +76,9 @@ def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, 
         fail(f"--out given {len(outs)} times for {len(models)} model(s): give it once per model, in order")
     try:
         opts = BenchmarkOptions(tuple(p.strip() for p in precision.split(",") if p.strip()), max_utterances, warmup,
-                                threads, device, pretrain_batch, pretrain_steps)
+                                threads, device, pretrain_batch, pretrain_steps, repeats)
         with progress_bars(transient=True) as update:
-            per_model = benchmark_models(manifest, models, opts, progress=update)
+            per_model, times = benchmark_models_and_times(manifest, models, opts, progress=update)
     except (ValueError, ConfigError, ManifestError, AudioError) as e:
         fail(str(e))
     rows = [row for model_rows in per_model for row in model_rows]
@@ -80,6 +86,10 @@ def benchmark_cmd(configs, checkpoints, manifest, outs, max_utterances, warmup, 
     stdout_console().print(results_table(rows, f"{names} on {manifest}"))
     for out, model_rows in zip(outs, per_model):
         console.print(f"wrote {write_tsv(model_rows, out)}")
+    if times_out is not None:
+        times_out.parent.mkdir(parents=True, exist_ok=True)
+        times.to_csv(times_out, sep="\t", index=False, float_format="%.6g")
+        console.print(f"wrote {times_out}")
     if rows[0]["skipped"]:
         console.print(f"[yellow]{rows[0]['skipped']} utterance(s) shorter than the receptive field were left out")
 

@@ -85,7 +85,7 @@ def pretraining_model(cfg: Wav2Vec2Config, context_network: Callable[[Wav2Vec2Co
     if cfg.feature_extractor == "fbank":  # FBFE projects to the Transformer width (asapp conv_flatten_dim)
         encoder_dim = cfg.encoder_embed_dim
         features = fbank_feature_encoder(encoder_dim, parse_conv_layers(cfg.fbank_conv_layers), cfg.fbank_dim,
-                                         cfg.sample_rate)
+                                         cfg.sample_rate, cfg.fbank_norm)
     else:
         conv_layers = cfg.conv_layers
         encoder_dim = conv_layers[-1][0]

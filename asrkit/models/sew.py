@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from asrkit.models.conformer import utterance_mvn
 from asrkit.models.components import (ConvLayerSpec, ConvolutionalPositionalEmbedding, conv_output_lengths,
                                       conv_receptive_field)
 
@@ -227,11 +228,19 @@ class FbankFeatureEncoder(nn.Module):
         projection: ``Linear(channels * bins_out, out_dim)``.
         num_mel_bins: asapp ``fbank_dim`` (80).
         sample_rate: of the waveform (16 kHz).
+        feature_norm: ``"none"`` (the paper says nothing of a normalisation), or ``"utterance"``: zero mean and
+            unit variance per bin over the utterance's valid frames (``asrkit.models.conformer.utterance_mvn``, as
+            fairseq's speech-to-text and ESPnet normalise filter banks). Without it an FBFE miniature's latents
+            hardly vary over time (the spectrum's mean shape dominates them) and its quantizer collapsed to one
+            code within 10 pre-training updates (recipes/synth/sewd_ablation, row 9).
     """
 
     def __init__(self, convs: Sequence[nn.Conv2d], layer_specs: Sequence[ConvLayerSpec], projection: nn.Linear,
-                 num_mel_bins: int = 80, sample_rate: int = 16000):
+                 num_mel_bins: int = 80, sample_rate: int = 16000, feature_norm: str = "none"):
         super().__init__()
+        if feature_norm not in ("none", "utterance"):
+            raise ValueError(f"feature_norm must be 'none' or 'utterance', got {feature_norm!r}")
+        self.feature_norm = feature_norm
         self.convs = nn.ModuleList(convs)
         self.layer_specs = [tuple(s) for s in layer_specs]
         self.projection = projection
@@ -273,13 +282,21 @@ class FbankFeatureEncoder(nn.Module):
         """``(N, L)`` waveform (and ``(N,)`` sample lengths) -> ``(N, T, C)`` features (and frame lengths).
 
         Frames are computed on the padded waveform; a valid output frame sees only valid samples
-        (unpadded convolutions), so padding does not change it."""
+        (unpadded convolutions; the utterance normalisation counts the valid frames of ``lengths``, all
+        frames without them), so padding does not change it."""
         if x.size(-1) < self.receptive_field:
             raise ValueError(
                 f"input of {x.size(-1)} samples is shorter than the filter-bank encoder's receptive field "
                 f"({self.receptive_field} samples); pad or drop such utterances"
             )
-        h = self.filter_banks(x).to(self.projection.weight.dtype).unsqueeze(1)  # (N, 1, T, F)
+        fbank = self.filter_banks(x)
+        if self.feature_norm == "utterance":
+            padding = None
+            if lengths is not None:
+                frames = conv_output_lengths(lengths, self._time_specs[:1])
+                padding = torch.arange(fbank.size(1), device=fbank.device)[None] >= frames[:, None]
+            fbank = utterance_mvn(fbank, padding)
+        h = fbank.to(self.projection.weight.dtype).unsqueeze(1)  # (N, 1, T, F)
         for conv in self.convs:
             h = F.relu(conv(h))
         h = h.permute(0, 2, 1, 3).flatten(2)  # (N, T', C * F')
@@ -289,14 +306,16 @@ class FbankFeatureEncoder(nn.Module):
 
 
 def fbank_feature_encoder(out_dim: int, conv_layers: Sequence[ConvLayerSpec] = ((160, 3, 1), (160, 3, 2)),
-                          num_mel_bins: int = 80, sample_rate: int = 16000) -> FbankFeatureEncoder:
+                          num_mel_bins: int = 80, sample_rate: int = 16000,
+                          feature_norm: str = "none") -> FbankFeatureEncoder:
     """Build FBFE: ``conv_layers`` are ``(channels, kernel, stride)`` per 2-D convolution
     (square kernels and strides, no padding); ``out_dim`` is the projection size (asapp
-    ``conv_flatten_dim``, the Transformer width)."""
+    ``conv_flatten_dim``, the Transformer width); ``feature_norm``: ``FbankFeatureEncoder``'s."""
     convs, in_channels, bins = [], 1, num_mel_bins
     for channels, kernel, stride in conv_layers:
         convs.append(nn.Conv2d(in_channels, channels, kernel, stride=stride))
         in_channels, bins = channels, math.floor((bins - kernel) / stride) + 1
     if bins < 1:
         raise ValueError(f"fbank convolutions {list(conv_layers)} leave no frequency bins of {num_mel_bins}")
-    return FbankFeatureEncoder(convs, conv_layers, nn.Linear(in_channels * bins, out_dim), num_mel_bins, sample_rate)
+    return FbankFeatureEncoder(convs, conv_layers, nn.Linear(in_channels * bins, out_dim), num_mel_bins, sample_rate,
+                               feature_norm)

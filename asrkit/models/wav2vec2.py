@@ -114,6 +114,8 @@ class Wav2Vec2Config:
     feature_extractor: Literal["waveform", "fbank"] = "waveform"  # SEW-D Table 6 row 9 uses fbank
     fbank_dim: int = 80  # Kaldi log-mel bins (asapp fbank_dim)
     fbank_conv_layers: str = "[(160, 3, 1), (160, 3, 2)]"  # FBFE-c160 2-D convolutions (channels, kernel, stride)
+    # FBFE's filter banks normalised per utterance and bin (zero mean, unit variance; "none": as the paper gives)
+    fbank_norm: Literal["none", "utterance"] = "none"
 
     def __post_init__(self) -> None:
         check_ranges(self, **MODEL_RANGES)
@@ -272,7 +274,7 @@ class Wav2Vec2Model(nn.Module):
         """Waveform ``(N, L)`` with padding ``(N, L)`` -> the context network's L + 1 hidden states ``(N, T, D)``
         (its blocks' input, then every block's output; ``TransformerEncoder.hidden_states``) and the ``(N, T)``
         frame padding. No masking, every block run: what a frozen upstream gives SUPERB's weighted sum."""
-        z, _ = self.feature_encoder(source)
+        z, _ = self.feature_encoder(source, _sample_lengths(padding_mask))
         frame_padding = self.feature_padding_mask(padding_mask, z.size(1))
         x, _ = self.feature_projection(z)
         return self.encoder.hidden_states(x, frame_padding), frame_padding
@@ -327,12 +329,13 @@ class Wav2Vec2Model(nn.Module):
 
         With ``mask`` the latents are span-masked first (§3.1), as in pre-training and fine-tuning.
         """
+        lengths = _sample_lengths(padding_mask)  # what a front end normalising per utterance counts
         if self.cfg.feature_grad_mult > 0:
-            z, _ = self.feature_encoder(source)
+            z, _ = self.feature_encoder(source, lengths)
             z = scale_grad(z, self.cfg.feature_grad_mult)
         else:
             with torch.no_grad():
-                z, _ = self.feature_encoder(source)
+                z, _ = self.feature_encoder(source, lengths)
         features_pen = z.float().pow(2).mean()
         frame_padding = self.feature_padding_mask(padding_mask, z.size(1))
         x, features = self.feature_projection(z)
@@ -374,6 +377,11 @@ class Wav2Vec2Model(nn.Module):
         out.prob_perplexity, out.code_perplexity = q.prob_perplexity, q.code_perplexity
         out.num_vars, out.temperature = q.num_vars, q.temperature
         return out
+
+
+def _sample_lengths(padding_mask: Tensor | None) -> Tensor | None:
+    """``(N, L)`` waveform padding mask -> ``(N,)`` valid samples (None without a mask)."""
+    return None if padding_mask is None else (~padding_mask).sum(dim=-1)
 
 
 def _numpy_rng(generator: torch.Generator | None) -> np.random.Generator:

@@ -212,6 +212,39 @@ def test_fbank_encoder_frames_and_padding():
     assert torch.allclose(y[1, :13], alone[0], atol=1e-5)  # valid frames never see the padding
 
 
+def test_fbank_encoder_normalises_each_utterance_over_its_valid_frames():
+    """fbank_norm utterance: each bin zero mean, unit variance over the utterance's frames; the valid frames of a
+    padded utterance come out as they do alone (the padding's frames are not counted), through the whole model too."""
+    torch.manual_seed(0)
+    enc = fbank_feature_encoder(12, [(4, 3, 1), (4, 3, 2)], feature_norm="utterance").eval()
+    wav = torch.randn(2, 8000) * 0.1
+    wav[1, 5000:] = 0
+    with torch.no_grad():
+        y, lengths = enc(wav, torch.tensor([8000, 5000]))
+        alone, _ = enc(wav[1:, :5000])
+        plain, _ = fbank_feature_encoder(12, [(4, 3, 1), (4, 3, 2)]).eval()(wav[1:, :5000])
+    assert lengths.tolist() == [22, 13] and torch.allclose(y[1, :13], alone[0], atol=1e-5)
+    assert not torch.allclose(alone, plain, atol=1e-2)
+    captured = []
+    enc.convs[0].register_forward_hook(lambda m, inputs, out: captured.append(inputs[0]))
+    with torch.no_grad():
+        enc(wav[:1])
+    bins = captured[0][0, 0]  # (T, F): the normalised filter banks
+    assert torch.allclose(bins.mean(dim=0), torch.zeros(80), atol=1e-4)
+    assert torch.allclose(bins.std(dim=0, unbiased=False), torch.ones(80), atol=1e-3)
+    with pytest.raises(ValueError, match="feature_norm"):
+        fbank_feature_encoder(12, feature_norm="global")
+    cfg = _micro("sew", feature_extractor="fbank", fbank_conv_layers="[(4, 3, 1), (4, 3, 2)]", fbank_norm="utterance")
+    model = wav2vec2_model(cfg).eval()
+    padding = torch.zeros(2, 8000, dtype=torch.bool)
+    padding[1, 5000:] = True
+    with torch.no_grad():  # the latents the model takes from its front end: the padding's lengths reach it
+        batch = model.extract_features(wav, padding).features
+        single = model.extract_features(wav[1:, :5000]).features
+    assert torch.allclose(batch[1, :13], single[0], atol=1e-4)
+    assert load_wav2vec2_config("sew_tiny_fbank").fbank_norm == "none"  # Table 6 row 9 at the paper's size
+
+
 def test_configs_are_validated_and_model_types_dispatch():
     with pytest.raises(ValueError, match="squeeze_factor"):
         _micro("wav2vec2")

@@ -1,9 +1,4 @@
 """recipes/synth/{w2v2_tiny,sewd_tiny}/run.sh end to end on a miniature corpus; re-runs skip done stages."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -14,15 +9,7 @@ from asrkit.config import to_dict
 from asrkit.train.finetune import load_finetune_config
 from asrkit.train.pretrain import load_pretrain_config
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "synth"
-TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minutes 0.1 "
-        "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
-
-
-def run_recipe(*args, recipe="w2v2_tiny"):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "2"}
-    return subprocess.run(["bash", str(RECIPES / recipe / "run.sh"), *map(str, args)], env=env,
-                          capture_output=True, text=True, timeout=600)
+from .conftest import RECIPES, TINY, run_recipe  # mini_data: conftest's fixture, shared by the session
 
 
 @pytest.mark.slow
@@ -40,16 +27,6 @@ def test_recipe_stages_run_and_skip_when_done(tmp_path):
     assert again.returncode == 0
     assert "Stage 0: done already" in again.stdout and "Stage 1: done already" in again.stdout
     assert (data / "synth" / "SPEAKERS.TXT").stat().st_mtime_ns == stamp
-
-
-@pytest.fixture(scope="module")
-def mini_data(tmp_path_factory):
-    """Stages 0-2 of w2v2_tiny on a miniature corpus: the corpus, manifests and 4-gram both recipes train on."""
-    data = tmp_path_factory.mktemp("synth") / "data"
-    res = run_recipe("--stage", 0, "--stop-stage", 2, "--data", data, "--synth-opts", TINY, "--lm-sentences", 2000)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    assert all((data / f".stage{n}.done").exists() for n in (0, 1, 2))
-    return data
 
 
 @pytest.mark.slow

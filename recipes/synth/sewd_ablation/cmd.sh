@@ -1,0 +1,1 @@
+../multistage/cmd.sh
