@@ -43,7 +43,7 @@ pretrain_config=conf/pretrain.yaml        # the demo's (links to ../w2v2_tiny/co
 pretrain_opts=""     # extra `asrkit pretrain` options, every run alike
 finetune_config=conf/finetune_10m.yaml
 finetune_opts=""     # extra `asrkit finetune` options, every run alike
-finetune_updates=auto  # as the demo: 600 where training runs in bf16, else the config's 300
+finetune_updates=""    # fine-tuning updates per run; empty: the demo's config's (600)
 trials=20            # LM weight / word score tuning trials on dev, as the demo
 beam=500             # beam of the test decode
 tune_beam=50         # beam of the tuning trials
@@ -52,7 +52,7 @@ bench_utterances=200 # test utterances timed (0: all)
 bench_repeats=3      # rounds per utterance, its fastest kept
 retime=false         # true: stage 7 times every listed run again even when no run was scored now
 synth_opts=""        # `asrkit prepare synth` options, when stages 0-2 have to make the demo's corpus in $data
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--rows \"2-8 ...\"] [--seeds \"1 ...\"] [--repeat-row ROW] [--repeat-seeds \"2 ...\"] [--seed S] [--data DIR] [--exp DIR] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N|auto] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--bench-utterances N] [--bench-repeats N] [--retime true] [--synth-opts \"...\"]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--rows \"2-8 ...\"] [--seeds \"1 ...\"] [--repeat-row ROW] [--repeat-seeds \"2 ...\"] [--seed S] [--data DIR] [--exp DIR] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--bench-utterances N] [--bench-repeats N] [--retime true] [--synth-opts \"...\"]"
 
 . ./path.sh
 . ./cmd.sh
@@ -81,11 +81,6 @@ if [ "$stage" -le 2 ]; then  # the demo's stages, with whatever settings made it
     log "Stages 0-2: no finished data in $data: ../w2v2_tiny/run.sh's stages 0-2 make it there"
     ../w2v2_tiny/run.sh --stop-stage 2 --data "$(cd "$data" && pwd)" --seed "$seed" --synth-opts "$synth_opts"
   fi
-fi
-
-if selected 5 && [ "$finetune_updates" = auto ]; then  # resolved first: stage 5 records the number it trains for
-  finetune_updates=$(python -c 'from asrkit.precision import cpu_has_native_bf16; print(600 if cpu_has_native_bf16() else "")') ||
-    die "--finetune-updates auto: cannot tell whether this CPU trains in bf16"
 fi
 
 # each_run N [--after "K ..."] [--resumes SUBDIR] VAR...: the runs whose stage N has to run -> todo (run_stage with a
