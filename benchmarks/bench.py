@@ -21,8 +21,9 @@ Timing goals live here, never in tests. Sections:
   with a free feature encoder and positional convolution. Written to ``profile.tsv`` / ``profile.md``;
 - lm_decode: the lexicon beam search's real-time factor (search seconds per second of audio, one thread, the
   network's emissions computed beforehand) with the 4-gram and with the Transformer LM (wav2vec 2.0 §4.4), at the
-  same beam, on the demo recipe's model, LMs and test set (``--lm-decode-dir``, after ``make demo`` and
-  ``asrkit lm train --type transformer``), and the incremental Transformer forwards per second of audio.
+  same beam, on the demo recipe's model, LMs and test set (``--lm-decode-dir``, after ``make demo`` and its
+  ``run.sh --stage 2 --stop-stage 2 --transformer-lm true --force true``), and the incremental Transformer forwards
+  per second of audio.
 """
 from __future__ import annotations
 
@@ -651,7 +652,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="av section: comma-separated pre-training objectives (mae, clr, mae_clr)")
     parser.add_argument("--lm-decode-dir", type=Path, default=Path("recipes/synth/w2v2_tiny"),
                         help="lm_decode section: a recipe directory with data/lm/{4gram.bin,lexicon.txt}, "
-                             "exp/transformer_lm/checkpoint_best.pt, exp/scratch_10m/checkpoint_best.pt and "
+                             "data/lm/transformer/checkpoint_best.pt, exp/scratch_10m/checkpoint_best.pt and "
                              "data/manifests/test.tsv")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3,
@@ -665,11 +666,11 @@ def main(argv: list[str] | None = None) -> None:
     if "lm_decode" in sections:  # before any timing
         d = args.lm_decode_dir
         needed = [d / p for p in ("exp/scratch_10m/checkpoint_best.pt", "data/manifests/test.tsv", "data/lm/lexicon.txt",
-                                  "data/lm/4gram.bin", "exp/transformer_lm/checkpoint_best.pt")]
+                                  "data/lm/4gram.bin", "data/lm/transformer/checkpoint_best.pt")]
         missing = [str(p) for p in needed if not p.is_file()]
         if missing:
-            parser.error(f"--sections lm_decode: missing {', '.join(missing)} (make demo, then asrkit lm train "
-                         f"{d}/data/lm/text.txt --type transformer --out {d}/exp/transformer_lm)")
+            parser.error(f"--sections lm_decode: missing {', '.join(missing)} (make demo, then {d}/run.sh --stage 2 "
+                         "--stop-stage 2 --transformer-lm true --force true)")
     from asrkit.precision import PRECISIONS, resolve_precision
 
     unknown = sorted(set(args.precisions.split(",")) - set(PRECISIONS))
@@ -741,7 +742,7 @@ def main(argv: list[str] | None = None) -> None:
         d = args.lm_decode_dir
         rows += bench_lm_decode(d / "exp/scratch_10m/checkpoint_best.pt", d / "data/manifests/test.tsv",
                                 d / "data/lm/lexicon.txt", {"4-gram": d / "data/lm/4gram.bin",
-                                                            "Transformer LM": d / "exp/transformer_lm/checkpoint_best.pt"})
+                                                            "Transformer LM": d / "data/lm/transformer/checkpoint_best.pt"})
     if not rows:  # only the profile section
         return
     path = write_table(rows, args.out)
