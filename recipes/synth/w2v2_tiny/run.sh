@@ -41,7 +41,7 @@ decode_opts=""   # extra `asrkit decode` options for the LM decode, e.g. "--beam
 lm_sentences=200000
 # The Transformer LM of wav2vec 2.0 §4.4 in miniature (asrkit lm train --type transformer, `tiny`: 2 x 128): off
 # in make demo, whose 25 minutes it would exceed (its training, and a beam search that runs one LM forward per new
-# word history in Python, ~12x KenLM's time; docs/reproduction.md)
+# word history in Python, 8-12x KenLM's time; docs/reproduction.md, docs/benchmarks.md)
 transformer_lm=false
 tlm_opts="--set optim.max_updates=500"  # extra `asrkit lm train --type transformer` options
 nbest=20         # hypotheses of the 4-gram beam the Transformer LM rescores
