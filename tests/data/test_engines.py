@@ -110,12 +110,14 @@ def test_festival_refuses_empty_text_and_survives_a_crash():
 
 def test_festival_times_out_names_the_text_and_restarts():
     _voice("festival", "kal_diphone")
-    fest = engines.Festival(timeout_s=1.0)
+    fest = engines.Festival()  # the default timeout to start: over 1 s on a loaded machine
     try:
         fest._start()
+        fest.timeout_s = 1.0
         with pytest.raises(engines.SynthError, match="timed out.*'stuck'"):
             fest._send("(while t nil)", "voice festival:kal_diphone", "stuck")
         assert fest._proc is None
+        fest.timeout_s = engines.TIMEOUT_S  # and to restart
         assert _duration(fest.synthesize("lights on", _voice("festival", "kal_diphone"))) > 0.3
     finally:
         fest.close()
