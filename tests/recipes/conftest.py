@@ -12,8 +12,8 @@ TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minu
         "--test-minutes 0.1 --train-speakers 4 --dev-speakers 2 --test-speakers 2 --unseen-minutes 0.1")
 
 
-def run_recipe(*args, recipe="w2v2_tiny"):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "2"}
+def run_recipe(*args, recipe="w2v2_tiny", nj=2):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": str(nj)}
     return subprocess.run(["bash", str(RECIPES / recipe / "run.sh"), *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=600)
 

@@ -180,7 +180,8 @@ def test_every_stage_in_miniature(tmp_path):
     of 4 updates; decodes; the report with its table, TSV and plot. A re-run skips everything, timing nothing."""
     data, exp = tmp_path / "data", tmp_path / "exp"
     few = "--set trainer.save_every=2 --set trainer.log_every=1"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "2",
+    # nj 1: one synthesis worker, the 10 LM decodes' beam search in-process (2 workers: tests/decode/test_parallel.py)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "1",
            "PYTHONPATH": f"{REPO}:{os.environ.get('PYTHONPATH', '')}"}
     args = ["bash", str(RECIPE / "run.sh"), "--data", str(data), "--exp", str(exp), "--synth-opts", TINY,
             "--lm-sentences", "2000", "--pretrain-max-updates", "4", "--sweep-first", "2", "--estimate-updates", "2",

@@ -21,7 +21,8 @@ TINY = ("--pretrain-hours 0.005 --finetune-folds 2 --fold-minutes 0.1 --dev-minu
 
 
 def run_recipe(*args):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "2"}
+    # nj 1: one worker to synthesise, prepare and validate (test_synth_recipe's mini_data has 2): fewer start-ups
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "nj": "1"}
     return subprocess.run(["bash", str(RECIPES / "w2v2_phone" / "run.sh"), *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=600)
 

@@ -35,10 +35,12 @@ def test_recipe_runs_every_stage_end_to_end_in_miniature(mini_data, tmp_path, re
     """Stages 3-7 of each recipe on w2v2_tiny's data (stages 0-2: mini_data), as `make table1` runs sewd_tiny."""
     exp = tmp_path / "exp"
     few = "--set trainer.valid_every=2 --set trainer.save_every=2 --set trainer.log_every=1"
+    # nj 1: the LM decodes' beam search in-process, 12 fewer Python start-ups (--num-workers 2:
+    # tests/decode/test_parallel.py; spawned workers under a recipe: mini_data's synthesis)
     res = run_recipe("--stage", 3, "--data", mini_data, "--exp", exp,
                      "--pretrain-opts", few + " --set optim.max_updates=4 --set model.encoder_layers=1",
                      "--finetune-opts", few + " --set model.freeze_finetune_updates=2", "--finetune-updates", 4,
-                     "--trials", "2", recipe=recipe)
+                     "--trials", "2", recipe=recipe, nj=1)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     pretrained = yaml.safe_load((exp / "pretrain" / "config.yaml").read_text())["model"]
     assert pretrained["model_type"] == model_type and pretrained["encoder_layers"] == 1  # the recipe's own conf/
