@@ -5,6 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.asrkit-installed
 PYTEST_ARGS ?=
+# pytest-xdist: a worker per CPU core, each test file to one worker (its fixtures built once), the files with slow
+# tests handed out first (tests/conftest.py); PYTEST_XDIST= runs the suite in one process.
+PYTEST_XDIST ?= -n auto --dist loadfile --no-loadscope-reorder
 BENCH_ARGS ?=  # e.g. --sections inference --precisions fp32 --threads 1
 
 .PHONY: install tools sclite engines test test-fast demo table1 reproduce-sewd reproduce-w2v2 reproduce-av multistage \
@@ -76,10 +79,10 @@ engines:
 	  "the engine tests will be skipped"; fi
 
 test: install tools sclite engines
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test-fast: install tools engines
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # asrkit doctor stops the demo, naming the fix, when something it needs is missing (engines where apt was not usable)
 demo: install tools engines
