@@ -20,7 +20,7 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     common = ["--data", mini_data, "--exp", exp, "--repeat-row", "none", "--finetune-updates", 2, "--trials", 2,
               "--pretrain-opts", FEW + " --set optim.max_updates=2", "--bench-utterances", 2, "--bench-repeats", 1,
               "--finetune-opts", FEW + " --set model.freeze_finetune_updates=1"]
-    res = run_recipe("--rows", "2", *common, recipe="sewd_ablation")
+    res = run_recipe("--rows", "2", *common, recipe="sewd_ablation", nj=1)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     run = exp / "row2_s1"
     pretrained = yaml.safe_load((run / "pretrain" / "config.yaml").read_text())
@@ -40,7 +40,7 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     assert (exp / "report" / "table6.txt").read_text().count("W2V2-tiny") == 1
 
     # more rows: row 2 is not trained again, row 9 (filter banks, on row 7) is, and both are timed together
-    res = run_recipe("--rows", "2 9", *common, recipe="sewd_ablation")
+    res = run_recipe("--rows", "2 9", *common, recipe="sewd_ablation", nj=1)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     for n in (3, 5, 6, 7):
         assert f"Stage {n}: done already ({exp}/.stage{n}.row2_s1.done)" in res.stdout
@@ -49,6 +49,6 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     assert list(table["run"]) == ["row2_s1", "row9_s1"] and len(set(table["timed"])) == 1
     assert list(pd.read_csv(exp / "runs.tsv", sep="\t")["run"]) == ["row2_s1", "row9_s1"]
 
-    res = run_recipe("--rows", "2 9", *common, recipe="sewd_ablation")  # nothing new: nothing trained or timed
+    res = run_recipe("--rows", "2 9", *common, recipe="sewd_ablation", nj=1)  # nothing new: nothing trained or timed
     assert res.returncode == 0 and "Stage 7: no run scored now" in res.stdout
     assert pd.read_csv(exp / "ablation.tsv", sep="\t", dtype={"row": str}).equals(table)
