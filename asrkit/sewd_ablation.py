@@ -5,7 +5,8 @@ The ladder (:data:`ROWS`): Table 6's nine rows, each one step on the row it buil
 8), at a controlled inference time (rows 2-8 within 7.5 s on the paper's V100; row 1, the larger W2V2-small, is
 the reference outside that budget), and three more sizes for Figure 1's families (W2V2-mid, SEW-D-small,
 SEW-D-mid; the ladder gives W2V2-tiny and -small and SEW-D-tiny). Each row names its paper-size config and its
-miniature (``asrkit/conf/model``: every width halved, the depth kept) and carries the paper's numbers.
+miniature (``asrkit/conf/model``: every width halved, the depth kept; rows 3-7 and 9 then narrowed to row 2's
+inference time on one CPU thread, as the paper matches its rows' time on a V100) and carries the paper's numbers.
 
 Nothing is trained or timed here; the recipe's outputs are joined:
 

@@ -31,7 +31,12 @@ ARCH = {
     "sewd_small": (True, "wfe_c", 64, True, True, 31, 512, 12),
     "sewd_mid": (True, "wfe_c", 64, True, True, 31, 512, 24),
 }
+# The miniatures halve every width and keep the depth; rows 3-7 and 9 then narrow their FFN (rows 4 and 9 their front
+# end too) so that one CPU thread runs each within 10 % of row 2's time, as the paper's rows are matched on a V100
+# (halved alone, they took 1.09-1.36x row 2's time on a CPU; docs/reproduction.md). Row: (FFN width, front end's c).
+TIME_TRIMS = {"3": (640, 128), "4": (640, 40), "5": (768, 24), "6": (640, 32), "7": (640, 32), "9": (640, 48)}
 RATIO_TOLERANCE = 0.05  # a miniature's parameters / row 2's miniature's, against the paper's ratio: within 5 %
+TRIMMED_TOLERANCE = 0.30  # a time-trimmed miniature's ratio: below the paper's, by at most 30 % (10-25 % here)
 
 
 def _build(name: str):
@@ -67,13 +72,14 @@ def test_every_row_has_a_paper_config_and_a_miniature():
 def test_each_config_builds_the_architecture_its_row_names(row, size):
     squeezed, front, c, mlp, disentangled, kernel, width, depth = ARCH[row]
     scale = 2 if size == "mini" else 1  # the miniatures halve every width, keep the depth
+    ffn, c = TIME_TRIMS[row] if size == "mini" and row in TIME_TRIMS else (4 * width // scale, c // scale)
     name = ROWS[row].mini if size == "mini" else ROWS[row].config
     model = _build(name)
     assert isinstance(model.encoder, SqueezedContextNetwork) == squeezed, name
     if squeezed:
         assert model.encoder.squeeze_factor == 2 and model.cfg.model_type in ("sew", "sew_d")
     transformer = model.encoder.transformer if squeezed else model.encoder
-    assert _front_end(model) == (front, c // scale), name
+    assert _front_end(model) == (front, c), name
     heads = (MLPPredictor if mlp else nn.Linear)
     assert isinstance(model.final_proj, heads) and isinstance(model.quantizer.output_proj, heads), name
     assert isinstance(transformer.layers[0].attention, DisentangledSelfAttention) == disentangled, name
@@ -81,7 +87,7 @@ def test_each_config_builds_the_architecture_its_row_names(row, size):
     pos_conv = model.encoder.pos_conv if squeezed else transformer.pos_conv
     assert pos_conv.conv.kernel_size[0] == kernel and pos_conv.conv.stride[0] == (2 if squeezed else 1), name
     assert len(transformer.layers) == depth and model.cfg.encoder_embed_dim == width // scale, name
-    assert model.cfg.encoder_ffn_embed_dim == 4 * model.cfg.encoder_embed_dim
+    assert model.cfg.encoder_ffn_embed_dim == ffn, name
 
 
 @pytest.mark.parametrize("row, existing", [("1", "small"), ("2", "tiny"), ("7", "sew_tiny"), ("8", "sew_d_tiny"),
@@ -106,11 +112,15 @@ def test_paper_size_rows_have_the_papers_parameters(row):
 
 def test_miniature_parameter_ratios_follow_the_papers():
     """Each miniature's parameters (counted as asrkit benchmark counts them) over row 2's miniature's are the
-    paper's ratio (Table 6; Table 1 for Figure 1's sizes) within RATIO_TOLERANCE; each is about a quarter of
-    its paper model (widths halved)."""
+    paper's ratio (Table 6; Table 1 for Figure 1's sizes) within RATIO_TOLERANCE, or below it by at most
+    TRIMMED_TOLERANCE where the row was narrowed to row 2's time; each is about a quarter of its paper model (widths
+    halved), the narrowed ones a little less."""
     mini = {k: count_parameters(_build(r.mini)) / 1e6 for k, r in ROWS.items()}
     for k, r in ROWS.items():
         ours, papers = mini[k] / mini[REFERENCE], r.params_m / ROWS[REFERENCE].params_m
-        assert ours == pytest.approx(papers, rel=RATIO_TOLERANCE), (k, ours, papers)
-        assert 0.2 < mini[k] / r.params_m < 0.3, k
+        if k in TIME_TRIMS:
+            assert papers * (1 - TRIMMED_TOLERANCE) <= ours < papers, (k, ours, papers)
+        else:
+            assert ours == pytest.approx(papers, rel=RATIO_TOLERANCE), (k, ours, papers)
+        assert (0.15 if k in TIME_TRIMS else 0.2) < mini[k] / r.params_m < 0.3, k
     assert 2.5 < mini[REFERENCE] < 3.0 and max(mini[k] for k in LADDER) < 11  # trains in minutes on 2 cores
