@@ -1,6 +1,6 @@
 """The ``asrkit`` command line: thin click commands, by area, that each call one library function
 and print what it returns; each command that runs a job writes the resolved config next to its
-outputs.
+outputs. A command's module is imported only when that command runs (:data:`COMMANDS`).
 
 - :mod:`.data`: ``prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech), ``manifest`` (validate, summary,
   combine, from-kaldi, to-fairseq);
@@ -21,21 +21,35 @@ from __future__ import annotations
 
 import click
 
-from .ablation import ablation
-from .analyze import analyze
-from .data import manifest, prepare
-from .decode import decode_cmd, score_cmd
-from .doctor import doctor_cmd
-from .export import export_cmd
-from .lm import lm
-from .report import benchmark_cmd, compare_cmd, eval_av_cmd, multistage_report_cmd, results_cmd
-from .superb import superb_cmd, superb_report_cmd
-from .sweep import sweep
-from .train import finetune_cmd, import_checkpoint_cmd, midtrain_cmd, pretrain_cmd
 from .ui import CONTEXT, AsrkitGroup
 
+# Every top-level command: name -> module (of this package):attribute, imported when the command is looked up
+COMMANDS = {
+    "ablation": "ablation:ablation",
+    "analyze": "analyze:analyze",
+    "benchmark": "report:benchmark_cmd",
+    "compare": "report:compare_cmd",
+    "decode": "decode:decode_cmd",
+    "doctor": "doctor:doctor_cmd",
+    "eval-av": "report:eval_av_cmd",
+    "export": "export:export_cmd",
+    "finetune": "train:finetune_cmd",
+    "import-checkpoint": "train:import_checkpoint_cmd",
+    "lm": "lm:lm",
+    "manifest": "data:manifest",
+    "midtrain": "train:midtrain_cmd",
+    "multistage-report": "report:multistage_report_cmd",
+    "prepare": "data:prepare",
+    "pretrain": "train:pretrain_cmd",
+    "results": "report:results_cmd",
+    "score": "decode:score_cmd",
+    "superb": "superb:superb_cmd",
+    "superb-report": "superb:superb_report_cmd",
+    "sweep": "sweep:sweep",
+}
 
-@click.group(cls=AsrkitGroup, context_settings=CONTEXT)
+
+@click.group(cls=AsrkitGroup, context_settings=CONTEXT, lazy_commands=COMMANDS)
 @click.version_option(package_name="asrkit")
 @click.option("--debug", is_flag=True, envvar="ASRKIT_DEBUG",
               help="Show the Python traceback of an unexpected error instead of writing it to a log file "
@@ -44,9 +58,4 @@ def cli(debug: bool):
     """asrkit: self-supervised speech pre-training (wav2vec 2.0, SEW, SEW-D, audio-visual MAE / CLR) and ASR."""
 
 
-for command in (doctor_cmd, prepare, manifest, lm, pretrain_cmd, midtrain_cmd, finetune_cmd, import_checkpoint_cmd,
-                export_cmd, decode_cmd, score_cmd, results_cmd, benchmark_cmd, compare_cmd, multistage_report_cmd,
-                eval_av_cmd, sweep, ablation, analyze, superb_cmd, superb_report_cmd):
-    cli.add_command(command)
-
-__all__ = ["cli"]
+__all__ = ["COMMANDS", "cli"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import importlib
 import os
 import shlex
 import sys
@@ -68,7 +69,34 @@ _ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, er
 class AsrkitGroup(click.Group):
     """The top-level group: an exception no command turned into a one-line error is a bug or an input asrkit
     does not check; the user gets one line naming a log file that holds the traceback (``--debug`` or
-    ``ASRKIT_DEBUG=1``: the traceback itself). Ctrl-C exits 130; click's own errors and exits pass unchanged."""
+    ``ASRKIT_DEBUG=1``: the traceback itself). Ctrl-C exits 130; click's own errors and exits pass unchanged.
+
+    Its commands load lazily (click's "lazily loading subcommands"): ``lazy_commands`` maps each name to the
+    ``module:attribute`` of this package that defines it, imported when the command is looked up (to run it, or
+    to list it in ``--help``), so that a command starts without the modules of the others; an import that fails
+    as the command runs is handled as any other unexpected error."""
+
+    def __init__(self, *args, lazy_commands: Mapping[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(f".{module}", __package__), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:
+            # click 8.4+ suggests close names (NoSuchCommand) from self.commands: only the commands loaded so far
+            if isinstance(e, getattr(click, "NoSuchCommand", ())):
+                raise click.NoSuchCommand(e.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+            raise
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["asrkit.argv"] = [ctx.info_name or "asrkit", *args]

@@ -15,7 +15,9 @@ from asrkit.cli import cli
 
 def leaf_commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     out = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group, info_name=group.name)
+    for name in group.list_commands(ctx):  # not group.commands: asrkit's top level loads its commands lazily
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             out += leaf_commands(command, (*path, name))
         else:
