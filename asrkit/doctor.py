@@ -9,8 +9,8 @@ reported, never required.
 The known trap is torch + torchaudio: torchaudio 2.11's wheels are CUDA builds and import only next to a
 torch built for the same CUDA major version (setup.cfg). A mismatched pair can raise OSError or crash the
 interpreter on ``import torchaudio``, so that import runs in a child process (:func:`probe_torch`). This module
-imports torch only inside the checks that report on it (the ``asrkit`` command line itself imports torch at
-start, through :mod:`asrkit.precision`).
+imports torch only inside the checks that report on it (:func:`check_gpus`), and ``asrkit doctor`` imports it
+nowhere else: the command line loads torch only for the commands that use it.
 """
 from __future__ import annotations
 

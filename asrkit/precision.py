@@ -12,9 +12,10 @@ import contextlib
 import typing
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch  # imported where used: the command line reads PRECISIONS without loading torch
 
 # what a user may ask for; fp16 adds a loss scaler in training; auto is resolved per device (resolve_precision)
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -38,6 +39,8 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
         raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     if precision != "auto":
         return precision
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
@@ -50,4 +53,6 @@ def autocast(precision: str, device: torch.device | str):
         return contextlib.nullcontext()
     if precision not in ("bf16", "fp16"):
         raise ValueError(f"precision {precision!r} must be resolved first (fp32, bf16 or fp16)")
+    import torch
+
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)

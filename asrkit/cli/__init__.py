@@ -1,6 +1,8 @@
 """The ``asrkit`` command line: thin click commands, by area, that each call one library function
 and print what it returns; each command that runs a job writes the resolved config next to its
-outputs. A command's module is imported only when that command runs (:data:`COMMANDS`).
+outputs. A command's module is imported only when that command runs (:data:`COMMANDS`), and torch
+only where a command uses it: ``asrkit score``, ``results``, ``compare``, the reports, ``lm train --type
+ngram``, ``prepare lm-text``, ``manifest`` and every ``--help`` start without it.
 
 - :mod:`.data`: ``prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech), ``manifest`` (validate, summary,
   combine, from-kaldi, to-fairseq);

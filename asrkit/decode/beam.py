@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..data.tokenizer import BLANK, WORD_BOUNDARY
 from ..utf8 import read_utf8
 from .greedy import check_emissions
 from .lm import LMError, check_lm
+
+if TYPE_CHECKING:
+    import torch  # imported where used: `asrkit lm` (asrkit.decode.lm, under this package) never loads it
 
 
 class TokenMismatch(ValueError):
@@ -151,6 +153,8 @@ class LexiconBeamDecoder:
                ) -> list[DecodeResult]:
         """``emissions`` (N, T, V) log-probabilities, ``lengths`` (N,) -> one result per utterance,
         in order. Zero-length utterances give ``DecodeResult("", 0.0)`` without searching."""
+        import torch
+
         lens = check_emissions(emissions, lengths, len(self.tokens))
         emissions = emissions.detach().to("cpu", torch.float32).contiguous()
         results = []
@@ -166,6 +170,8 @@ class LexiconBeamDecoder:
     def decode_nbest(self, emissions: torch.Tensor) -> list[tuple[tuple[str, ...], float]]:
         """The ``nbest`` best hypotheses of one utterance's emissions ``(T, V)``, best first, as ``(words, decoder
         score)``; none for a zero-length utterance."""
+        import torch
+
         check_emissions(emissions[None], None, len(self.tokens))
         if emissions.size(0) == 0:
             return []

@@ -9,16 +9,20 @@ words, sentencepiece pieces, where ``\u2581`` starts one, or phones, written sep
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..data.tokenizer import SPM_WORD_START, WORD_BOUNDARY, token_unit
+
+if TYPE_CHECKING:
+    import torch  # imported where used: `asrkit lm` (asrkit.decode.lm, under this package) never loads it
 
 
 def check_emissions(emissions: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None,
                     num_tokens: int | None = None) -> list[int]:
     """Validate ``(N, T, V)`` emissions (against the token list, given ``num_tokens``) and return the lengths
     as ints (``T`` for every utterance when ``lengths`` is None)."""
+    import torch
+
     if emissions.ndim != 3:
         raise ValueError(f"emissions must be (N, T, V), got shape {tuple(emissions.shape)}")
     n, t, v = emissions.shape

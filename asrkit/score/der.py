@@ -35,9 +35,10 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor
+if TYPE_CHECKING:
+    from torch import Tensor  # torch is imported where used: `asrkit score` (asrkit.score, WER) never loads it
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)  # s3prl downstream/diarization/score.sh's sweep
 _FRAME_EPS = 1e-6  # times are compared in frames to this tolerance: 0.035 s / 0.01 s is 3.5000000000000004
@@ -71,6 +72,8 @@ def median_filter(x: Tensor, width: int) -> Tensor:
         raise ValueError(f"median filter width must be odd and >= 1, got {width}")
     if width == 1:
         return x
+    import torch
+
     half = width // 2
     padded = torch.nn.functional.pad(x, (0, 0, half, half))  # pads dim 1 (time)
     windows = padded.unfold(1, width, 1)  # (N, T, S, width)
@@ -78,6 +81,8 @@ def median_filter(x: Tensor, width: int) -> Tensor:
 
 
 def _check(probs: Tensor, ref: Tensor, lengths: Tensor) -> Tensor:
+    import torch
+
     if probs.shape != ref.shape or probs.dim() != 3:
         raise ValueError(f"probs and ref must both be (N, T, S), got {tuple(probs.shape)} and {tuple(ref.shape)}")
     lengths = lengths.to(probs.device).long()
@@ -91,6 +96,8 @@ def no_score_frames(ref: Tensor, lengths: Tensor, frame_shift: float, collar: fl
     ``(k + 0.5) * frame_shift`` is within ``collar`` seconds (closed interval) of a reference boundary. The
     boundaries are the frame edges ``i * frame_shift`` (0 <= i <= length) where some reference speaker's 0/1
     activity changes, the activity being 0 before frame 0 and from ``length`` on."""
+    import torch
+
     valid = _check(ref, ref, lengths)
     num, max_len, _ = ref.shape
     if collar < 0:
@@ -124,6 +131,8 @@ def der(probs: Tensor, ref: Tensor, lengths: Tensor, frame_shift: float, thresho
 
     System and reference must have the same S channels. Zero scored reference speech is an error.
     """
+    import torch
+
     valid = _check(probs, ref, lengths)
     sys = (probs > threshold) & valid[..., None]
     sys = (median_filter(sys.float(), median) > 0.5) & valid[..., None]
@@ -176,6 +185,8 @@ def rttm_to_frames(segments: Sequence[tuple[str, float, float]], num_frames: int
     so float noise (0.035 / 0.01 = 3.5000000000000004) does not move a boundary. Segments past the last
     frame are cut there.
     """
+    import torch
+
     column = {spk: s for s, spk in enumerate(speakers)}
     if len(column) != len(speakers):
         raise ValueError(f"speakers must be distinct, got {list(speakers)}")
@@ -197,6 +208,8 @@ def frames_to_segments(frames: Tensor, frame_shift: float, speakers: Sequence[st
     """``[(speaker, start_s, end_s), ...]`` of each run of active frames of ``frames`` ``(T, S)`` (> 0.5 is
     active), from the run's first frame's start to its last frame's end; sorted by start, then column.
     :func:`rttm_to_frames` of the result gives ``frames`` back."""
+    import torch
+
     if frames.dim() != 2 or frames.size(1) != len(speakers):
         raise ValueError(f"frames must be (T, S={len(speakers)}), got {tuple(frames.shape)}")
     active = torch.nn.functional.pad((frames > 0.5).T.long(), (1, 1))  # (S, T + 2)

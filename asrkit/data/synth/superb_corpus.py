@@ -78,7 +78,6 @@ import numpy as np
 
 from ...config import check_ranges
 from ..audio import SAMPLE_RATE
-from ..superb import SILENCE, SYNTH_KEYWORDS, UNKNOWN
 from .corpus import LANGUAGES, VARIANTS, Speaker, _pool_errors, _single_threaded_blas, _worker_init, make_speakers
 from .espeak import Voice
 from .grammar import TEMPLATES, Utterance, sample_utterance
@@ -220,6 +219,8 @@ class KsClip:
 
 def plan_ks(cfg: SuperbSynthConfig, speakers: dict[str, list[Speaker]]) -> dict[str, list[KsClip]]:
     """``{train, dev, test, test_set}`` clips (test_set: the separate speech_commands_test_set)."""
+    from ..superb import SILENCE, SYNTH_KEYWORDS, UNKNOWN  # imports torch (its datasets): here, not at import
+
     plans: dict[str, list[KsClip]] = {}
     counts: Counter = Counter()
     per_word = {"train": (cfg.ks_train_per_keyword, cfg.ks_train_per_unknown),
