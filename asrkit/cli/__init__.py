@@ -2,7 +2,8 @@
 and print what it returns; each command that runs a job writes the resolved config next to its
 outputs. A command's module is imported only when that command runs (:data:`COMMANDS`), and torch
 only where a command uses it: ``asrkit score``, ``results``, ``compare``, the reports, ``lm train --type
-ngram``, ``prepare lm-text``, ``manifest`` and every ``--help`` start without it.
+ngram``, ``prepare lm-text``, ``manifest`` and every ``--help`` start without it
+(tests/cli/test_lazy_import.py).
 
 - :mod:`.data`: ``prepare`` (synth, synth-av, synth-mustc, lm-text, librispeech), ``manifest`` (validate, summary,
   combine, from-kaldi, to-fairseq);
