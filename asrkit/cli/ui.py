@@ -89,7 +89,8 @@ class AsrkitGroup(click.Group):
             self.add_command(getattr(importlib.import_module(f".{module}", __package__), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
