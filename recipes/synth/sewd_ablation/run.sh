@@ -23,9 +23,9 @@
 # a changed setting refused (--force true redoes the selected runs). Trainings of one stage run train_nj at a time
 # (cmd.sh, ../../utils/jobs.sh), each in one thread, its output in $exp/<run>/stageN.log.
 #
-# Time (estimated from timed updates, not yet measured end to end): the miniature rows train at 1.1-1.5x the demo
-# model's time per update (one thread, 20 s batches, 2-core AMD EPYC, fp32), ~15 min per run on 2 cores; the
-# default's 8 runs two at a time ~1.5 h, the benchmark ~5 min (docs/reproduction.md, make reproduce-sewd).
+# Time, measured (2026-12-06, fresh clone, 2-core AMD EPYC without AVX-512, fp32): the default's 8 runs, two at a
+# time, 1 h 49 min for make reproduce-sewd with its install and the demo's data (pre-training 50 min, fine-tuning
+# 38, decoding 7, benchmark and report 4; docs/reproduction.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 
