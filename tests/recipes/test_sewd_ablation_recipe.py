@@ -7,6 +7,7 @@ import yaml
 
 from asrkit.config import to_dict
 from asrkit.models import load_wav2vec2_config
+from asrkit.train.finetune import load_finetune_config
 from asrkit.train.pretrain import load_pretrain_config
 
 from .conftest import RECIPES, run_recipe
@@ -26,11 +27,19 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     pretrained = yaml.safe_load((run / "pretrain" / "config.yaml").read_text())
     demo = to_dict(load_pretrain_config(RECIPES / "w2v2_tiny" / "conf" / "pretrain.yaml"))
     assert pretrained["model"] == to_dict(load_wav2vec2_config("sew_ablation_2_w2v2_tiny_mini"))  # the row's model
-    assert pretrained["optim"] == {**demo["optim"], "max_updates": 2} and pretrained["loss"] == demo["loss"]
+    # the demo's settings, at wav2vec 2.0 BASE's LR for the rows' 12 post-LN layers (conf/pretrain.yaml's header)
+    assert pretrained["optim"] == {**demo["optim"], "max_updates": 2, "lr": 5e-4} and pretrained["loss"] == demo["loss"]
+    assert pretrained["data"]["max_sample_size"] == demo["data"]["max_sample_size"]
     assert pretrained["trainer"]["seed"] == 1  # every row the demo's seed and data order
     finetuned = yaml.safe_load((run / "pretrained_10m" / "config.yaml").read_text())
     assert finetuned["model"]["init_checkpoint"] == str(run / "pretrain" / "checkpoint_best.pt")
     assert finetuned["optim"]["max_updates"] == 2 and finetuned["data"]["train_manifest"].endswith("10m.tsv")
+    demo = to_dict(load_finetune_config(RECIPES / "w2v2_tiny" / "conf" / "finetune_10m.yaml"))
+    assert {**finetuned["optim"], "max_updates": 600} == {**demo["optim"], "lr": 3e-4}  # the demo's at 3e-4
+    assert {k: v for k, v in finetuned["model"].items() if k != "init_checkpoint"} == {
+        k: v for k, v in demo["model"].items() if k not in ("init_checkpoint", "arch")} | {
+        "arch": "sew_ablation_2_w2v2_tiny_mini", "freeze_finetune_updates": 1}
+    assert finetuned["data"]["speed_perturb"] == demo["data"]["speed_perturb"]
     for n in (3, 5, 6, 7):
         assert (exp / f".stage{n}.row2_s1.done").exists()
     table = pd.read_csv(exp / "ablation.tsv", sep="\t", dtype={"row": str})

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SEW-D's ablation ladder (Wu et al., 2021, Table 6) and Figure 1 in miniature, on the demo's corpus and budgets:
 # each selected row's miniature model (asrkit ablation rows: every width of the paper's model halved, the depth
-# kept) pre-trained and fine-tuned exactly as make demo trains its model (w2v2_tiny's conf/, linked here), from the
-# same seed and data order, decoded, and all of them timed in one interleaved benchmark; the results go to ONE table
+# kept) pre-trained and fine-tuned as make demo trains its model but at lower LRs for their 12 post-LN layers
+# (conf/: w2v2_tiny's with 5e-4 and 3e-4 for 1e-3, measured in the headers), every row from the same seed and data
+# order, decoded, and all of them timed in one interleaved benchmark; the results go to ONE table
 # ($exp/ablation.tsv, a line per run), which a re-run with more rows adds to without re-training finished rows.
 #   make reproduce-sewd                  rows 2-8, row 2 also with a second seed
 #   ./run.sh --rows "1 9 figure1"        then Table 6's rows 1 and 9 and Figure 1's other sizes, added to the table
@@ -11,8 +12,8 @@
 # Stages (the map of every asrkit recipe):
 #   0-2 data     the demo's corpus, manifests and 4-gram in $data (../w2v2_tiny/data; where they are not finished,
 #                ../w2v2_tiny/run.sh --stop-stage 2 makes them there, with --seed and --synth-opts); only read here
-#   3 pretrain   per run (row x seed): w2v2_tiny's conf/pretrain.yaml with the row's model -> $exp/<run>/pretrain
-#   5 finetune   per run: CTC on the 10-minute split, w2v2_tiny's conf/finetune_10m.yaml -> $exp/<run>/pretrained_10m
+#   3 pretrain   per run (row x seed): conf/pretrain.yaml with the row's model -> $exp/<run>/pretrain
+#   5 finetune   per run: CTC on the 10-minute split, conf/finetune_10m.yaml -> $exp/<run>/pretrained_10m
 #   6 decode     per run: test, greedy and with the 4-gram (LM weight and word score tuned on dev)
 #   7 score      per run: WER -> $exp/<run>/results.tsv, the run listed in $exp/runs.tsv; then, when a run was
 #                scored now (or --retime true), every listed run's fine-tuned encoder timed on the test set in ONE
@@ -39,7 +40,7 @@ repeat_row=2         # this row also runs with --repeat-seeds, so that the seed-
 repeat_seeds=2
 data=../w2v2_tiny/data  # the demo's corpus, manifests and 4-gram (stages 0-2), read only
 exp=exp
-pretrain_config=conf/pretrain.yaml        # the demo's (links to ../w2v2_tiny/conf/): every row trains alike
+pretrain_config=conf/pretrain.yaml        # the demo's at BASE's LR (its header): every row trains alike
 pretrain_opts=""     # extra `asrkit pretrain` options, every run alike
 finetune_config=conf/finetune_10m.yaml
 finetune_opts=""     # extra `asrkit finetune` options, every run alike
