@@ -25,8 +25,8 @@
 # (cmd.sh, ../../utils/jobs.sh), each in one thread, its output in $exp/<run>/stageN.log.
 #
 # Time, measured (2026-12-06, fresh clone, 2-core AMD EPYC without AVX-512, fp32): the default's 8 runs, two at a
-# time, 1 h 49 min for make reproduce-sewd with its install and the demo's data (pre-training 50 min, fine-tuning
-# 38, decoding 7, benchmark and report 4; docs/reproduction.md).
+# time, 1 h 34 min for stages 3-7 (pre-training 46 min, fine-tuning 37, decoding 8, benchmark and report 5), after
+# ~9 min for make reproduce-sewd's install and the demo's data (docs/reproduction.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 
