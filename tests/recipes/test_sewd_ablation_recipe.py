@@ -27,7 +27,7 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     pretrained = yaml.safe_load((run / "pretrain" / "config.yaml").read_text())
     demo = to_dict(load_pretrain_config(RECIPES / "w2v2_tiny" / "conf" / "pretrain.yaml"))
     assert pretrained["model"] == to_dict(load_wav2vec2_config("sew_ablation_2_w2v2_tiny_mini"))  # the row's model
-    # the demo's settings, at wav2vec 2.0 BASE's LR for the rows' 12 post-LN layers (conf/pretrain.yaml's header)
+    # the demo's settings, at wav2vec 2.0 BASE's LR for the rows' 12 post-LN layers (run.sh's --pretrain-lr)
     assert pretrained["optim"] == {**demo["optim"], "max_updates": 2, "lr": 5e-4} and pretrained["loss"] == demo["loss"]
     assert pretrained["data"]["max_sample_size"] == demo["data"]["max_sample_size"]
     assert pretrained["trainer"]["seed"] == 1  # every row the demo's seed and data order
@@ -35,7 +35,7 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     assert finetuned["model"]["init_checkpoint"] == str(run / "pretrain" / "checkpoint_best.pt")
     assert finetuned["optim"]["max_updates"] == 2 and finetuned["data"]["train_manifest"].endswith("10m.tsv")
     demo = to_dict(load_finetune_config(RECIPES / "w2v2_tiny" / "conf" / "finetune_10m.yaml"))
-    assert {**finetuned["optim"], "max_updates": 600} == {**demo["optim"], "lr": 3e-4}  # the demo's at 3e-4
+    assert {**finetuned["optim"], "max_updates": 600} == {**demo["optim"], "lr": 3e-4}  # the demo's at --finetune-lr
     assert {k: v for k, v in finetuned["model"].items() if k != "init_checkpoint"} == {
         k: v for k, v in demo["model"].items() if k not in ("init_checkpoint", "arch")} | {
         "arch": "sew_ablation_2_w2v2_tiny_mini", "freeze_finetune_updates": 1}
@@ -61,3 +61,7 @@ def test_ablation_recipe_adds_rows_to_one_table_without_training_finished_ones(m
     res = run_recipe("--rows", "2 9", *common, recipe="sewd_ablation", nj=1)  # nothing new: nothing trained or timed
     assert res.returncode == 0 and "Stage 7: no run scored now" in res.stdout
     assert pd.read_csv(exp / "ablation.tsv", sep="\t", dtype={"row": str}).equals(table)
+
+    # another LR is another setting: the finished run is refused, not silently kept as if trained with it
+    res = run_recipe("--rows", "2", *common, "--pretrain-lr", "1e-3", recipe="sewd_ablation", nj=1)
+    assert res.returncode != 0 and "pretrain_lr" in res.stdout + res.stderr

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SEW-D's ablation ladder (Wu et al., 2021, Table 6) and Figure 1 in miniature, on the demo's corpus and budgets:
 # each selected row's miniature model (asrkit ablation rows: every width of the paper's model halved, the depth
-# kept) pre-trained and fine-tuned as make demo trains its model but at lower LRs for their 12 post-LN layers
-# (conf/: w2v2_tiny's with 5e-4 and 3e-4 for 1e-3, measured in the headers), every row from the same seed and data
+# kept) pre-trained and fine-tuned as make demo trains its model (w2v2_tiny's conf/, linked here) but at lower
+# peak LRs for their 12 post-LN layers (--pretrain-lr, --finetune-lr; below), every row from the same seed and data
 # order, decoded, and all of them timed in one interleaved benchmark; the results go to ONE table
 # ($exp/ablation.tsv, a line per run), which a re-run with more rows adds to without re-training finished rows.
 #   make reproduce-sewd                  rows 2-8, row 2 also with a second seed
@@ -12,8 +12,8 @@
 # Stages (the map of every asrkit recipe):
 #   0-2 data     the demo's corpus, manifests and 4-gram in $data (../w2v2_tiny/data; where they are not finished,
 #                ../w2v2_tiny/run.sh --stop-stage 2 makes them there, with --seed and --synth-opts); only read here
-#   3 pretrain   per run (row x seed): conf/pretrain.yaml with the row's model -> $exp/<run>/pretrain
-#   5 finetune   per run: CTC on the 10-minute split, conf/finetune_10m.yaml -> $exp/<run>/pretrained_10m
+#   3 pretrain   per run (row x seed): w2v2_tiny's conf/pretrain.yaml with the row's model -> $exp/<run>/pretrain
+#   5 finetune   per run: CTC on the 10-minute split, w2v2_tiny's conf/finetune_10m.yaml -> $exp/<run>/pretrained_10m
 #   6 decode     per run: test, greedy and with the 4-gram (LM weight and word score tuned on dev)
 #   7 score      per run: WER -> $exp/<run>/results.tsv, the run listed in $exp/runs.tsv; then, when a run was
 #                scored now (or --retime true), every listed run's fine-tuned encoder timed on the test set in ONE
@@ -27,6 +27,18 @@
 # Time, measured (2026-12-06, fresh clone, 2-core AMD EPYC without AVX-512, fp32): the default's 8 runs, two at a
 # time, 1 h 34 min for stages 3-7 (pre-training 46 min, fine-tuning 37, decoding 8, benchmark and report 5), after
 # ~9 min for make reproduce-sewd's install and the demo's data (docs/reproduction.md).
+#
+# LRs (measured 2026-12-06, fp32). The demo's 1e-3 (both stages) was tuned for its 4-layer model. On the rows' 12
+# post-LN layers it left rows 2, 3 and 7 at chance in pre-training for all 800 updates: their quantizer picked a
+# new code at 98 % of the frames (25-30 % kept the previous one in the rows that learned; code perplexity 172 / 200,
+# held up by the diversity term), targets no context can predict. Dev contrastive accuracy after 800 updates, rows
+# 2 (seeds 1, 2), 3, 4, 5, 6, 7, 8: at 1e-3 0.03, 0.06, 0.03, 0.28, 0.18, 0.23, 0.03, 0.30; at 5e-4 (wav2vec 2.0
+# BASE's peak, §4.2, whose pre-training SEW-D follows) 0.06, 0.05, 0.13, 0.24, 0.16, 0.20, 0.18, 0.18: row 2
+# (WFE-O) barely leaves chance with either (and with the paper's diversity weight 0.1: 0.03 at update 300). In
+# fine-tuning at 1e-3 the squeezed rows diverged while the LR was held (train loss 109 -> 123 by update 300) and
+# stayed on CTC's blank plateau (rows 3-7 dev loss 103-116, WER 100); from the same pre-trained row 4, dev loss after
+# 600 updates was 116 at 1e-3 and 80 at 3e-4 (row 2: 73 and 85). One LR for every row, as the paper fine-tunes every
+# row with W2V2's settings (and lowers it 5x where SEW-D-base+ was unstable, its Table 3 discussion).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,9 +52,11 @@ repeat_row=2         # this row also runs with --repeat-seeds, so that the seed-
 repeat_seeds=2
 data=../w2v2_tiny/data  # the demo's corpus, manifests and 4-gram (stages 0-2), read only
 exp=exp
-pretrain_config=conf/pretrain.yaml        # the demo's at BASE's LR (its header): every row trains alike
+pretrain_config=conf/pretrain.yaml        # the demo's (links to ../w2v2_tiny/conf/): every row trains alike
+pretrain_lr=5e-4     # peak LR of every run's pre-training, for the config's 1e-3 (header: LRs)
 pretrain_opts=""     # extra `asrkit pretrain` options, every run alike
 finetune_config=conf/finetune_10m.yaml
+finetune_lr=3e-4     # peak LR of every run's fine-tuning, for the config's 1e-3 (header: LRs)
 finetune_opts=""     # extra `asrkit finetune` options, every run alike
 finetune_updates=""    # fine-tuning updates per run; empty: the demo's config's (600)
 trials=20            # LM weight / word score tuning trials on dev, as the demo
@@ -53,7 +67,7 @@ bench_utterances=200 # test utterances timed (0: all)
 bench_repeats=3      # rounds per utterance, its fastest kept
 retime=false         # true: stage 7 times every listed run again even when no run was scored now
 synth_opts=""        # `asrkit prepare synth` options, when stages 0-2 have to make the demo's corpus in $data
-usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--rows \"2-8 ...\"] [--seeds \"1 ...\"] [--repeat-row ROW] [--repeat-seeds \"2 ...\"] [--seed S] [--data DIR] [--exp DIR] [--pretrain-config F] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--bench-utterances N] [--bench-repeats N] [--retime true] [--synth-opts \"...\"]"
+usage="Usage: $0 [--stage N] [--stop-stage M] [--force true] [--rows \"2-8 ...\"] [--seeds \"1 ...\"] [--repeat-row ROW] [--repeat-seeds \"2 ...\"] [--seed S] [--data DIR] [--exp DIR] [--pretrain-config F] [--pretrain-lr LR] [--pretrain-opts \"...\"] [--finetune-config F] [--finetune-lr LR] [--finetune-opts \"...\"] [--finetune-updates N] [--trials N] [--beam N] [--tune-beam N] [--decode-opts \"...\"] [--bench-utterances N] [--bench-repeats N] [--retime true] [--synth-opts \"...\"]"
 
 . ./path.sh
 . ./cmd.sh
@@ -122,9 +136,9 @@ one_3() {  # one_3 RUN ROW SEED CONFIG: pre-training
   # shellcheck disable=SC2086  # pretrain_opts holds several options
   asrkit pretrain --config "$pretrain_config" --exp-dir "$exp/$1/pretrain" --set model="$(basename "$4" .yaml)" \
     --set data.train_manifest="$data/manifests/pretrain.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
-    --set trainer.seed="$3" $pretrain_opts
+    --set trainer.seed="$3" --set optim.lr="$pretrain_lr" $pretrain_opts
 }
-each_run 3 --after 1 --resumes pretrain pretrain_config pretrain_opts
+each_run 3 --after 1 --resumes pretrain pretrain_config pretrain_lr pretrain_opts
 if [ ${#todo[@]} -gt 0 ]; then
   log "Stage 3: pre-training ($pretrain_config), ${#todo[@]} run(s): $(names)"
   finish_runs 3
@@ -137,9 +151,9 @@ one_5() {  # one_5 RUN ROW SEED CONFIG: CTC fine-tuning on the 10-minute split
   asrkit finetune --config "$finetune_config" --exp-dir "$exp/$1/pretrained_10m" \
     --init "$exp/$1/pretrain/checkpoint_best.pt" --set model.arch="$(basename "$4" .yaml)" --set trainer.seed="$3" \
     --set data.train_manifest="$data/manifests/10m.tsv" --set data.valid_manifest="$data/manifests/dev.tsv" \
-    "${updates[@]}" $finetune_opts
+    --set optim.lr="$finetune_lr" "${updates[@]}" $finetune_opts
 }
-each_run 5 --after "1 3" --resumes pretrained_10m finetune_config finetune_opts finetune_updates
+each_run 5 --after "1 3" --resumes pretrained_10m finetune_config finetune_lr finetune_opts finetune_updates
 if [ ${#todo[@]} -gt 0 ]; then
   log "Stage 5: CTC fine-tuning on 10 minutes ($finetune_config${finetune_updates:+, $finetune_updates updates}):" \
       "$(names)"
