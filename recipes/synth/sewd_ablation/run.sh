@@ -26,7 +26,8 @@
 #
 # Time, measured (2026-12-06, fresh clone, 2-core AMD EPYC without AVX-512, fp32): the default's 8 runs, two at a
 # time, 1 h 34 min for stages 3-7 (pre-training 46 min, fine-tuning 37, decoding 8, benchmark and report 5), after
-# ~9 min for make reproduce-sewd's install and the demo's data (docs/reproduction.md).
+# ~9 min for make reproduce-sewd's install and the demo's data; then --rows "1 9 figure1" 2 h 31 min, ~15 min of
+# it rows 2 and 8 redone (docs/reproduction.md).
 #
 # LRs (measured 2026-12-06, fp32). The demo's 1e-3 (both stages) was tuned for its 4-layer model. On the rows' 12
 # post-LN layers it left rows 2, 3 and 7 at chance in pre-training for all 800 updates: their quantizer picked a
